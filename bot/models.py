@@ -1,0 +1,81 @@
+"""Domain values shared by every layer: frozen dataclasses and enums only, no behaviour with I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Sentiment(StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One Kab/Kota from the Kemendagri list."""
+
+    name: str  # "Kota Surakarta"
+    code: str  # Kemendagri code with dot: "33.72"
+    province: str  # "Jawa Tengah"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What the classifier decided about one article, and why."""
+
+    city: Place | None
+    other_cities: tuple[Place, ...]
+    province: str | None
+    cases: tuple[str, ...]  # case keys of TAXONOMY.md, best first
+    sentiment: Sentiment
+    confidence: int  # 1..100, how sure the sentiment answer is
+    # Free-form reasons keyed by "city", "cases", "sentiment" (and per case key),
+    # e.g. {"city": ["dateline: SOLO"], "kecelakaan": ["title: tabrakan"]}.
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One entry as parsed from a feed, before storage."""
+
+    guid: str
+    link: str
+    title: str
+    summary: str
+    author: str | None
+    published: datetime | None  # aware UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    default_city_code: str | None
+    error_count: int
+    last_error: str | None
+    last_checked_at: datetime | None
+    next_check_at: datetime
+    initial_polled: bool  # False until the first successful poll (that poll alerts nobody)
+    backfill: int  # on the first poll, alert the newest N items instead of none
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored article with its classification."""
+
+    id: int
+    feed_id: int | None
+    link: str
+    title: str
+    body: str
+    author: str | None
+    source: str | None
+    published_at: datetime | None
+    fetched_at: datetime
+    classification: Classification
