@@ -53,7 +53,8 @@ class FeedItem:
 class Feed:
     id: int
     url: str
-    title: str | None
+    title: str | None  # from the feed itself
+    name: str | None  # given when added; wins over title
     etag: str | None
     last_modified: str | None
     default_city_code: str | None
@@ -63,6 +64,12 @@ class Feed:
     next_check_at: datetime
     initial_polled: bool  # False until the first successful poll (that poll alerts nobody)
     backfill: int  # on the first poll, alert the newest N items instead of none
+    added_by: str  # "cli" (trusted) or "telegram:<user id>"
+    last_success_at: datetime | None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.title or self.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +86,23 @@ class Article:
     published_at: datetime | None
     fetched_at: datetime
     classification: Classification
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionFilter:
+    """Dimensions are AND-ed; values inside one dimension are OR-ed; an empty dimension means any."""
+
+    area_codes: frozenset[str] = frozenset()  # Kab/Kota codes ("33.72") or province codes ("33")
+    cases: frozenset[str] = frozenset()
+    sentiments: frozenset[Sentiment] = frozenset()
+    include_keywords: tuple[str, ...] = ()  # each must appear (case-insensitive)
+    exclude_keywords: tuple[str, ...] = ()  # none may appear
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    chat_id: int
+    thread_id: int | None
+    filter: SubscriptionFilter
+    created_at: datetime

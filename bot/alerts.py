@@ -1,0 +1,73 @@
+"""Store new articles and queue their alerts in one transaction, so an alert is never lost or doubled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.matching import area_codes_of, filter_matches, match_reason
+from bot.models import Article, Feed, FeedItem
+from storage import articles as article_store
+from storage import feeds as feed_store
+from storage.articles import NewArticle
+from storage.db import Database
+from storage.deliveries import queue_delivery
+from storage.feeds import PollSuccess
+from storage.subscriptions import candidate_subscriptions
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    stored: list[tuple[Article, bool]]  # (article, alerted?)
+    queued: int  # outbox rows written
+
+
+async def store_and_queue(
+    db: Database,
+    feed: Feed | None,
+    new_articles: Sequence[NewArticle],
+    *,
+    seen_only: Sequence[tuple[FeedItem, str]] = (),
+    now: datetime,
+    feed_update: PollSuccess | None = None,
+) -> StoreResult:
+    """Insert articles, queue one delivery per matching chat, and record the feed's poll, atomically.
+
+    `seen_only` are items whose link another feed already brought: their guid is remembered for this
+    feed so they are not looked at again. `feed_update` is written in the same transaction, so a feed's
+    new ETag is never stored without the items it covered.
+    """
+    stored: list[tuple[Article, bool]] = []
+    queued = 0
+    feed_id = feed.id if feed else None
+    source = feed.display_name if feed else None
+    async with db.transaction() as conn:
+        for new in new_articles:
+            article = await article_store.insert_article(conn, new, feed_id=feed_id, source=source, now=now)
+            if article is None:
+                continue
+            stored.append((article, new.alert))
+            if not new.alert:
+                continue
+            candidates = await candidate_subscriptions(
+                conn, area_codes_of(article), article.classification.cases
+            )
+            for sub in candidates:
+                if not filter_matches(sub.filter, article):
+                    continue
+                # UNIQUE(chat_id, article_id) makes the second matching subscription of a chat a no-op.
+                if await queue_delivery(
+                    conn,
+                    chat_id=sub.chat_id,
+                    article_id=article.id,
+                    thread_id=sub.thread_id,
+                    reason=match_reason(sub.filter, article),
+                    now=now,
+                ):
+                    queued += 1
+        if feed_id is not None:
+            await article_store.mark_items_seen(conn, feed_id, seen_only, now)
+            if feed_update is not None:
+                await feed_store.record_success(conn, feed_id, feed_update, now=now)
+    return StoreResult(stored=stored, queued=queued)

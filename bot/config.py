@@ -1,0 +1,115 @@
+"""Settings read once from the environment (and an optional .env file), validated, then passed down.
+
+Nothing here runs at import time: `Settings.from_env` takes the mapping to read, so tests pass a dict.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_POLL_INTERVAL = 300
+DEFAULT_SEND_RATE = 25.0
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Secret(str):
+    """A string that never shows itself in repr() or logs (the bot token)."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:  # f-strings and %s formatting also stay masked
+        return "**********"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    telegram_token: Secret | None = None
+    api_base_url: str = DEFAULT_API_BASE_URL
+    db_path: Path = Path("pantau.db")
+    poll_interval: int = DEFAULT_POLL_INTERVAL
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    log_level: str = "INFO"
+    send_rate: float = DEFAULT_SEND_RATE  # overall Telegram messages per second
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Validate every variable; the first bad one raises ConfigError naming it."""
+
+        def get(name: str) -> str | None:
+            value = environ.get(name)
+            if value is None:
+                return None
+            value = value.strip()
+            return value or None
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token is not None and (":" not in token or any(c.isspace() for c in token)):
+            raise ConfigError("TELEGRAM_BOT_TOKEN: expected the form 123456:ABC-DEF… given by @BotFather")
+
+        base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"TELEGRAM_API_BASE_URL: must start with http:// or https://, got {base_url!r}")
+
+        db_path = Path(get("PANTAU_DB") or "pantau.db")
+
+        interval = DEFAULT_POLL_INTERVAL
+        raw = get("PANTAU_POLL_INTERVAL")
+        if raw is not None:
+            try:
+                interval = int(raw)
+            except ValueError:
+                raise ConfigError(f"PANTAU_POLL_INTERVAL: expected whole seconds, got {raw!r}") from None
+            if interval < 1:
+                raise ConfigError(f"PANTAU_POLL_INTERVAL: must be at least 1 second, got {interval}")
+
+        admin_ids: set[int] = set()
+        raw = get("PANTAU_ADMIN_IDS")
+        if raw is not None:
+            for part in raw.split(","):
+                part = part.strip()
+                if not part:
+                    continue
+                try:
+                    admin_ids.add(int(part))
+                except ValueError:
+                    raise ConfigError(
+                        f"PANTAU_ADMIN_IDS: expected comma-separated Telegram user ids, got {part!r}"
+                    ) from None
+
+        level = (get("PANTAU_LOG_LEVEL") or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise ConfigError(f"PANTAU_LOG_LEVEL: expected one of {', '.join(_LOG_LEVELS)}, got {level!r}")
+
+        send_rate = DEFAULT_SEND_RATE
+        raw = get("PANTAU_SEND_RATE")
+        if raw is not None:
+            try:
+                send_rate = float(raw)
+            except ValueError:
+                raise ConfigError(f"PANTAU_SEND_RATE: expected messages per second, got {raw!r}") from None
+            if not 0 < send_rate <= 1000:
+                raise ConfigError(f"PANTAU_SEND_RATE: must be between 0 and 1000, got {raw}")
+
+        return cls(
+            telegram_token=Secret(token) if token else None,
+            api_base_url=base_url,
+            db_path=db_path,
+            poll_interval=interval,
+            admin_ids=frozenset(admin_ids),
+            log_level=level,
+            send_rate=send_rate,
+        )
+
+    @property
+    def log_level_number(self) -> int:
+        return int(logging.getLevelName(self.log_level))

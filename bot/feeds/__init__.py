@@ -1,0 +1,1 @@
+"""Feed I/O: fetching (fetcher), parsing (parser), link normalisation (urls), poll timing (schedule), OPML."""

@@ -1,0 +1,56 @@
+"""When to poll a feed next: pure functions of the configured interval and the server's hints.
+
+Server hints (Cache-Control/Expires, RSS ``<ttl>``, Retry-After) can only make us wait *longer*
+than the configured interval, never shorter, and nothing waits longer than `max_delay` (24 h by
+default). A caller that values freshness over politeness can pass a smaller `max_delay`: a feed
+with ``<ttl>720</ttl>`` otherwise gets polled every 12 h (rssbot #63).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final, TypeGuard
+
+MAX_DELAY: Final = 24 * 60 * 60.0  # seconds
+
+
+def next_check_delay(
+    *,
+    interval: float,
+    cache_seconds: float | None,
+    ttl_minutes: int | None,
+    retry_after: float | None,
+    max_delay: float = MAX_DELAY,
+) -> float:
+    """Seconds until the next poll after a successful one: the largest hint, within [interval, max_delay]."""
+    ttl_seconds = None if ttl_minutes is None else ttl_minutes * 60.0
+    wanted = max([float(interval)] + [h for h in (cache_seconds, ttl_seconds, retry_after) if _usable(h)])
+    return _clamp(wanted, interval=interval, max_delay=max_delay)
+
+
+def backoff_delay(
+    *,
+    interval: float,
+    error_count: int,
+    retry_after: float | None = None,
+    max_delay: float = MAX_DELAY,
+) -> float:
+    """Seconds until the next try after `error_count` consecutive failures (1 = first failure).
+
+    Doubles per failure: interval, 2×, 4×, … capped at `max_delay`; a larger Retry-After wins
+    (also capped).
+    """
+    exponent = min(max(error_count, 1) - 1, 64)  # 2**64 × any interval is far past the cap
+    delay = interval * 2.0**exponent
+    if _usable(retry_after):
+        delay = max(delay, retry_after)
+    return _clamp(delay, interval=interval, max_delay=max_delay)
+
+
+def _usable(value: float | None) -> TypeGuard[float]:
+    return value is not None and math.isfinite(value) and value >= 0
+
+
+def _clamp(value: float, *, interval: float, max_delay: float) -> float:
+    low = min(interval, max_delay)
+    return float(min(max(value, low), max_delay))

@@ -1,0 +1,110 @@
+"""Pure rendering of alerts: Telegram HTML (escaped, ≤ 4,096 characters) and plain console text."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta, timezone
+
+from bot.models import Article, Sentiment
+
+WIB = timezone(timedelta(hours=7), "WIB")
+TELEGRAM_MAX_TEXT = 4096
+LEAD_MAX = 300
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+SENTIMENT_LABEL = {
+    Sentiment.POSITIVE: "Positif",
+    Sentiment.NEUTRAL: "Netral",
+    Sentiment.NEGATIVE: "Negatif",
+}
+CASE_LABEL_FALLBACK = "tidak ada kasus"
+
+
+def format_wib(moment: datetime) -> str:
+    """ "18 Des 2024 06.23 WIB" — the way Indonesian newsrooms write times."""
+    local = moment.astimezone(WIB)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H.%M} WIB"
+
+
+def lead(text: str, limit: int = LEAD_MAX) -> str:
+    """The first `limit` characters of the body, cut at a word boundary, with an ellipsis if cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def _place_line(article: Article) -> str:
+    cls = article.classification
+    if cls.city is None:
+        return f"Wilayah: {cls.province}" if cls.province else "Wilayah: tidak spesifik / nasional"
+    line = f"Wilayah: {cls.city.name}, {cls.city.province}"
+    if cls.other_cities:
+        line += " (juga: " + ", ".join(p.name for p in cls.other_cities) + ")"
+    return line
+
+
+def _cases_line(article: Article) -> str:
+    cases = article.classification.cases
+    return "Kasus: " + (", ".join(cases) if cases else CASE_LABEL_FALLBACK)
+
+
+def _sentiment_line(article: Article) -> str:
+    cls = article.classification
+    return f"Sentimen: {SENTIMENT_LABEL[cls.sentiment]} ({cls.confidence}%)"
+
+
+def _source_line(article: Article) -> str:
+    moment = article.published_at or article.fetched_at
+    source = article.source or "sumber tidak diketahui"
+    return f"{source} · {format_wib(moment)}"
+
+
+def render_alert_html(article: Article, reason: str | None = None) -> str:
+    """The Telegram alert. Every piece of article text is escaped; the whole fits in one message."""
+    esc = html.escape
+    title = esc(article.title or article.link)
+    head = f'<b><a href="{esc(article.link, quote=True)}">{title}</a></b>' if article.link else f"<b>{title}</b>"
+    lines = [
+        head,
+        esc(_sentiment_line(article)),
+        esc(_place_line(article)),
+        esc(_cases_line(article)),
+        esc(_source_line(article)),
+    ]
+    body_lead = lead(article.body)
+    if body_lead:
+        lines.append("")
+        lines.append(esc(body_lead))
+    if reason:
+        lines.append("")
+        lines.append(f"<i>{esc(reason)}</i>")
+    text = "\n".join(lines)
+    if len(text) > TELEGRAM_MAX_TEXT:
+        # Only a pathological title can get here (lead is capped); drop the lead, then shorten the title.
+        short_title = esc(lead(article.title, 1000))
+        lines[0] = f'<b><a href="{esc(article.link, quote=True)}">{short_title}</a></b>'
+        text = "\n".join(line for i, line in enumerate(lines) if i < 5 or line.startswith("<i>"))
+    return text
+
+
+def render_alert_text(article: Article, reason: str | None = None) -> str:
+    """The same alert as plain text, for console mode and `pantau demo`."""
+    lines = [
+        article.title,
+        article.link,
+        _sentiment_line(article),
+        _place_line(article),
+        _cases_line(article),
+        _source_line(article),
+    ]
+    body_lead = lead(article.body)
+    if body_lead:
+        lines.append(body_lead)
+    if reason:
+        lines.append(reason)
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""Chats that talk to the bot: active (reachable), paused, migrated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timeutil import to_db
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: int
+    type: str
+    title: str | None
+    active: bool
+    paused: bool
+    inactive_reason: str | None
+
+
+def _chat(row: aiosqlite.Row) -> Chat:
+    return Chat(
+        id=row["id"],
+        type=row["type"],
+        title=row["title"],
+        active=bool(row["active"]),
+        paused=bool(row["paused"]),
+        inactive_reason=row["inactive_reason"],
+    )
+
+
+async def register_chat(db: Database, chat_id: int, *, type: str, title: str | None, now: datetime) -> Chat:
+    """Create the chat or reactivate it (a chat that had blocked the bot and came back)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO chats (id, type, title, active, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET type = excluded.type, title = excluded.title, active = 1,"
+            " inactive_reason = NULL, updated_at = excluded.updated_at",
+            (chat_id, type, title, to_db(now), to_db(now)),
+        )
+    chat = await get_chat(db, chat_id)
+    assert chat is not None
+    return chat
+
+
+async def get_chat(db: Database, chat_id: int) -> Chat | None:
+    async with db.conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)) as cursor:
+        row = await cursor.fetchone()
+    return _chat(row) if row else None
+
+
+async def set_paused(db: Database, chat_id: int, paused: bool, *, now: datetime) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE chats SET paused = ?, updated_at = ? WHERE id = ?", (int(paused), to_db(now), chat_id)
+        )
+
+
+async def deactivate_chat(db: Database, chat_id: int, reason: str, *, now: datetime) -> None:
+    """Stop delivering to a chat (blocked, removed, not found); its subscriptions are kept."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ? WHERE id = ?",
+            (reason, to_db(now), chat_id),
+        )
+
+
+async def migrate_chat(db: Database, old_id: int, new_id: int, *, now: datetime) -> None:
+    """A group became a supergroup: move the chat row; ON UPDATE CASCADE moves its subscriptions and outbox."""
+    async with db.transaction() as conn:
+        async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new_id,)) as cursor:
+            exists = await cursor.fetchone() is not None
+        if exists:
+            await conn.execute("UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            await conn.execute(
+                "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
+            await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
+        else:
+            await conn.execute(
+                "UPDATE chats SET id = ?, type = 'supergroup', updated_at = ? WHERE id = ?",
+                (new_id, to_db(now), old_id),
+            )

@@ -1,0 +1,153 @@
+"""The feeds table: what to poll, when, and how the last poll went."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.errors import DuplicateError, NotFoundError
+from bot.models import Feed
+from storage.db import Database
+from storage.timeutil import from_db, to_db
+
+
+def _feed(row: aiosqlite.Row) -> Feed:
+    next_check = from_db(row["next_check_at"])
+    assert next_check is not None  # NOT NULL column
+    return Feed(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        default_city_code=row["default_city_code"],
+        error_count=row["error_count"],
+        last_error=row["last_error"],
+        last_checked_at=from_db(row["last_checked_at"]),
+        next_check_at=next_check,
+        initial_polled=bool(row["initial_polled"]),
+        backfill=row["backfill"],
+        added_by=row["added_by"],
+        last_success_at=from_db(row["last_success_at"]),
+    )
+
+
+async def add_feed(
+    db: Database,
+    url: str,
+    *,
+    now: datetime,
+    name: str | None = None,
+    default_city_code: str | None = None,
+    backfill: int = 0,
+    added_by: str = "cli",
+) -> Feed:
+    async with db.transaction() as conn:
+        try:
+            cursor = await conn.execute(
+                "INSERT INTO feeds (url, name, default_city_code, backfill, added_by, added_at, next_check_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (url, name, default_city_code, backfill, added_by, to_db(now), to_db(now)),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "feeds.url" in str(exc):
+                raise DuplicateError(f"feed already added: {url}") from None
+            raise
+        feed_id = cursor.lastrowid
+    assert feed_id is not None
+    return await get_feed(db, feed_id)
+
+
+async def get_feed(db: Database, feed_id: int) -> Feed:
+    async with db.conn.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise NotFoundError(f"no feed with id {feed_id}")
+    return _feed(row)
+
+
+async def find_feed(db: Database, id_or_url: str) -> Feed:
+    """A feed by its numeric id or its exact URL."""
+    if id_or_url.isdigit():
+        return await get_feed(db, int(id_or_url))
+    async with db.conn.execute("SELECT * FROM feeds WHERE url = ?", (id_or_url,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise NotFoundError(f"no feed with URL {id_or_url}")
+    return _feed(row)
+
+
+async def list_feeds(db: Database) -> list[Feed]:
+    async with db.conn.execute("SELECT * FROM feeds ORDER BY id") as cursor:
+        return [_feed(row) for row in await cursor.fetchall()]
+
+
+async def count_feeds(db: Database) -> int:
+    async with db.conn.execute("SELECT count(*) FROM feeds") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def remove_feed(db: Database, id_or_url: str) -> Feed:
+    feed = await find_feed(db, id_or_url)
+    async with db.transaction() as conn:
+        # Articles stay (they may have been delivered and are searchable); they lose their feed link.
+        await conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
+    return feed
+
+
+async def due_feeds(db: Database, now: datetime) -> list[Feed]:
+    async with db.conn.execute(
+        "SELECT * FROM feeds WHERE next_check_at <= ? ORDER BY next_check_at, id", (to_db(now),)
+    ) as cursor:
+        return [_feed(row) for row in await cursor.fetchall()]
+
+
+async def next_due_at(db: Database) -> datetime | None:
+    async with db.conn.execute("SELECT min(next_check_at) FROM feeds") as cursor:
+        row = await cursor.fetchone()
+    return from_db(row[0]) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class PollSuccess:
+    """What a 200 or 304 tells us to remember about a feed."""
+
+    next_check_at: datetime
+    etag: str | None
+    last_modified: str | None
+    title: str | None = None
+    new_url: str | None = None  # after a permanent redirect
+
+
+async def record_success(conn: aiosqlite.Connection, feed_id: int, outcome: PollSuccess, *, now: datetime) -> None:
+    """Store the outcome of a 200 or 304; call inside the transaction that stored the items."""
+    etag, last_modified, title = outcome.etag, outcome.last_modified, outcome.title
+    next_check_at, new_url = outcome.next_check_at, outcome.new_url
+    await conn.execute(
+        "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title),"
+        " last_checked_at = ?, last_success_at = ?, next_check_at = ?, error_count = 0, last_error = NULL,"
+        " initial_polled = 1 WHERE id = ?",
+        (etag, last_modified, title, to_db(now), to_db(now), to_db(next_check_at), feed_id),
+    )
+    if new_url is not None:
+        # A permanent redirect: poll the new address from now on, unless another feed already has it.
+        await conn.execute(
+            "UPDATE feeds SET url = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?)",
+            (new_url, feed_id, new_url),
+        )
+
+
+async def record_failure(
+    db: Database, feed_id: int, *, now: datetime, error: str, next_check_at: datetime
+) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE feeds SET error_count = error_count + 1, last_error = ?, last_checked_at = ?,"
+            " next_check_at = ? WHERE id = ?",
+            (error[:500], to_db(now), to_db(next_check_at), feed_id),
+        )

@@ -1,0 +1,199 @@
+"""Schema migrations numbered on PRAGMA user_version.
+
+A fresh file runs every step in order; an older file runs only the steps it lacks; a file whose
+user_version is newer than SCHEMA_VERSION was written by newer code and is refused rather than guessed at.
+Each step runs inside one transaction together with its user_version bump, so a crash mid-migration
+leaves the file at the previous version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import aiosqlite
+
+from bot.errors import StorageError
+
+# A step is an SQL script, or a coroutine for steps that need Python (data rewrites).
+Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+
+_V1_INITIAL = """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            title TEXT,                       -- from the feed itself
+            name TEXT,                        -- given by whoever added it; wins over title
+            default_city_code TEXT,           -- regional feed: Kemendagri code of its Kab/Kota
+            etag TEXT,
+            last_modified TEXT,
+            added_at TEXT NOT NULL,
+            added_by TEXT NOT NULL DEFAULT 'cli',
+            last_checked_at TEXT,
+            last_success_at TEXT,
+            next_check_at TEXT NOT NULL,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            initial_polled INTEGER NOT NULL DEFAULT 0,
+            backfill INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX feeds_next_check ON feeds(next_check_at);
+
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            link TEXT NOT NULL UNIQUE,        -- normalized: the cross-feed dedup key
+            url TEXT NOT NULL,                -- as the feed gave it
+            feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            author TEXT,
+            source TEXT,
+            published_at TEXT,
+            fetched_at TEXT NOT NULL,
+            city_code TEXT,
+            city_name TEXT,
+            province TEXT,
+            other_cities TEXT NOT NULL DEFAULT '[]',   -- JSON [[code, name, province], ...]
+            cases TEXT NOT NULL DEFAULT '[]',
+            sentiment TEXT NOT NULL,
+            confidence INTEGER NOT NULL,
+            evidence TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX articles_fetched ON articles(fetched_at);
+        CREATE INDEX articles_city ON articles(city_code, fetched_at);
+        CREATE INDEX articles_feed ON articles(feed_id);
+
+        -- One row per (article, case): lets /latest and /stats filter by case through an index.
+        CREATE TABLE article_cases (
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            case_key TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            PRIMARY KEY (article_id, case_key)
+        );
+        CREATE INDEX article_cases_key ON article_cases(case_key, article_id);
+
+        -- Every guid a feed has shown us, so an item is new at most once per feed even when its
+        -- link changes, and a link seen in another feed is recognised through articles.link.
+        CREATE TABLE feed_items (
+            feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+            guid TEXT NOT NULL,
+            article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (feed_id, guid)
+        );
+
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, body, content='articles', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+        END;
+        CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, body)
+            VALUES ('delete', old.id, old.title, old.body);
+        END;
+        CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, body)
+            VALUES ('delete', old.id, old.title, old.body);
+            INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+        END;
+
+        CREATE TABLE chats (
+            id INTEGER PRIMARY KEY,           -- Telegram chat id
+            type TEXT NOT NULL DEFAULT 'private',
+            title TEXT,
+            active INTEGER NOT NULL DEFAULT 1,  -- 0 after Forbidden / chat not found / removed
+            inactive_reason TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            thread_id INTEGER,                -- forum topic the subscription was made in
+            any_area INTEGER NOT NULL,        -- 1: no Kab/Kota or province given
+            any_case INTEGER NOT NULL,        -- 1: no case given
+            sentiments TEXT NOT NULL DEFAULT '',       -- comma list; '' = any
+            include_keywords TEXT NOT NULL DEFAULT '[]',
+            exclude_keywords TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX subscriptions_chat ON subscriptions(chat_id);
+        CREATE INDEX subscriptions_any ON subscriptions(any_area, any_case);
+
+        -- area_code is a Kab/Kota code ("33.72") or a province code ("33").
+        CREATE TABLE subscription_areas (
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+            area_code TEXT NOT NULL,
+            PRIMARY KEY (area_code, subscription_id)
+        );
+        CREATE INDEX subscription_areas_sub ON subscription_areas(subscription_id);
+
+        CREATE TABLE subscription_cases (
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+            case_key TEXT NOT NULL,
+            PRIMARY KEY (case_key, subscription_id)
+        );
+        CREATE INDEX subscription_cases_sub ON subscription_cases(subscription_id);
+
+        -- The outbox: written in the same transaction as the article, drained by the sender.
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            thread_id INTEGER,
+            reason TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (chat_id, article_id)
+        );
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+"""
+
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _V1_INITIAL,
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+async def user_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION; return the version the file had before."""
+    found = await user_version(conn)
+    if found > SCHEMA_VERSION:
+        raise StorageError(
+            f"database schema version {found} is newer than this Pantau supports ({SCHEMA_VERSION}); "
+            "upgrade Pantau or use another PANTAU_DB"
+        )
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        step = MIGRATIONS[version]
+        try:
+            if isinstance(step, str):
+                # executescript() commits before it starts, so the transaction has to live inside
+                # the script itself for the step and its version bump to be atomic.
+                await conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {int(version)};\nCOMMIT;"
+                )
+            else:
+                await conn.execute("BEGIN IMMEDIATE")
+                await step(conn)
+                await conn.execute(f"PRAGMA user_version = {int(version)}")
+                await conn.commit()
+        except BaseException:
+            if conn.in_transaction:
+                await conn.rollback()
+            raise
+    return found
