@@ -17,6 +17,7 @@ from bot.errors import StorageError
 # A step is an SQL script, or a coroutine for steps that need Python (data rewrites).
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
+# v1: feeds, articles (with per-feed guids, case index and full-text search).
 _V1_INITIAL = """
         CREATE TABLE feeds (
             id INTEGER PRIMARY KEY,
@@ -98,6 +99,10 @@ _V1_INITIAL = """
             INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
         END;
 
+"""
+
+# v2: the Telegram side — chats, their subscriptions (indexed by area and case) and the outbox.
+_V2_TELEGRAM = """
         CREATE TABLE chats (
             id INTEGER PRIMARY KEY,           -- Telegram chat id
             type TEXT NOT NULL DEFAULT 'private',
@@ -160,6 +165,7 @@ _V1_INITIAL = """
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
+    2: _V2_TELEGRAM,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

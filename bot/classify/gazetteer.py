@@ -1,0 +1,242 @@
+"""Gazetteer: 38 provinces, 514 Kab/Kota, kecamatan and hand-written aliases, loaded once.
+
+Holds the lookup API the Telegram bot uses (`resolve_place`, `suggest_places`, ...) and the
+Aho-Corasick automaton the classifier runs over tokenised text.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+
+import ahocorasick
+
+from bot.classify.text import fold_name, normalize_phrase
+from bot.models import Place
+
+
+@dataclass(frozen=True, slots=True)
+class Province:
+    """One of the 38 provinces."""
+
+    name: str  # "Jawa Tengah"
+    code: str  # "33"
+
+
+@dataclass(slots=True)
+class KeyInfo:
+    """Everything one automaton key can mean."""
+
+    key: str
+    cities: tuple[str, ...] = ()  # Kab/Kota codes the name can refer to (two for Kota/Kab pairs)
+    explicit: str | None = None  # "kabupaten" / "kota" when the key itself says which
+    province: str | None = None  # province code when the key names a province
+    kec: tuple[str, ...] = ()  # Kab/Kota codes of kecamatan with this name
+    kind: str = "name"  # name, alias, nickname, abbrev, landmark, province, kec, ignore
+    weight: float = 1.0
+    common: bool = False  # also an ordinary word ("batu", "malang")
+
+
+@dataclass(slots=True)
+class Gazetteer:
+    places: dict[str, Place]  # code -> Place
+    types: dict[str, str]  # code -> "kabupaten" / "kota"
+    short: dict[str, str]  # code -> short name ("Bandung")
+    provinces: dict[str, Province]  # code -> Province
+    province_of: dict[str, str]  # kab/kota code -> province code
+    keys: dict[str, KeyInfo]
+    automaton: ahocorasick.Automaton
+    by_province: dict[str, list[Place]] = field(default_factory=dict)
+    display_keys: dict[str, list[str]] = field(default_factory=dict)  # folded -> codes, for lookups
+
+    def iter_keys(self, joined: str) -> Iterator[tuple[int, int, KeyInfo]]:
+        """Yield (start, end_exclusive, info) for whole-token matches in a `Tokens.joined` string."""
+        for end, info in self.automaton.iter_long(joined):
+            start = end - len(info.key) + 1
+            if joined[start - 1] == " " and joined[end + 1] == " ":
+                yield start, end + 1, info
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    text = resources.files("bot.classify").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def _info(keys: dict[str, KeyInfo], phrase: str) -> KeyInfo:
+    key = normalize_phrase(phrase)
+    if key not in keys:
+        keys[key] = KeyInfo(key)
+    return keys[key]
+
+
+@functools.cache
+def load() -> Gazetteer:
+    """Read the data files and build the automaton (once per process)."""
+    places: dict[str, Place] = {}
+    types: dict[str, str] = {}
+    short: dict[str, str] = {}
+    provinces: dict[str, Province] = {}
+    province_of: dict[str, str] = {}
+    keys: dict[str, KeyInfo] = {}
+    by_name: dict[str, str] = {}
+    for row in _rows("regions.csv"):
+        if row["type"] == "provinsi":
+            provinces[row["code"]] = Province(row["name"], row["code"])
+            info = _info(keys, row["name"])
+            info.province, info.kind = row["code"], "province"
+            _info(keys, "provinsi " + row["name"]).province = row["code"]
+            _info(keys, "provinsi " + row["name"]).kind = "province"
+            by_name[row["name"].lower()] = row["code"]
+            continue
+        code = row["code"]
+        places[code] = Place(row["name"], code, row["province"])
+        types[code] = row["type"]
+        short[code] = row["short_name"]
+        province_of[code] = row["province_code"]
+        by_name[row["name"].lower()] = code
+        sname = row["short_name"]
+        variants = {sname, sname.replace(" ", ""), sname.replace("-", "")}
+        for v in variants:
+            info = _info(keys, v)
+            info.cities = (*info.cities, code) if code not in info.cities else info.cities
+        prefixes = ["kabupaten", "kab"] if row["type"] == "kabupaten" else ["kota", "kodya"]
+        for v in variants:
+            for p in prefixes:
+                info = _info(keys, f"{p} {v}")
+                info.cities, info.explicit = (code,), row["type"]
+    # "Kota Sragen" is common usage for a regency's capital town: map it unless a real Kota exists.
+    for code, sname in short.items():
+        key = normalize_phrase("kota " + sname)
+        if key not in keys or not keys[key].cities:
+            info = _info(keys, key)
+            info.cities = (code,)
+    for row in _rows("kecamatan.csv"):
+        info = _info(keys, row["name"])
+        if row["kab_code"] not in info.kec:
+            info.kec = (*info.kec, row["kab_code"])
+        if not info.cities and info.province is None and info.kind == "name":
+            info.kind = "kec"
+    for row in _rows("aliases.csv"):
+        kind, weight = row["kind"], float(row["weight"] or 0)
+        info = _info(keys, row["alias"])
+        if kind == "common":
+            info.common = True
+            continue
+        if kind == "ignore":
+            info.kind, info.weight = "ignore", 0.0
+            continue
+        target = by_name.get(row["target"].lower())
+        if target is None:
+            raise ValueError(f"aliases.csv: unknown target {row['target']!r}")
+        if kind == "province":
+            if info.province is None or info.kind != "province":
+                info.province, info.kind = target, "province"
+            if not info.cities:
+                info.weight = weight
+            continue
+        info.cities = (target,)
+        info.kind, info.weight = kind, weight
+        info.explicit = types[target] if kind != "landmark" else None
+    automaton = ahocorasick.Automaton()
+    for key, info in keys.items():
+        if key:
+            automaton.add_word(key, info)
+    automaton.make_automaton()
+    by_province: dict[str, list[Place]] = {code: [] for code in provinces}
+    for code, place in places.items():
+        by_province[province_of[code]].append(place)
+    display_keys: dict[str, list[str]] = {}
+    for code, place in places.items():
+        display_keys.setdefault(fold_name(place.name), []).append(code)
+    return Gazetteer(
+        places, types, short, provinces, province_of, keys, automaton, by_province, display_keys
+    )
+
+
+# --------------------------------------------------------------------------- lookup API for the bot
+
+
+def all_places() -> list[Place]:
+    """The 514 Kab/Kota in code order."""
+    return list(load().places.values())
+
+
+def all_provinces() -> list[Province]:
+    return list(load().provinces.values())
+
+
+def place_by_code(code: str) -> Place | None:
+    """Accepts "33.72" or "3372"."""
+    code = code.strip()
+    if "." not in code and len(code) == 4 and code.isdigit():
+        code = f"{code[:2]}.{code[2:]}"
+    return load().places.get(code)
+
+
+def province_by_code(code: str) -> Province | None:
+    return load().provinces.get(code.strip())
+
+
+def places_in_province(code: str) -> list[Place]:
+    return list(load().by_province.get(code.strip(), []))
+
+
+def _kota_first(codes: tuple[str, ...]) -> list[str]:
+    gaz = load()
+    return sorted(codes, key=lambda c: (gaz.types[c] != "kota", c))
+
+
+def resolve_place(text: str) -> list[Place | Province]:
+    """What a user typed -> matching Kab/Kota or province, best first ("bandung" -> Kota, Kabupaten)."""
+    gaz = load()
+    raw = text.strip()
+    if not raw:
+        return []
+    by_code = place_by_code(raw) or gaz.provinces.get(raw)
+    if by_code is not None:
+        return [by_code]
+    key = normalize_phrase(raw)
+    info = gaz.keys.get(key)
+    out: list[Place | Province] = []
+    if info is not None and info.kind != "ignore":
+        out.extend(gaz.places[c] for c in _kota_first(info.cities))
+        if info.province is not None and (not info.cities or info.kind == "province"):
+            out.append(gaz.provinces[info.province])
+        if not out and info.kec and len(info.kec) == 1:
+            out.append(gaz.places[info.kec[0]])
+    if not out:
+        for code in gaz.display_keys.get(fold_name(raw), []):
+            out.append(gaz.places[code])
+    return out
+
+
+@functools.cache
+def _suggest_pool() -> dict[str, str]:
+    gaz = load()
+    pool: dict[str, str] = {}
+    for place in gaz.places.values():
+        pool[place.name.lower()] = place.name
+        pool.setdefault(gaz.short[place.code].lower(), place.name)
+    for prov in gaz.provinces.values():
+        pool[prov.name.lower()] = prov.name
+    for key, info in gaz.keys.items():
+        if info.kind in {"alias", "nickname", "abbrev"} and info.cities:
+            pool.setdefault(key, gaz.places[info.cities[0]].name)
+    return pool
+
+
+def suggest_places(text: str, n: int = 3) -> list[str]:
+    """Closest known names for a "did you mean" reply."""
+    pool = _suggest_pool()
+    matches = difflib.get_close_matches(text.strip().lower(), list(pool), n=n * 3, cutoff=0.6)
+    out: list[str] = []
+    for m in matches:
+        name = pool[m]
+        if name not in out:
+            out.append(name)
+    return out[:n]

@@ -1,0 +1,300 @@
+"""Where the story happens: datelines, names, aliases, kecamatan, Kota vs Kabupaten, origin vs event."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bot.classify.gazetteer import Gazetteer, KeyInfo
+from bot.classify.text import Tokens, normalize_phrase
+
+# Words right before a name that say which of a Kota/Kabupaten pair is meant.
+KAB_WORDS = frozenset({"pemkab", "bupati", "wabup", "kabupaten", "kab", "pemerintah kabupaten"})
+KOTA_WORDS = frozenset({"pemkot", "walikota", "wawali", "wawako", "walkot", "kodya", "polrestabes",
+                        "kapolrestabes", "kota"})
+POLICE_WORDS = frozenset({"polres", "polresta", "kapolres", "kapolresta", "mapolres", "mapolresta"})
+# Context that says the name is not where the story happens.
+ORIGIN_WORDS = frozenset({"asal", "berasal", "kelahiran", "asli", "perantau", "perantauan", "eks"})
+FROM_WORDS = frozenset({"dari"})
+TOWARD_WORDS = frozenset({"ke", "menuju", "arah", "tujuan", "jurusan"})
+STREET_WORDS = frozenset({"jalan", "jl", "jln", "gang", "gg"})
+VILLAGE_WORDS = frozenset({"kecamatan", "kec", "camat", "kelurahan", "kel", "desa", "ds", "dusun",
+                           "kampung", "kp", "lurah", "kades", "nagari", "gampong"})
+KEC_WORDS = frozenset({"kecamatan", "kec", "camat"})
+OUTLET_BEFORE = frozenset({"tribun", "radar", "harian", "koran", "tribunnews"})
+OUTLET_AFTER = frozenset({"pos", "post", "tv", "news", "today", "terkini", "ekspres", "express", "raya"})
+EVENT_BEFORE = frozenset({"di", "wilayah", "kawasan", "daerah", "lokasi", "sekitar", "perairan", "lereng"})
+CLUB_PREFIX = re.compile(r"^(pers[a-z]*|psi[a-z]*|pss|psm[a-z]*|ps|arema)$")
+
+# Dateline: up to ~60 characters before the first dash, e.g. "KLATEN, KOMPAS.com -".
+_DATELINE_RE = re.compile(r"^\s*([^\n]{1,70}?)\s*[-\u2013\u2014]+")
+_OUTLET_PART = re.compile(r"\.(com|id|co|net|news|org)\b|^\s*(antara|esposin|espos|kompas|detik\w*|"
+                          r"okezone|sindonews|liputan6|tempo|tribun\w*|suara\w*|idn\s?times|merdeka|"
+                          r"viva|info nasional|jpnn|inews|republika)\s*$", re.IGNORECASE)
+
+W_DATELINE = 6.0
+W_TITLE = 4.0
+W_LEAD = 2.0
+W_BODY = 1.0
+LEAD_TOKENS = 60
+MIN_CITY_SCORE = 1.5
+
+
+@dataclass(slots=True)
+class PlaceResult:
+    city: str | None
+    others: list[str]
+    province: str | None
+    evidence: list[str]
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Mention:
+    info: KeyInfo
+    start: int
+    end: int
+    weight: float
+    where: str  # "title", "dateline", "lead", "body"
+    vote: str | None  # "kota" / "kabupaten" from context
+    text: str
+    as_kec: bool = False
+
+
+def parse_dateline(body: str, gaz: Gazetteer) -> tuple[KeyInfo, str] | None:
+    """The place in an opening like "Espos.id, SOLO —" or "Boyolali (ANTARA) -"."""
+    m = _DATELINE_RE.match(body[:90])
+    if not m:
+        return None
+    pre = re.sub(r"\([^)]*\)", ",", m.group(1))
+    parts = [p.strip() for p in pre.split(",") if p.strip()]
+    parts = [p for p in parts if not _OUTLET_PART.search(p)]
+    if len(parts) != 1 or len(parts[0].split()) > 4:
+        return None
+    phrase = parts[0]
+    if not phrase[:1].isupper():
+        return None
+    info = gaz.keys.get(normalize_phrase(phrase))
+    if info is None or info.kind == "ignore" or not (info.cities or info.province):
+        return None
+    return info, phrase
+
+
+def _capitalised(tokens: Tokens, i: int) -> bool:
+    return tokens.words[i][:1].isupper()
+
+
+def _sentence_initial(tokens: Tokens, i: int) -> bool:
+    if i == 0:
+        return True
+    gap = tokens.text[tokens.starts[i - 1] + len(tokens.words[i - 1]) : tokens.starts[i]]
+    return bool(re.search(r"[.!?\n\"\u201c]", gap))
+
+
+def _window(tokens: Tokens, i: int, n: int) -> list[str]:
+    """Up to n tokens before token i, nearest first, not crossing a clause break."""
+    out: list[str] = []
+    j = i
+    while j > 0 and len(out) < n and not tokens.breaks[j]:
+        j -= 1
+        out.append(tokens.lower[j])
+    return out
+
+
+def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> list[_Mention]:
+    out: list[_Mention] = []
+    n = len(tokens.lower)
+    for cstart, cend, info in gaz.iter_keys(tokens.joined):
+        if info.kind == "ignore":
+            continue
+        i, j = tokens.token_at(cstart), tokens.token_at(cend - 1) + 1
+        if not lower_ok and not _capitalised(tokens, i) and info.kind not in {"abbrev"}:
+            continue
+        win = _window(tokens, i, 4)
+        prev1 = win[0] if win else ""
+        prev2 = win[1] if len(win) > 1 else ""
+        nxt = tokens.lower[j] if j < n and not tokens.breaks[j] else ""
+        weight = info.weight
+        vote = info.explicit
+        as_kec = False
+        if prev1 in VILLAGE_WORDS:
+            if prev1 in KEC_WORDS and info.kec:
+                as_kec = True
+            else:
+                continue  # a village named like a city
+        elif info.kind == "kec" or (not info.cities and not info.province):
+            if not info.kec:
+                continue
+            as_kec = True
+        if not as_kec and not info.cities and info.province is None:
+            continue
+        if prev1 in STREET_WORDS or (prev2 in STREET_WORDS and prev1 in {"raya", "lingkar", "baru"}):
+            continue
+        if prev1 in OUTLET_BEFORE or nxt in OUTLET_AFTER:
+            continue
+        if info.common or as_kec and info.explicit is None and prev1 not in KEC_WORDS:
+            # Ordinary words and bare kecamatan names need a capital mid-sentence or a prefix.
+            has_prefix = bool(vote) or prev1 in KAB_WORDS | KOTA_WORDS | POLICE_WORDS | KEC_WORDS
+            if not has_prefix:
+                if not _capitalised(tokens, i) or _sentence_initial(tokens, i) or where == "title":
+                    if where == "title" and info.common:
+                        weight *= 0.25  # Title Case makes every word capitalised
+                    else:
+                        continue
+        if as_kec and prev1 not in KEC_WORDS and len(info.key) <= 4:
+            continue
+        # Kota vs Kabupaten from the words around the name.
+        if vote is None:
+            if prev1 in KOTA_WORDS or (prev1 == "kota" and prev2 == "wali") or nxt == "kota":
+                vote = "kota"
+            elif prev1 in KAB_WORDS:
+                vote = "kabupaten"
+            elif prev1 in POLICE_WORDS or (prev1 == "metro" and prev2 in POLICE_WORDS):
+                vote = "kota" if nxt == "kota" else "kabupaten"
+        if any(w in ORIGIN_WORDS for w in win):
+            weight *= 0.15
+        elif any(w in FROM_WORDS for w in win[:3]):
+            weight *= 0.5
+        elif prev1 in TOWARD_WORDS:
+            weight *= 0.6
+        elif prev1 in EVENT_BEFORE or prev2 == "di":
+            weight *= 1.3
+        if CLUB_PREFIX.match(prev1):
+            weight *= 0.5
+        out.append(_Mention(info, i, j, weight, where, vote, " ".join(tokens.words[i:j]), as_kec))
+    return out
+
+
+def locate(
+    title: Tokens,
+    body: Tokens,
+    raw_body: str,
+    gaz: Gazetteer,
+    default_city: str | None = None,
+) -> PlaceResult:
+    """Score every Kab/Kota named in the article and pick the place of the event."""
+    lower_ok = sum(1 for w in body.words[:200] if w[:1].isupper()) < 3
+    mentions = _mentions(title, gaz, "title", lower_ok)
+    for m in _mentions(body, gaz, "body", lower_ok):
+        if m.start < LEAD_TOKENS:
+            m.where = "lead"
+        mentions.append(m)
+    dl = parse_dateline(raw_body, gaz)
+    evidence: list[str] = []
+    if dl is not None:
+        info, phrase = dl
+        mentions.append(_Mention(info, -1, -1, info.weight if info.weight else 1.0, "dateline",
+                                 info.explicit, phrase))
+
+    # Kota vs Kabupaten votes per ambiguous name, from the whole article.
+    votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    kec_support: dict[str, float] = defaultdict(float)
+    for m in mentions:
+        if m.as_kec:
+            for c in m.info.kec:
+                kec_support[c] += 1.0
+        elif m.vote and len(m.info.cities) == 1:
+            votes[gaz.short[m.info.cities[0]].lower()][m.vote] += 1.0
+    prov_mentions: dict[str, float] = defaultdict(float)
+    for m in mentions:
+        if m.info.province and not m.info.cities and not m.as_kec:
+            prov_mentions[m.info.province] += _position_weight(m.where) * m.weight
+
+    def pick(codes: tuple[str, ...], vote: str | None) -> str | None:
+        if len(codes) == 1:
+            return codes[0]
+        if vote:
+            for c in codes:
+                if gaz.types[c] == vote:
+                    return c
+        v = votes.get(gaz.short[codes[0]].lower(), {})
+        scored = []
+        for c in codes:
+            s = v.get(gaz.types[c], 0.0) * 2 + kec_support.get(c, 0.0) + prov_mentions.get(gaz.province_of[c], 0) * 0.1
+            scored.append((s, gaz.types[c] == "kota", c))
+        scored.sort(reverse=True)
+        return scored[0][2]
+
+    scores: dict[str, float] = defaultdict(float)
+    reasons: dict[str, list[str]] = defaultdict(list)
+    seen_title: set[str] = set()
+    body_count: dict[str, int] = defaultdict(int)
+    for m in mentions:
+        if m.as_kec:
+            continue
+        if not m.info.cities:
+            continue
+        code = pick(m.info.cities, m.vote)
+        if code is None:
+            continue
+        w = m.weight
+        if m.where == "title":
+            if code in seen_title:
+                continue
+            seen_title.add(code)
+            w *= W_TITLE
+        elif m.where == "dateline":
+            w *= W_DATELINE
+        else:
+            body_count[code] += 1
+            k = body_count[code]
+            w *= (W_LEAD if m.where == "lead" else W_BODY) / (1 + 0.3 * (k - 1))
+        if m.vote and w > 0:
+            w += 0.5
+        scores[code] += w
+        if len(reasons[code]) < 4:
+            reasons[code].append(f"{m.where}: {m.text} ({w:.1f})")
+    # Kecamatan: support a Kab/Kota already named, or name one when the kecamatan is unique.
+    for m in mentions:
+        if not m.as_kec:
+            continue
+        cands = list(m.info.kec)
+        if len(cands) > 1:
+            named = [c for c in cands if c in scores]
+            if len(named) == 1:
+                cands = named
+            else:
+                in_prov = [c for c in cands if gaz.province_of[c] in prov_mentions]
+                if len(in_prov) != 1:
+                    continue
+                cands = in_prov
+        code = cands[0]
+        strong = m.vote is None and m.weight > 0
+        w = (1.5 if m.where == "title" else 1.0) * m.weight
+        if not strong:
+            continue
+        scores[code] += w
+        if len(reasons[code]) < 4:
+            reasons[code].append(f"kecamatan {m.text} ({w:.1f})")
+    # A province named in the text supports its Kab/Kota a little.
+    for code in list(scores):
+        if gaz.province_of[code] in prov_mentions:
+            scores[code] *= 1.1
+
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    city: str | None = None
+    others: list[str] = []
+    if ranked and ranked[0][1] >= MIN_CITY_SCORE:
+        city = ranked[0][0]
+        top = ranked[0][1]
+        evidence.extend(reasons[city])
+        others = [c for c, s in ranked[1:4] if s >= 0.6 * top and s >= 3.0]
+    elif default_city:
+        city = default_city
+        evidence.append("feed default city")
+    province: str | None = None
+    if city is not None:
+        province = gaz.province_of[city]
+    elif prov_mentions:
+        best = max(prov_mentions.items(), key=lambda kv: kv[1])
+        if best[1] >= MIN_CITY_SCORE:
+            province = best[0]
+            evidence.append(f"province only: {gaz.provinces[province].name}")
+    if city is None and not evidence:
+        evidence.append("no place named")
+    return PlaceResult(city, others, province, evidence, dict(scores))
+
+
+def _position_weight(where: str) -> float:
+    return {"title": W_TITLE, "dateline": W_DATELINE, "lead": W_LEAD}.get(where, W_BODY)

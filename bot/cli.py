@@ -1,0 +1,151 @@
+"""The `pantau` command line: argument parsing and exit codes only; the work lives in bot/ and storage/.
+
+Every expected failure becomes one line on stderr and a non-zero exit (2 for bad configuration or
+usage, 1 for a failed operation); tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.config import Settings
+from bot.errors import ConfigError, PantauError
+
+logger = logging.getLogger("pantau")
+
+
+def load_settings(env_file: Path = Path(".env")) -> Settings:
+    """Environment variables win over a .env file in the working directory."""
+    values: dict[str, str] = {}
+    if env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return Settings.from_env(values)
+
+
+def configure_logging(level: int) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pantau",
+        description="Pantau: monitors Indonesian news feeds and alerts Telegram chats by Kab/Kota, kasus "
+        "and sentimen. Configuration comes from environment variables or .env (see .env.example).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser(
+        "run",
+        help="run the service: Telegram bot, poller and delivery (console mode without TELEGRAM_BOT_TOKEN)",
+    )
+    poll = sub.add_parser("poll", help="poll due feeds and print a summary line")
+    poll.add_argument("--once", action="store_true", help="one cycle over all feeds, then exit")
+
+    feeds = sub.add_parser("feeds", help="manage the feeds to poll")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    add = feeds_sub.add_parser("add", help="add a feed URL")
+    add.add_argument("url")
+    add.add_argument("--name", help="display name (default: the feed's own title)")
+    add.add_argument("--city", help='default Kab/Kota of a regional feed, e.g. "Kota Surakarta"')
+    add.add_argument(
+        "--backfill", type=int, default=0, metavar="N",
+        help="alert the newest N items of the first poll (default 0: the first poll alerts nobody)",
+    )
+    feeds_sub.add_parser("list", help="show feeds with status, errors, last and next poll")
+    remove = feeds_sub.add_parser("remove", help="remove a feed by id or URL")
+    remove.add_argument("feed", metavar="ID|URL")
+    imp = feeds_sub.add_parser("import", help="add every feed of an OPML file")
+    imp.add_argument("file", type=Path)
+    feeds_sub.add_parser("export", help="print all feeds as OPML 2.0")
+
+    sub.add_parser("demo", help="offline demo: bundled feeds on a loopback server, alerts printed")
+
+    cls = sub.add_parser("classify", help="classify JSON lines ({id,title,body,source?}) to JSON lines")
+    cls.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
+    ev = sub.add_parser("eval", help="measure the classifier on a labelled JSONL file")
+    ev.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"pantau: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except PantauError as exc:
+        print(f"pantau: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Commands that need no configuration come first, so a bad .env cannot break them.
+    if args.command == "classify":
+        from bot.classify.evaluation import classify_jsonl
+
+        if args.file == "-":
+            return classify_jsonl(sys.stdin, sys.stdout, sys.stderr)
+        path = Path(args.file)
+        try:
+            with path.open(encoding="utf-8") as infile:
+                return classify_jsonl(infile, sys.stdout, sys.stderr)
+        except OSError as exc:
+            raise PantauError(f"cannot read {path}: {exc.strerror}") from None
+    if args.command == "eval":
+        from bot.classify.evaluation import evaluate_file, format_report
+
+        if not args.file.is_file():
+            raise PantauError(f"cannot read {args.file}: no such file")
+        print(format_report(evaluate_file(args.file)))
+        return 0
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        configure_logging(logging.WARNING)
+        return asyncio.run(run_demo(sys.stdout))
+
+    settings = load_settings()
+    configure_logging(settings.log_level_number)
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "poll":
+        from bot.service import poll_command
+
+        return asyncio.run(poll_command(settings, once=args.once, out=sys.stdout))
+    if args.command == "feeds":
+        from bot import feed_commands
+
+        return asyncio.run(feed_commands.dispatch(settings, args, sys.stdout))
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _run(settings: Settings) -> int:
+    from bot.runlock import RunLock
+
+    with RunLock(settings.db_path):
+        if settings.telegram_token is None:
+            from bot.service import run_console
+
+            logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
+            return asyncio.run(run_console(settings, sys.stdout))
+        from bot.app import run_bot
+
+        run_bot(settings)
+        return 0

@@ -1,0 +1,56 @@
+"""Feed-list operations shared by the command line and the Telegram admin commands."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from bot.errors import DuplicateError, InputError
+from bot.feeds.opml import parse_opml
+from storage import feeds as feed_store
+from storage.db import Database
+from storage.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_OPML = "default_feeds.opml"
+
+
+def resolve_city_code(text: str) -> str:
+    """A Kab/Kota name, alias or code → its Kemendagri code; InputError when it names none or a province."""
+    from bot.classify import Province, place_by_code, resolve_place, suggest_places
+
+    if place_by_code(text.strip()) is not None:
+        return text.strip()
+    places = [p for p in resolve_place(text) if not isinstance(p, Province)]
+    if not places:
+        hint = ", ".join(suggest_places(text))
+        raise InputError(f"unknown Kab/Kota {text!r}" + (f"; did you mean: {hint}?" if hint else ""))
+    return places[0].code
+
+
+def default_feeds_opml() -> bytes:
+    """The bundled OPML of real Indonesian regional news feeds (Solo Raya, Jawa Tengah, national)."""
+    return resources.files("bot.feeds").joinpath(DEFAULT_OPML).read_bytes()
+
+
+async def import_opml(db: Database, data: bytes) -> tuple[int, int]:
+    """Add every feed of an OPML document; returns (added, already present)."""
+    entries = parse_opml(data)
+    # Resolve every city before adding anything, so a bad file adds nothing rather than half.
+    cities = [resolve_city_code(e.city) if e.city else None for e in entries]
+    added = skipped = 0
+    for entry, city_code in zip(entries, cities, strict=True):
+        try:
+            await feed_store.add_feed(db, entry.url, now=utcnow(), name=entry.title, default_city_code=city_code)
+            added += 1
+        except DuplicateError:
+            skipped += 1
+    return added, skipped
+
+
+async def ensure_feeds(db: Database) -> None:
+    """With no feeds configured, start from the bundled Indonesian list rather than polling nothing."""
+    if await feed_store.count_feeds(db) == 0:
+        added, _ = await import_opml(db, default_feeds_opml())
+        logger.info("no feeds configured: imported %d bundled Indonesian feeds", added)

@@ -1,0 +1,182 @@
+"""One poll cycle: due feeds → fetch → parse → classify new items → store and queue alerts.
+
+A failing feed records its error and backs off; it never stops the other feeds. Errors we expect from
+the outside world arrive as FeedError; anything else is a bug, logged with its traceback and recorded on
+that feed too, so one strange feed cannot stop the service either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.alerts import store_and_queue
+from bot.classify import classify
+from bot.errors import FeedError, FetchError
+from bot.feeds.fetcher import Fetcher, NotModified
+from bot.feeds.parser import ParsedFeed, parse_feed
+from bot.feeds.schedule import backoff_delay, next_check_delay
+from bot.feeds.urls import normalize_link
+from bot.models import Article, Feed, FeedItem
+from storage import articles as article_store
+from storage import feeds as feed_store
+from storage.articles import NewArticle
+from storage.db import Database
+from storage.feeds import PollSuccess
+from storage.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PollSummary:
+    fetched: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    new_articles: int = 0
+    queued: int = 0
+    stored: list[tuple[Article, bool]] = field(default_factory=list)
+
+    def add(self, other: PollSummary) -> None:
+        self.fetched += other.fetched
+        self.not_modified += other.not_modified
+        self.failed += other.failed
+        self.new_articles += other.new_articles
+        self.queued += other.queued
+        self.stored.extend(other.stored)
+
+    def line(self) -> str:
+        return (
+            f"feeds fetched: {self.fetched}, not modified: {self.not_modified}, failed: {self.failed}; "
+            f"new articles: {self.new_articles}; alerts queued: {self.queued}"
+        )
+
+
+def _classify_new(
+    parsed: ParsedFeed, fresh: list[tuple[FeedItem, str]], feed: Feed, alert_flags: list[bool]
+) -> list[NewArticle]:
+    """CPU-bound: runs in a worker thread, off the event loop."""
+    source = feed.display_name
+    return [
+        NewArticle(
+            item=item,
+            link=link,
+            classification=classify(item.title, item.summary, source=source, default_city=feed.default_city_code),
+            alert=alert,
+        )
+        for (item, link), alert in zip(fresh, alert_flags, strict=True)
+    ]
+
+
+def _alert_flags(feed: Feed, fresh: list[tuple[FeedItem, str]]) -> list[bool]:
+    """First poll of a new feed alerts nobody (no flood on subscribe), except its newest `backfill` items."""
+    if feed.initial_polled:
+        return [True] * len(fresh)
+    if feed.backfill <= 0:
+        return [False] * len(fresh)
+    order = sorted(
+        range(len(fresh)),
+        key=lambda i: (fresh[i][0].published is not None, fresh[i][0].published or datetime.min, -i),
+        reverse=True,
+    )
+    newest = set(order[: feed.backfill])
+    return [i in newest for i in range(len(fresh))]
+
+
+class Poller:
+    def __init__(
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        interval: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.fetcher = fetcher
+        self.interval = interval
+        self.clock = clock
+
+    async def poll_due(self) -> PollSummary:
+        """Poll every feed whose next_check_at has come, concurrently (the fetcher caps concurrency)."""
+        feeds = await feed_store.due_feeds(self.db, self.clock())
+        return await self.poll_feeds(feeds)
+
+    async def poll_feeds(self, feeds: list[Feed]) -> PollSummary:
+        summary = PollSummary()
+        results = await asyncio.gather(*(self.poll_feed(feed) for feed in feeds))
+        for result in results:
+            summary.add(result)
+        return summary
+
+    async def poll_feed(self, feed: Feed) -> PollSummary:
+        summary = PollSummary()
+        try:
+            await self._poll(feed, summary)
+        except FeedError as exc:
+            summary.failed += 1
+            await self._record_failure(feed, str(exc), getattr(exc, "retry_after", None))
+            logger.warning("feed %s failed: %s", feed.url, exc)
+        except Exception as exc:  # a bug, not the feed's fault: keep the loop alive, keep the traceback
+            summary.failed += 1
+            logger.exception("unexpected error polling %s", feed.url)
+            await self._record_failure(feed, f"internal error: {type(exc).__name__}: {exc}", None)
+        return summary
+
+    async def _record_failure(self, feed: Feed, error: str, retry_after: float | None) -> None:
+        now = self.clock()
+        delay = backoff_delay(interval=self.interval, error_count=feed.error_count + 1, retry_after=retry_after)
+        await feed_store.record_failure(
+            self.db, feed.id, now=now, error=error, next_check_at=now + timedelta(seconds=delay)
+        )
+
+    async def _poll(self, feed: Feed, summary: PollSummary) -> None:
+        result = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        now = self.clock()
+        if isinstance(result, NotModified):
+            summary.not_modified += 1
+            delay = next_check_delay(
+                interval=self.interval, cache_seconds=result.cache_seconds, ttl_minutes=None, retry_after=None
+            )
+            outcome = PollSuccess(
+                next_check_at=now + timedelta(seconds=delay),
+                etag=result.etag or feed.etag,
+                last_modified=result.last_modified or feed.last_modified,
+            )
+            async with self.db.transaction() as conn:
+                await feed_store.record_success(conn, feed.id, outcome, now=now)
+            return
+
+        summary.fetched += 1
+        parsed = await asyncio.to_thread(
+            parse_feed, result.body, url=result.final_url, content_type=result.content_type
+        )
+        items = [(item, normalize_link(item.link) if item.link else f"guid:{feed.id}:{item.guid}") for item in parsed.items]
+        fresh_idx = await article_store.unseen_items(self.db, feed.id, items)
+        fresh_set = set(fresh_idx)
+        fresh = [items[i] for i in fresh_idx]
+        flags = _alert_flags(feed, fresh)
+        new_articles = await asyncio.to_thread(_classify_new, parsed, fresh, feed, flags) if fresh else []
+        delay = next_check_delay(
+            interval=self.interval,
+            cache_seconds=result.cache_seconds,
+            ttl_minutes=parsed.ttl_minutes,
+            retry_after=None,
+        )
+        outcome = PollSuccess(
+            next_check_at=now + timedelta(seconds=delay),
+            etag=result.etag,
+            last_modified=result.last_modified,
+            title=parsed.title,
+            new_url=result.permanent_redirect_url,
+        )
+        seen_only = [items[i] for i in range(len(items)) if i not in fresh_set]
+        stored = await store_and_queue(
+            self.db, feed, new_articles, seen_only=seen_only, now=now, feed_update=outcome
+        )
+        summary.new_articles += len(stored.stored)
+        summary.queued += stored.queued
+        summary.stored.extend(stored.stored)

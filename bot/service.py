@@ -1,0 +1,69 @@
+"""Long-running and one-shot polling without Telegram: console mode of `pantau run`, and `pantau poll`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TextIO
+
+from bot.config import Settings
+from bot.feeds.fetcher import Fetcher
+from bot.feedlist import ensure_feeds
+from bot.formatting import render_alert_text
+from bot.poller import Poller, PollSummary
+from storage import feeds as feed_store
+from storage.db import Database, open_database
+from storage.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def print_new_articles(summary: PollSummary, out: TextIO) -> None:
+    for article, _alerted in summary.stored:
+        out.write(render_alert_text(article) + "\n\n")
+    out.flush()
+
+
+async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
+    db = await open_database(settings.db_path)
+    try:
+        async with Fetcher() as fetcher:
+            poller = Poller(db, fetcher, interval=settings.poll_interval)
+            if once:
+                summary = await poller.poll_feeds(await feed_store.list_feeds(db))
+                out.write(summary.line() + "\n")
+                return 0
+            while True:
+                summary = await poller.poll_due()
+                if summary.fetched or summary.not_modified or summary.failed:
+                    out.write(summary.line() + "\n")
+                    out.flush()
+                await _sleep_until_due(db, settings.poll_interval)
+    finally:
+        await db.close()
+
+
+async def run_console(settings: Settings, out: TextIO) -> int:
+    """Console mode: poll forever and print every new article in the alert format."""
+    db = await open_database(settings.db_path)
+    try:
+        await ensure_feeds(db)
+        async with Fetcher() as fetcher:
+            poller = Poller(db, fetcher, interval=settings.poll_interval)
+            while True:
+                summary = await poller.poll_due()
+                print_new_articles(summary, out)
+                if summary.fetched or summary.failed:
+                    logger.info("%s", summary.line())
+                await _sleep_until_due(db, settings.poll_interval)
+    finally:
+        await db.close()
+
+
+async def _sleep_until_due(db: Database, interval: float) -> None:
+    next_due = await feed_store.next_due_at(db)
+    if next_due is None:
+        delay = interval
+    else:
+        delay = (next_due - utcnow()).total_seconds()
+    await asyncio.sleep(min(max(delay, 1.0), interval))

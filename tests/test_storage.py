@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.alerts import store_and_queue
+from bot.errors import DuplicateError, NotFoundError, StorageError
+from bot.models import Classification, FeedItem, Place, Sentiment, SubscriptionFilter
+from storage import chats as chat_store
+from storage import feeds as feed_store
+from storage import subscriptions as sub_store
+from storage.articles import NewArticle, unseen_items
+from storage.db import open_database
+from storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+NOW = datetime(2024, 12, 18, 6, 0, tzinfo=UTC)
+SOLO = Place(name="Kota Surakarta", code="33.72", province="Jawa Tengah")
+BANDUNG = Place(name="Kota Bandung", code="32.73", province="Jawa Barat")
+
+
+def cls(city: Place | None, cases: tuple[str, ...] = (), sentiment: Sentiment = Sentiment.NEGATIVE) -> Classification:
+    return Classification(
+        city=city, other_cities=(), province=city.province if city else None, cases=cases,
+        sentiment=sentiment, confidence=80, evidence={"city": ["test"]},
+    )
+
+
+def item(n: int, link: str | None = None) -> FeedItem:
+    return FeedItem(
+        guid=f"g{n}", link=link or f"https://news.example/{n}", title=f"Judul {n}", summary=f"Isi berita {n}",
+        author=None, published=NOW,
+    )
+
+
+async def test_fresh_file_gets_whole_schema(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    async with db.conn.execute("PRAGMA user_version") as cur:
+        assert (await cur.fetchone())[0] == SCHEMA_VERSION
+    async with db.conn.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+    async with db.conn.execute("PRAGMA foreign_keys") as cur:
+        assert (await cur.fetchone())[0] == 1
+    await db.close()
+
+
+async def test_old_file_is_upgraded_step_by_step_keeping_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    raw = sqlite3.connect(path)
+    raw.executescript(MIGRATIONS[1] + "\nPRAGMA user_version = 1;")  # type: ignore[operator]
+    raw.execute(
+        "INSERT INTO feeds (url, added_at, next_check_at) VALUES ('https://a.example/rss', '2024-12-01T00:00:00+00:00', '2024-12-01T00:00:00+00:00')"
+    )
+    raw.commit()
+    raw.close()
+    db = await open_database(path)
+    async with db.conn.execute("PRAGMA user_version") as cur:
+        assert (await cur.fetchone())[0] == SCHEMA_VERSION
+    assert [f.url for f in await feed_store.list_feeds(db)] == ["https://a.example/rss"]
+    await chat_store.register_chat(db, 5, type="private", title=None, now=NOW)  # v2 tables exist
+    await db.close()
+
+
+async def test_newer_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(StorageError, match="newer than this Pantau supports"):
+        await open_database(path)
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageError, match="cannot use database"):
+        await open_database(path)
+
+
+async def test_feed_crud(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW, name="A", backfill=3)
+    assert feed.display_name == "A" and feed.backfill == 3 and not feed.initial_polled
+    with pytest.raises(DuplicateError):
+        await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
+    assert (await feed_store.find_feed(db, str(feed.id))).url == feed.url
+    assert (await feed_store.find_feed(db, feed.url)).id == feed.id
+    assert [f.id for f in await feed_store.due_feeds(db, NOW)] == [feed.id]
+    await feed_store.remove_feed(db, feed.url)
+    with pytest.raises(NotFoundError):
+        await feed_store.find_feed(db, feed.url)
+    await db.close()
+
+
+async def test_dedup_across_two_feeds_and_queue_once_per_chat(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    a = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
+    b = await feed_store.add_feed(db, "https://b.example/rss", now=NOW)
+    await chat_store.register_chat(db, 42, type="private", title=None, now=NOW)
+    # Two subscriptions of one chat both match: still one delivery.
+    await sub_store.add_subscription(db, 42, SubscriptionFilter(area_codes=frozenset({"33.72"})), thread_id=None, now=NOW)
+    await sub_store.add_subscription(db, 42, SubscriptionFilter(cases=frozenset({"banjir"})), thread_id=None, now=NOW)
+
+    story = item(1, "https://news.example/banjir-solo")
+    new = NewArticle(item=story, link=story.link, classification=cls(SOLO, ("banjir",)), alert=True)
+    first = await store_and_queue(db, a, [new], now=NOW)
+    assert len(first.stored) == 1 and first.queued == 1
+
+    # The same story in another feed, with another guid: the link is known, nothing new.
+    other = FeedItem(guid="other-guid", link=story.link, title=story.title, summary="", author=None, published=None)
+    assert await unseen_items(db, b.id, [(other, other.link)]) == []
+    again = await store_and_queue(
+        db, b, [NewArticle(item=other, link=other.link, classification=new.classification, alert=True)], now=NOW
+    )
+    assert again.stored == [] and again.queued == 0
+    async with db.conn.execute("SELECT count(*) FROM deliveries") as cur:
+        assert (await cur.fetchone())[0] == 1
+    async with db.conn.execute("SELECT count(*) FROM articles") as cur:
+        assert (await cur.fetchone())[0] == 1
+    await db.close()
+
+
+async def test_matching_dimensions_and_inactive_chats(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
+    for chat in (1, 2, 3, 4, 5):
+        await chat_store.register_chat(db, chat, type="private", title=None, now=NOW)
+    await sub_store.add_subscription(db, 1, SubscriptionFilter(area_codes=frozenset({"33"})), thread_id=None, now=NOW)
+    await sub_store.add_subscription(
+        db, 2, SubscriptionFilter(area_codes=frozenset({"32.73"}), cases=frozenset({"banjir"})), thread_id=None, now=NOW
+    )
+    await sub_store.add_subscription(
+        db, 3, SubscriptionFilter(sentiments=frozenset({Sentiment.POSITIVE})), thread_id=None, now=NOW
+    )
+    await sub_store.add_subscription(db, 4, SubscriptionFilter(exclude_keywords=("simulasi",)), thread_id=7, now=NOW)
+    await sub_store.add_subscription(db, 5, SubscriptionFilter(), thread_id=None, now=NOW)
+    await chat_store.deactivate_chat(db, 5, "Forbidden: bot was blocked by the user", now=NOW)
+
+    story = item(1)
+    new = NewArticle(item=story, link=story.link, classification=cls(SOLO, ("banjir",)), alert=True)
+    result = await store_and_queue(db, feed, [new], now=NOW)
+    async with db.conn.execute("SELECT chat_id, thread_id, reason FROM deliveries ORDER BY chat_id") as cur:
+        rows = [tuple(r) for r in await cur.fetchall()]
+    # 1: province Jawa Tengah covers Solo; 2: wrong city; 3: wrong sentiment; 4: no excluded word; 5: inactive.
+    assert [r[0] for r in rows] == [1, 4]
+    assert rows[1][1] == 7  # delivered into the forum topic the subscription was made in
+    assert "Kota Surakarta" in rows[0][2]
+    assert result.queued == 2
+    await db.close()
+
+
+async def test_first_poll_items_are_stored_without_alerts(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
+    await chat_store.register_chat(db, 1, type="private", title=None, now=NOW)
+    await sub_store.add_subscription(db, 1, SubscriptionFilter(), thread_id=None, now=NOW)
+    story = item(1)
+    new = NewArticle(item=story, link=story.link, classification=cls(None), alert=False)
+    result = await store_and_queue(db, feed, [new], now=NOW)
+    assert len(result.stored) == 1 and result.queued == 0
+    await db.close()
+
+
+async def test_full_text_search_index_follows_articles(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
+    story = FeedItem(guid="x", link="https://n.example/x", title="Kebakaran Pasar Klewer", summary="Api melalap kios",
+                     author=None, published=None)
+    await store_and_queue(db, feed, [NewArticle(item=story, link=story.link, classification=cls(SOLO), alert=False)], now=NOW)
+    async with db.conn.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'klewer'") as cur:
+        assert len(await cur.fetchall()) == 1
+    await db.close()
+
+
+async def test_chat_migration_moves_subscriptions(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    await chat_store.register_chat(db, -10, type="group", title="G", now=NOW)
+    await sub_store.add_subscription(db, -10, SubscriptionFilter(), thread_id=None, now=NOW)
+    await chat_store.migrate_chat(db, -10, -10010, now=NOW)
+    assert await sub_store.list_subscriptions(db, -10) == []
+    assert len(await sub_store.list_subscriptions(db, -10010)) == 1
+    await db.close()
