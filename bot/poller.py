@@ -145,16 +145,21 @@ class Poller:
                 next_check_at=now + timedelta(seconds=delay),
                 etag=result.etag or feed.etag,
                 last_modified=result.last_modified or feed.last_modified,
+                new_url=result.permanent_redirect_url,
             )
             async with self.db.transaction() as conn:
                 await feed_store.record_success(conn, feed.id, outcome, now=now)
             return
 
-        summary.fetched += 1
         parsed = await asyncio.to_thread(
             parse_feed, result.body, url=result.final_url, content_type=result.content_type
         )
-        items = [(item, normalize_link(item.link) if item.link else f"guid:{feed.id}:{item.guid}") for item in parsed.items]
+        summary.fetched += 1  # counted once parsed: a body that is not a feed is a failure
+        # An item without a link still needs a unique key; its guid within this feed is the best we have.
+        items = [
+            (item, normalize_link(item.link) if item.link else f"guid:{feed.id}:{item.guid}")
+            for item in parsed.items
+        ]
         fresh_idx = await article_store.unseen_items(self.db, feed.id, items)
         fresh_set = set(fresh_idx)
         fresh = [items[i] for i in fresh_idx]

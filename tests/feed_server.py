@@ -50,6 +50,7 @@ class Route:
     redirect_to: str | None = None  # Location header (a path or absolute URL); use with status 30x
     chunk_size: int = 0  # > 0: write the body in pieces of this many bytes …
     chunk_delay: float = 0.0  # … sleeping this long between pieces
+    send_content_length: bool = True  # False: no Content-Length, the body ends when the connection closes
     handler: Callable[[RecordedRequest], Route] | None = None  # computes the answer per request
 
 
@@ -73,7 +74,9 @@ class FeedServer:
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.feed_server = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="feed-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="feed-server", daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -190,7 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers.setdefault("Content-Encoding", "gzip")
         if route.content_type is not None and route.status != 304:
             headers.setdefault("Content-Type", route.content_type)
-        headers.setdefault("Content-Length", str(len(body)))
+        if route.send_content_length:
+            headers.setdefault("Content-Length", str(len(body)))
 
         self.send_response(route.status)
         for name, value in headers.items():

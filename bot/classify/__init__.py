@@ -1,1 +1,180 @@
-"""Classifier (placeholder)."""
+"""Classify an Indonesian news article by Kab/Kota, case keys and sentiment.
+
+`classify` is pure: the gazetteer, case rules, lexicon and automata load once (functools.cache) on
+first use and no call does I/O. The lookup helpers serve the Telegram commands (/subscribe, /cases).
+"""
+
+from __future__ import annotations
+
+import math
+
+from bot.classify import cases as _cases
+from bot.classify import gazetteer as _gaz
+from bot.classify import places as _places
+from bot.classify import sentiment as _sent
+from bot.classify.gazetteer import (
+    Province,
+    all_places,
+    all_provinces,
+    place_by_code,
+    places_in_province,
+    province_by_code,
+    resolve_place,
+    suggest_places,
+)
+from bot.classify.text import normalize_phrase, tokenize
+from bot.models import Classification, Place, Sentiment
+
+__all__ = [
+    "CASE_KEYS",
+    "Province",
+    "all_places",
+    "all_provinces",
+    "case_label",
+    "case_words",
+    "classify",
+    "place_by_code",
+    "places_in_province",
+    "province_by_code",
+    "resolve_case_word",
+    "resolve_place",
+    "suggest_places",
+]
+
+CASE_KEYS: tuple[str, ...] = (
+    "kecelakaan", "kebakaran", "banjir", "tanah_longsor", "gempa", "cuaca_ekstrem", "pembunuhan",
+    "penganiayaan", "pencurian", "narkoba", "korupsi", "penipuan", "asusila", "judi", "unjuk_rasa",
+    "orang_hilang", "bunuh_diri", "terorisme", "kesehatan_wabah", "ketenagakerjaan", "pemilu",
+    "infrastruktur", "lingkungan",
+)
+
+# How much a detected case pulls the tone towards negative (crimes and disasters are bad news for
+# residents even when the article is about an arrest, TAXONOMY.md "Sentiment").
+CASE_TONE: dict[str, float] = {
+    "kecelakaan": -0.35, "kebakaran": -0.35, "banjir": -0.3, "tanah_longsor": -0.3, "gempa": -0.1,
+    "cuaca_ekstrem": -0.25, "pembunuhan": -0.4, "penganiayaan": -0.35, "pencurian": -0.3,
+    "narkoba": -0.3, "korupsi": -0.3, "penipuan": -0.3, "asusila": -0.4, "judi": -0.25,
+    "unjuk_rasa": -0.2, "orang_hilang": -0.25, "bunuh_diri": -0.4, "terorisme": -0.35,
+    "kesehatan_wabah": -0.3, "ketenagakerjaan": -0.2, "pemilu": 0.0, "infrastruktur": -0.2,
+    "lingkungan": -0.2,
+}
+NEG_THRESHOLD = -0.15
+POS_THRESHOLD = 0.15
+
+
+def case_label(key: str) -> str:
+    """Human label in Bahasa Indonesia ("kecelakaan" -> "Kecelakaan")."""
+    return _cases.load_rules().labels.get(key, key.replace("_", " ").capitalize())
+
+
+def case_words() -> dict[str, str]:
+    """Everyday word -> case key, for /subscribe and /cases."""
+    return dict(_cases.load_rules().words)
+
+
+def resolve_case_word(word: str) -> str | None:
+    """'tabrakan' -> 'kecelakaan', 'begal' -> 'pencurian', 'demo' -> 'unjuk_rasa'; None if unknown."""
+    rules = _cases.load_rules()
+    key = normalize_phrase(word)
+    if key.replace(" ", "_") in rules.keys:
+        return key.replace(" ", "_")
+    if key in rules.words:
+        return rules.words[key]
+    # Fall back on the strongest rule phrases ("dibegal", "tabrakan").
+    found = [k for k, _ in rules.automaton.iter(f" {key} ")]
+    for _, (phrase, entries) in rules.automaton.iter(f" {key} "):
+        if phrase == key:
+            best = max((e for e in entries if not e.anti), key=lambda e: e.weight, default=None)
+            if best is not None and best.weight >= 2:
+                return best.case
+    del found
+    return None
+
+
+def _resolve_default(default_city: str | None) -> str | None:
+    if not default_city:
+        return None
+    place = place_by_code(default_city)
+    if place is not None:
+        return place.code
+    hits = [p for p in resolve_place(default_city) if isinstance(p, Place)]
+    return hits[0].code if hits else None
+
+
+def classify(
+    title: str,
+    body: str,
+    *,
+    source: str | None = None,
+    default_city: str | None = None,
+    language: str | None = None,
+) -> Classification:
+    """Classify one article. `default_city` (name or code) is used only when the text names no place."""
+    gaz = _gaz.load()
+    title = title or ""
+    body = body or ""
+    ttok = tokenize(title)
+    btok = tokenize(body)
+    pr = _places.locate(ttok, btok, body, gaz, _resolve_default(default_city))
+    cr = _cases.detect_cases(ttok, btok)
+    lang = language or _sent.detect_language(ttok.lower + btok.lower)
+    ss = _sent.score_text(title, body, "en" if lang.lower().startswith("en") else "id")
+
+    # Tone: lexicon score plus the pull of the main case, damped for hoax checks.
+    tone = ss.score
+    case_pull = 0.0
+    if cr.cases:
+        main = cr.cases[0]
+        strength = min(1.0, cr.scores[main] / 12.0)
+        case_pull = CASE_TONE.get(main, 0.0) * (0.5 + 0.5 * strength)
+    if cr.hoax:
+        tone *= 0.3
+    final = tone + case_pull
+    if final <= NEG_THRESHOLD:
+        label = Sentiment.NEGATIVE
+        margin = NEG_THRESHOLD - final
+    elif final >= POS_THRESHOLD:
+        label = Sentiment.POSITIVE
+        margin = final - POS_THRESHOLD
+    else:
+        label = Sentiment.NEUTRAL
+        margin = min(final - NEG_THRESHOLD, POS_THRESHOLD - final)
+    confidence = _confidence(label, margin, ss, case_pull)
+
+    city = gaz.places[pr.city] if pr.city else None
+    province = gaz.provinces[pr.province].name if pr.province else None
+    evidence: dict[str, list[str]] = {"city": pr.evidence}
+    evidence["cases"] = [f"{k}: {cr.scores[k]:.1f}" for k in cr.cases] or ["no case rule matched"]
+    if cr.hoax:
+        evidence["cases"].append("hoax check: cases dropped")
+    for k in cr.cases:
+        evidence[k] = cr.evidence.get(k, [])
+    evidence["sentiment"] = [
+        f"lexicon {ss.score:+.2f}, case pull {case_pull:+.2f}, language {lang}",
+        *ss.top,
+    ]
+    if source:
+        evidence["source"] = [source]
+    return Classification(
+        city=city,
+        other_cities=tuple(gaz.places[c] for c in pr.others),
+        province=province,
+        cases=tuple(cr.cases),
+        sentiment=label,
+        confidence=confidence,
+        evidence=evidence,
+    )
+
+
+def _confidence(label: Sentiment, margin: float, ss: _sent.SentimentScore, case_pull: float) -> int:
+    """1..100: distance from the decision boundary, raised when sentences agree."""
+    base = math.tanh(max(margin, 0.0) / 0.2)
+    if label is Sentiment.NEUTRAL:
+        # Neutral is surest when few sentences carry polarity at all.
+        support = 1.0 - ss.strength
+    else:
+        support = ss.agreement * (0.5 + 0.5 * min(1.0, ss.strength * 2))
+        if case_pull and (case_pull < 0) == (label is Sentiment.NEGATIVE):
+            support = min(1.0, support + 0.3)
+    value = 100 * (0.15 + 0.55 * base + 0.3 * support)
+    return max(1, min(100, round(value)))

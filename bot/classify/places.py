@@ -19,6 +19,7 @@ ORIGIN_WORDS = frozenset({"asal", "berasal", "kelahiran", "asli", "perantau", "p
 FROM_WORDS = frozenset({"dari"})
 TOWARD_WORDS = frozenset({"ke", "menuju", "arah", "tujuan", "jurusan"})
 STREET_WORDS = frozenset({"jalan", "jl", "jln", "gang", "gg"})
+ROUTE_WORDS = frozenset({"tol", "jalur", "ruas", "lintas", "trayek", "jurusan", "rute"})
 VILLAGE_WORDS = frozenset({"kecamatan", "kec", "camat", "kelurahan", "kel", "desa", "ds", "dusun",
                            "kampung", "kp", "lurah", "kades", "nagari", "gampong"})
 KEC_WORDS = frozenset({"kecamatan", "kec", "camat"})
@@ -60,6 +61,7 @@ class _Mention:
     vote: str | None  # "kota" / "kabupaten" from context
     text: str
     as_kec: bool = False
+    prev1: str = ""
 
 
 def parse_dateline(body: str, gaz: Gazetteer) -> tuple[KeyInfo, str] | None:
@@ -133,11 +135,16 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             continue
         if prev1 in OUTLET_BEFORE or nxt in OUTLET_AFTER:
             continue
+        if prev1 in ROUTE_WORDS or (prev2 in ROUTE_WORDS and prev1 in {"ruas", "jalur"}):
+            weight *= 0.3  # a toll road or route is named after its ends, not where it happened
         if info.common or as_kec and info.explicit is None and prev1 not in KEC_WORDS:
             # Ordinary words and bare kecamatan names need a capital mid-sentence or a prefix.
             has_prefix = bool(vote) or prev1 in KAB_WORDS | KOTA_WORDS | POLICE_WORDS | KEC_WORDS
             if not has_prefix:
-                if not _capitalised(tokens, i) or _sentence_initial(tokens, i) or where == "title":
+                kec_ok = as_kec and where == "title" and (prev1 in EVENT_BEFORE or " " in info.key)
+                if not kec_ok and (
+                    not _capitalised(tokens, i) or _sentence_initial(tokens, i) or where == "title"
+                ):
                     if where == "title" and info.common:
                         weight *= 0.25  # Title Case makes every word capitalised
                     else:
@@ -162,7 +169,15 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             weight *= 1.3
         if CLUB_PREFIX.match(prev1):
             weight *= 0.5
-        out.append(_Mention(info, i, j, weight, where, vote, " ".join(tokens.words[i:j]), as_kec))
+        out.append(_Mention(info, i, j, weight, where, vote, " ".join(tokens.words[i:j]), as_kec, prev1))
+    # "Kecamatan Semin, Yogyakarta" / "Jebres, Jawa Tengah": a name right after another place and a
+    # comma is the larger region that contains it, not a second place.
+    for a, b in zip(out, out[1:]):
+        if b.start == a.end and tokens.breaks[b.start] and b.info.cities and not b.as_kec:
+            inner = a.info.kec if a.as_kec else a.info.cities
+            if inner and not set(inner) & set(b.info.cities):
+                b.weight *= 0.2
+                b.vote = None
     return out
 
 
@@ -216,6 +231,8 @@ def locate(
         scored.sort(reverse=True)
         return scored[0][2]
 
+    explicit_codes = {m.info.cities[0] for m in mentions if len(m.info.cities) == 1 and m.vote}
+    explicit_codes |= {c for m in mentions if m.as_kec and m.prev1 in KEC_WORDS for c in m.info.kec}
     scores: dict[str, float] = defaultdict(float)
     reasons: dict[str, list[str]] = defaultdict(list)
     seen_title: set[str] = set()
@@ -228,6 +245,10 @@ def locate(
         code = pick(m.info.cities, m.vote)
         if code is None:
             continue
+        if m.info.province and not m.vote and any(
+            c != code and gaz.province_of[c] == m.info.province for c in explicit_codes
+        ):
+            continue  # "Jambi" next to "Kabupaten Muarojambi" is the province
         w = m.weight
         if m.where == "title":
             if code in seen_title:
@@ -245,7 +266,9 @@ def locate(
         scores[code] += w
         if len(reasons[code]) < 4:
             reasons[code].append(f"{m.where}: {m.text} ({w:.1f})")
-    # Kecamatan: support a Kab/Kota already named, or name one when the kecamatan is unique.
+    # Kecamatan: "Kecamatan X" locates the story like the Kab/Kota name would; a bare kecamatan name
+    # only supports a Kab/Kota already named, unless it follows "di" or has several words
+    # (single bare words are too often people: "Bruno", "Bambang").
     for m in mentions:
         if not m.as_kec:
             continue
@@ -260,10 +283,10 @@ def locate(
                     continue
                 cands = in_prov
         code = cands[0]
-        strong = m.vote is None and m.weight > 0
-        w = (1.5 if m.where == "title" else 1.0) * m.weight
-        if not strong:
+        prefixed = m.prev1 in KEC_WORDS
+        if not prefixed and code not in scores and not (m.prev1 in EVENT_BEFORE or " " in m.info.key):
             continue
+        w = _position_weight(m.where) * m.weight * (1.0 if prefixed else 0.6)
         scores[code] += w
         if len(reasons[code]) < 4:
             reasons[code].append(f"kecamatan {m.text} ({w:.1f})")

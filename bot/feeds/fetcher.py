@@ -21,6 +21,7 @@ Design notes:
 from __future__ import annotations
 
 import asyncio
+import socket
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -252,9 +253,12 @@ class Fetcher:
         text = str(error) or type(error).__name__
         lowered = text.lower()
         if isinstance(error, httpx.ConnectError):
-            if "refused" in lowered:
+            causes = _causes(error)
+            if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in lowered:
                 return "connection refused"
-            if any(s in lowered for s in ("name or service", "nodename nor servname", "getaddrinfo", "name resolution")):
+            if any(isinstance(c, socket.gaierror) for c in causes) or any(
+                s in lowered for s in ("name or service", "nodename nor servname", "getaddrinfo", "name resolution")
+            ):
                 return "DNS lookup failed"
             if "certificate" in lowered:
                 return "TLS certificate verification failed"
@@ -264,6 +268,16 @@ class Fetcher:
         if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return _short(f"invalid URL: {text}")
         return _short(f"network error: {text}")
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from (httpx wraps the OSError we care about)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 @dataclass(frozen=True, slots=True)

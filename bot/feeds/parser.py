@@ -100,7 +100,7 @@ def _item(entry: Any, *, base_url: str, now: datetime) -> FeedItem | None:
         guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
     elif len(guid) > _MAX_GUID:
         guid = "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
-    author = _detail_text(entry.get("author_detail") and None, entry.get("author")) or None
+    author = _detail_text(None, entry.get("author")) or None
     return FeedItem(
         guid=guid,
         link=link,
@@ -272,7 +272,9 @@ _ENGLISH_MONTHS: Final = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
     "august september october november december".split()
 )
-_INDONESIAN_DAYS: Final = frozenset({"senin", "selasa", "rabu", "kamis", "jumat", "jum'at", "sabtu", "minggu", "ahad"})
+_INDONESIAN_DAYS: Final = frozenset(
+    "senin selasa rabu kamis jumat jum'at sabtu minggu ahad sen sel rab kam jum sab min".split()
+)
 _ENGLISH_DAYS: Final = frozenset(
     "mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday".split()
 )

@@ -1,0 +1,168 @@
+"""Case keys (TAXONOMY.md) decided by weighted phrase rules kept in data/cases.toml."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import resources
+
+import ahocorasick
+
+from bot.classify.text import Tokens, normalize_phrase
+
+TITLE_FACTOR = 3.0
+LEAD_FACTOR = 1.5
+LEAD_TOKENS = 60
+REPEAT_FACTOR = 0.5  # a phrase seen again adds half its weight
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    case: str
+    weight: float
+    anti: bool
+
+
+@dataclass(slots=True)
+class CaseRules:
+    keys: tuple[str, ...]
+    labels: dict[str, str]
+    words: dict[str, str]  # everyday word -> key
+    automaton: ahocorasick.Automaton
+    negations: frozenset[str]
+    drills: frozenset[str]
+    hoax: tuple[str, ...]
+    threshold: float
+    relative: float
+
+
+@functools.cache
+def load_rules() -> CaseRules:
+    raw = resources.files("bot.classify").joinpath("data").joinpath("cases.toml").read_text("utf-8")
+    data = tomllib.loads(raw)
+    glob = data.pop("_global")
+    table: dict[str, list[_Entry]] = defaultdict(list)
+    labels: dict[str, str] = {}
+    words: dict[str, str] = {}
+    for case, spec in data.items():
+        labels[case] = spec["label"]
+        for phrase, weight in spec.get("patterns", {}).items():
+            table[normalize_phrase(phrase)].append(_Entry(case, float(weight), False))
+        for phrase in spec.get("anti", []):
+            table[normalize_phrase(phrase)].append(_Entry(case, 0.0, True))
+        for w in [case, case.replace("_", " "), spec["label"], *spec.get("words", [])]:
+            words.setdefault(normalize_phrase(w), case)
+    automaton = ahocorasick.Automaton()
+    for key, entries in table.items():
+        if key:
+            automaton.add_word(key, (key, tuple(entries)))
+    automaton.make_automaton()
+    return CaseRules(
+        keys=tuple(data),
+        labels=labels,
+        words=words,
+        automaton=automaton,
+        negations=frozenset(normalize_phrase(n) for n in glob["negations"]),
+        drills=frozenset(normalize_phrase(n) for n in glob["drills"]),
+        hoax=tuple(normalize_phrase(h) for h in glob["hoax"]),
+        threshold=float(glob["threshold"]),
+        relative=float(glob["relative"]),
+    )
+
+
+def _preceding_ngrams(tokens: Tokens, i: int, n: int) -> list[str]:
+    """Phrases of 1..n tokens ending anywhere in the n tokens before i (same clause)."""
+    win: list[str] = []
+    j = i
+    while j > 0 and len(win) < n and not tokens.breaks[j]:
+        j -= 1
+        win.append(tokens.lower[j])
+    win.reverse()
+    grams = []
+    for a in range(len(win)):
+        for b in range(a + 1, len(win) + 1):
+            grams.append(" ".join(win[a:b]))
+    return grams
+
+
+@dataclass(slots=True)
+class _Hit:
+    case: str
+    start: int
+    end: int
+    weight: float
+    phrase: str
+    where: str
+
+
+def _hits(tokens: Tokens, rules: CaseRules, where: str) -> list[_Hit]:
+    joined = tokens.joined
+    pats: list[_Hit] = []
+    antis: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for end, (key, entries) in rules.automaton.iter(joined):
+        start = end - len(key) + 1
+        if joined[start - 1] != " " or joined[end + 1] != " ":
+            continue
+        ti, tj = tokens.token_at(start), tokens.token_at(end) + 1
+        for e in entries:
+            if e.anti:
+                antis[e.case].append((ti, tj))
+            elif e.weight > 0:
+                w = where
+                if where == "body" and ti < LEAD_TOKENS:
+                    w = "lead"
+                pats.append(_Hit(e.case, ti, tj, e.weight, key, w))
+    out: list[_Hit] = []
+    for h in pats:
+        if any(a <= h.start and h.end <= b for a, b in antis.get(h.case, ())):
+            continue
+        # Keep only the longest phrase of a case at one place ("kecelakaan lalu lintas" over "kecelakaan").
+        if any(o is not h and o.case == h.case and o.start <= h.start and h.end <= o.end
+               and (o.end - o.start) > (h.end - h.start) for o in pats):
+            continue
+        before = _preceding_ngrams(tokens, h.start, 3)
+        if any(g in rules.negations for g in before[-3:]) or any(
+            g in rules.negations for g in before if len(g.split()) >= 1 and g.split()[0] in {"tidak", "tak"}
+        ):
+            continue
+        if any(g in rules.drills for g in before):
+            continue
+        out.append(h)
+    return out
+
+
+@dataclass(slots=True)
+class CaseResult:
+    cases: list[str]
+    scores: dict[str, float]
+    evidence: dict[str, list[str]]
+    hoax: bool
+
+
+def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
+    rules = load_rules()
+    hits = _hits(title, rules, "title") + _hits(body, rules, "body")
+    scores: dict[str, float] = defaultdict(float)
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    evidence: dict[str, list[str]] = defaultdict(list)
+    for h in hits:
+        factor = TITLE_FACTOR if h.where == "title" else LEAD_FACTOR if h.where == "lead" else 1.0
+        n = seen[(h.case, h.phrase)]
+        seen[(h.case, h.phrase)] += 1
+        w = h.weight * factor * (REPEAT_FACTOR**n if n < 3 else 0.0)
+        scores[h.case] += w
+        if len(evidence[h.case]) < 5 and n == 0:
+            evidence[h.case].append(f"{h.where}: {h.phrase}")
+    head = title.joined + " " + " ".join(body.lower[:25]) + " "
+    hoax = any(f" {m} " in head for m in rules.hoax)
+    if hoax:
+        for k in scores:
+            scores[k] *= 0.1
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], rules.keys.index(kv[0])))
+    cases: list[str] = []
+    if ranked and ranked[0][1] >= rules.threshold:
+        top = ranked[0][1]
+        cases = [k for k, s in ranked if s >= rules.threshold and s >= rules.relative * top]
+    return CaseResult(cases, dict(scores), {k: evidence[k] for k in cases}, hoax)

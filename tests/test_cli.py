@@ -1,0 +1,133 @@
+"""The `pantau` command as a user runs it: a subprocess, real files, loopback servers only."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.feed_server import FeedServer, feed_server  # noqa: F401  (fixture)
+
+RSS = (
+    b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Warta Uji</title>'
+    b"<item><guid>a1</guid><link>https://warta.example/a1</link><title>Banjir Rendam Ratusan Rumah di Sragen"
+    b"</title><description>SRAGEN - Banjir merendam ratusan rumah warga di Kecamatan Sidoharjo.</description>"
+    b"<pubDate>Selasa, 17 Des 2024 08:00:00 WIB</pubDate></item></channel></rss>"
+)
+
+
+def pantau(*args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None,
+           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+def test_help_lists_every_command() -> None:
+    result = pantau("--help")
+    assert result.returncode == 0
+    for command in ("run", "poll", "feeds", "demo", "classify", "eval"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PANTAU_POLL_INTERVAL", "0"), ("PANTAU_ADMIN_IDS", "x"), ("PANTAU_LOG_LEVEL", "LOUD")],
+)
+def test_bad_configuration_is_one_line_and_exit_2(tmp_path: Path, variable: str, value: str) -> None:
+    result = pantau("feeds", "list", env={"PANTAU_DB": str(tmp_path / "p.db"), variable: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PANTAU_DB=from-env-file.db\nPANTAU_POLL_INTERVAL=abc\n")
+    result = pantau("feeds", "list", cwd=tmp_path, env={"PANTAU_POLL_INTERVAL": "30"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-env-file.db").exists()
+
+
+def test_feeds_add_list_export_import_remove(tmp_path: Path) -> None:
+    env = {"PANTAU_DB": str(tmp_path / "p.db")}
+    added = pantau("feeds", "add", "https://warta.example/rss", "--name", "Warta", "--city", "Solo", env=env)
+    assert added.returncode == 0, added.stderr
+    duplicate = pantau("feeds", "add", "https://warta.example/rss", env=env)
+    assert duplicate.returncode == 1 and "already" in duplicate.stderr
+    bad_url = pantau("feeds", "add", "ftp://warta.example/rss", env=env)
+    assert bad_url.returncode == 1 and "http" in bad_url.stderr
+    bad_city = pantau("feeds", "add", "https://x.example/rss", "--city", "Atlantis", env=env)
+    assert bad_city.returncode == 1 and "Atlantis" in bad_city.stderr
+
+    listing = pantau("feeds", "list", env=env)
+    assert "Warta" in listing.stdout and "never polled" in listing.stdout and "33.72" in listing.stdout
+
+    exported = pantau("feeds", "export", env=env)
+    assert exported.returncode == 0 and "<opml" in exported.stdout and "https://warta.example/rss" in exported.stdout
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(exported.stdout)
+
+    removed = pantau("feeds", "remove", "1", env=env)
+    assert removed.returncode == 0
+    missing = pantau("feeds", "remove", "1", env=env)
+    assert missing.returncode == 1 and "no feed" in missing.stderr
+
+    imported = pantau("feeds", "import", str(opml), env=env)
+    assert imported.returncode == 0 and "imported 1" in imported.stdout
+    again = pantau("feeds", "import", str(opml), env=env)
+    assert "imported 0 feeds (1 already present)" in again.stdout
+
+
+def test_import_of_malformed_opml_names_the_problem_and_adds_nothing(tmp_path: Path) -> None:
+    env = {"PANTAU_DB": str(tmp_path / "p.db")}
+    bad = tmp_path / "bad.opml"
+    bad.write_text('<opml version="2.0"><body><outline xmlUrl="https://a.example/rss"></body>')
+    result = pantau("feeds", "import", str(bad), env=env)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "no feeds" in pantau("feeds", "list", env=env).stdout
+
+
+def test_poll_once_prints_a_summary_line(tmp_path: Path, feed_server: FeedServer) -> None:  # noqa: F811
+    feed_server.route("/rss", body=RSS, etag='"e1"')
+    feed_server.route("/gone", status=404)
+    env = {"PANTAU_DB": str(tmp_path / "p.db")}
+    pantau("feeds", "add", feed_server.url("/rss"), env=env)
+    pantau("feeds", "add", feed_server.url("/gone"), env=env)
+    first = pantau("poll", "--once", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "feeds fetched: 1, not modified: 0, failed: 1; new articles: 1; alerts queued: 0" in first.stdout
+    second = pantau("poll", "--once", env=env)
+    assert "feeds fetched: 0, not modified: 1, failed: 1; new articles: 0" in second.stdout
+
+
+def test_second_run_on_the_same_database_exits_at_once(tmp_path: Path) -> None:
+    from bot.runlock import RunLock
+
+    db = tmp_path / "p.db"
+    with RunLock(db):
+        result = pantau("run", env={"PANTAU_DB": str(db)}, timeout=20)
+    assert result.returncode == 1
+    assert "already" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_demo_prints_at_least_30_alerts_offline() -> None:
+    result = pantau("demo", timeout=120)
+    assert result.returncode == 0, result.stderr
+    alerts = re.findall(r"^── Alert \d+/(\d+)", result.stdout, flags=re.M)
+    assert len(alerts) >= 30
+    assert "Sentimen: " in result.stdout and "WIB" in result.stdout
+    assert "Undefined" not in result.stdout and "(0%)" not in result.stdout
+    assert "dikirim ke [Humas Pemkot Surakarta]" in result.stdout
+    assert "Second poll (same feeds, nothing new, nothing sent twice)" in result.stdout
+    assert re.search(r"Second poll.*new articles: 0; alerts queued: 0", result.stdout)

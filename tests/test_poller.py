@@ -1,0 +1,193 @@
+"""The poll cycle against a real HTTP server on 127.0.0.1 and a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.feeds.fetcher import Fetcher
+from bot.models import SubscriptionFilter
+from bot.poller import Poller
+from storage import chats as chat_store
+from storage import feeds as feed_store
+from storage import subscriptions as sub_store
+from storage.db import Database, open_database
+from tests.feed_server import FeedServer, feed_server  # noqa: F401  (fixture)
+
+
+def rss(*items: tuple[str, str, str, str], ttl: int | None = None) -> bytes:
+    """items: (guid, link, title, description); pubDate in the Indonesian format feeds use."""
+    parts = [
+        f"<item><guid isPermaLink=\"false\">{g}</guid><link>{link}</link><title>{t}</title>"
+        f"<description>{d}</description><pubDate>Senin, 16 Des 2024 10:15:00 WIB</pubDate></item>"
+        for g, link, t, d in items
+    ]
+    ttl_tag = f"<ttl>{ttl}</ttl>" if ttl else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Warta Uji</title>'
+        f"<link>https://warta.example/</link>{ttl_tag}{''.join(parts)}</channel></rss>"
+    ).encode()
+
+
+FIRE = ("g1", "https://warta.example/kebakaran-klewer", "Kebakaran Pasar Klewer Solo, Puluhan Kios Hangus",
+        "SOLO — Api melalap puluhan kios di Pasar Klewer, Kota Solo, Senin (16/12/2024). Petugas pemadam "
+        "kebakaran mengerahkan tujuh mobil. Kerugian ditaksir ratusan juta rupiah.")
+CRASH = ("g2", "https://warta.example/tabrakan-sragen", "Tabrakan Truk dan Motor di Sragen, Satu Tewas",
+         "SRAGEN — Kecelakaan antara truk dan sepeda motor terjadi di Jalan Raya Sragen-Ngawi. Satu pengendara "
+         "tewas di lokasi kejadian. Polres Sragen masih menyelidiki penyebab kecelakaan itu.")
+CULTURE = ("g3", "https://warta.example/festival-payung", "Festival Payung Indonesia Digelar di Solo",
+           "SOLO — Festival Payung Indonesia kembali digelar di Taman Balekambang. Ribuan pengunjung menikmati "
+           "pertunjukan tari dan pameran payung dari berbagai daerah.")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Database:
+    database = await open_database(tmp_path / "pantau.db")
+    yield database  # type: ignore[misc]
+    await database.close()
+
+
+def fast_fetcher() -> Fetcher:
+    return Fetcher(connect_timeout=2, read_timeout=1, total_timeout=3)
+
+
+async def subscribe(db: Database, chat_id: int, flt: SubscriptionFilter) -> None:
+    now = datetime.now(UTC)
+    await chat_store.register_chat(db, chat_id, type="private", title=None, now=now)
+    await sub_store.add_subscription(db, chat_id, flt, thread_id=None, now=now)
+
+
+async def make_due(db: Database) -> None:
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE feeds SET next_check_at = ?", (past,))
+
+
+async def test_first_poll_is_silent_then_conditional_get_then_new_item_alerts(
+    db: Database, feed_server: FeedServer  # noqa: F811
+) -> None:
+    route = feed_server.route("/rss", body=rss(CULTURE), etag='"v1"')
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
+    await subscribe(db, 42, SubscriptionFilter(area_codes=frozenset({"33.72"})))
+    async with fast_fetcher() as fetcher:
+        poller = Poller(db, fetcher, interval=60)
+        first = await poller.poll_due()
+        assert (first.fetched, first.new_articles, first.queued) == (1, 1, 0)  # no flood on subscribe
+
+        await make_due(db)
+        second = await poller.poll_due()
+        assert (second.fetched, second.not_modified, second.new_articles) == (0, 1, 0)
+        assert feed_server.requests_to("/rss")[-1].headers["if-none-match"] == '"v1"'
+
+        route.body, route.etag = rss(FIRE, CULTURE), '"v2"'
+        await make_due(db)
+        third = await poller.poll_due()
+        assert (third.fetched, third.new_articles, third.queued) == (1, 1, 1)
+    article = third.stored[0][0]
+    assert article.classification.city is not None
+    assert article.classification.city.name == "Kota Surakarta"
+    assert "kebakaran" in article.classification.cases
+    # "Senin, 16 Des 2024 10:15:00 WIB" is 03:15 UTC.
+    assert article.published_at == datetime(2024, 12, 16, 3, 15, tzinfo=UTC)
+    async with db.conn.execute("SELECT chat_id, status FROM deliveries") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [(42, "pending")]
+
+
+async def test_backfill_alerts_newest_n_on_first_poll(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+    feed_server.route("/rss", body=rss(FIRE, CRASH, CULTURE))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC), backfill=2)
+    await subscribe(db, 7, SubscriptionFilter())
+    async with fast_fetcher() as fetcher:
+        summary = await Poller(db, fetcher, interval=60).poll_due()
+    assert summary.new_articles == 3 and summary.queued == 2
+
+
+@pytest.mark.parametrize(
+    ("route", "error"),
+    [
+        ({"status": 404}, "404"),
+        ({"status": 500}, "500"),
+        ({"body": b"<html><body><h1>Halaman tidak ditemukan</h1></body></html>", "content_type": "text/html"},
+         "not an RSS/Atom feed"),
+        ({"body": b""}, "not an RSS/Atom feed"),
+        ({"body": rss(FIRE), "delay": 3}, "timeout"),
+    ],
+)
+async def test_failing_feed_records_error_backs_off_and_others_go_on(
+    db: Database, feed_server: FeedServer, route: dict[str, object], error: str  # noqa: F811
+) -> None:
+    feed_server.route("/bad", **route)
+    feed_server.route("/good", body=rss(CRASH))
+    bad = await feed_store.add_feed(db, feed_server.url("/bad"), now=datetime.now(UTC))
+    good = await feed_store.add_feed(db, feed_server.url("/good"), now=datetime.now(UTC))
+    async with fast_fetcher() as fetcher:
+        poller = Poller(db, fetcher, interval=60)
+        summary = await poller.poll_due()
+        assert (summary.failed, summary.fetched, summary.new_articles) == (1, 1, 1)
+        bad_after = await feed_store.get_feed(db, bad.id)
+        assert bad_after.error_count == 1 and error.lower() in (bad_after.last_error or "").lower()
+        assert (await feed_store.get_feed(db, good.id)).error_count == 0
+        first_delay = bad_after.next_check_at - (bad_after.last_checked_at or datetime.now(UTC))
+        assert first_delay >= timedelta(seconds=59)
+        await make_due(db)
+        await poller.poll_due()
+    again = await feed_store.get_feed(db, bad.id)
+    assert again.error_count == 2
+    # Exponential: the second failure waits twice as long as the first.
+    assert again.next_check_at - (again.last_checked_at or datetime.now(UTC)) >= timedelta(seconds=119)
+
+
+async def test_same_story_in_two_feeds_is_one_article(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+    tracked = (FIRE[0] + "-b", FIRE[1] + "?utm_source=twitter&utm_medium=social#top", FIRE[2], FIRE[3])
+    feed_server.route("/a", body=rss(FIRE))
+    feed_server.route("/b", body=rss(tracked))
+    await feed_store.add_feed(db, feed_server.url("/a"), now=datetime.now(UTC), backfill=5)
+    await feed_store.add_feed(db, feed_server.url("/b"), now=datetime.now(UTC), backfill=5)
+    await subscribe(db, 9, SubscriptionFilter())
+    async with fast_fetcher() as fetcher:
+        poller = Poller(db, fetcher, interval=60)
+        summary = await poller.poll_due()
+        assert summary.new_articles == 1 and summary.queued == 1
+        await make_due(db)
+        again = await poller.poll_due()
+    assert again.new_articles == 0 and again.queued == 0
+
+
+async def test_restart_does_not_store_or_alert_again(feed_server: FeedServer, tmp_path: Path) -> None:  # noqa: F811
+    feed_server.route("/rss", body=rss(FIRE, CRASH))
+    first_run = await open_database(tmp_path / "restart.db")
+    try:
+        await feed_store.add_feed(first_run, feed_server.url("/rss"), now=datetime.now(UTC), backfill=5)
+        async with fast_fetcher() as fetcher:
+            assert (await Poller(first_run, fetcher, interval=60).poll_due()).new_articles == 2
+    finally:
+        await first_run.close()
+    second_run = await open_database(tmp_path / "restart.db")
+    try:
+        await make_due(second_run)
+        async with fast_fetcher() as fetcher:
+            summary = await Poller(second_run, fetcher, interval=60).poll_due()
+        assert summary.fetched == 1 and summary.new_articles == 0
+    finally:
+        await second_run.close()
+
+
+async def test_permanent_redirect_moves_the_stored_url(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+    feed_server.route("/old", status=301, redirect_to="/new")
+    feed_server.route("/new", body=rss(CULTURE))
+    feed = await feed_store.add_feed(db, feed_server.url("/old"), now=datetime.now(UTC))
+    async with fast_fetcher() as fetcher:
+        await Poller(db, fetcher, interval=60).poll_due()
+    assert (await feed_store.get_feed(db, feed.id)).url == feed_server.url("/new")
+
+
+async def test_ttl_stretches_the_interval(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+    feed_server.route("/rss", body=rss(CULTURE, ttl=30))
+    feed = await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
+    async with fast_fetcher() as fetcher:
+        await Poller(db, fetcher, interval=60).poll_due()
+    after = await feed_store.get_feed(db, feed.id)
+    assert after.last_checked_at is not None
+    assert after.next_check_at - after.last_checked_at == timedelta(minutes=30)
