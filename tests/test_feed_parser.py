@@ -50,7 +50,8 @@ def test_rss20() -> None:
 def test_content_encoded_preferred_when_longer() -> None:
     body = rss(
         """<item><title>T</title><link>https://contoh.id/a</link><description>Pendek.</description>
-        <content:encoded><![CDATA[<p>Paragraf satu.</p><script>x()</script><p>Paragraf&nbsp;dua.</p>]]></content:encoded>
+        <content:encoded><![CDATA[<p>Paragraf satu.</p><script>x()</script>
+        <p>Paragraf&nbsp;dua.</p>]]></content:encoded>
         </item>"""
     )
     [item] = parse_feed(body, url=URL, now=NOW).items
@@ -58,7 +59,10 @@ def test_content_encoded_preferred_when_longer() -> None:
 
 
 def test_summary_is_capped() -> None:
-    body = rss(f"<item><title>T</title><link>https://contoh.id/a</link><description>{'kata ' * 3000}</description></item>")
+    body = rss(
+        "<item><title>T</title><link>https://contoh.id/a</link>"
+        f"<description>{'kata ' * 3000}</description></item>"
+    )
     [item] = parse_feed(body, url=URL, now=NOW).items
     assert len(item.summary) <= SUMMARY_MAX_CHARS
     assert item.summary.endswith("…")
@@ -110,8 +114,10 @@ def test_truncated_document_keeps_complete_entries() -> None:
 
 
 def test_encoding_override_is_survivable() -> None:
-    body = '<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>x</title>' \
+    body = (
+        '<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>x</title>'
         "<item><title>\u201cKutipan\u201d</title><link>https://contoh.id/q</link></item></channel></rss>"
+    )
     feed = parse_feed(body.encode("cp1252"), url=URL, content_type="text/xml; charset=iso-8859-1", now=NOW)
     assert feed.items[0].title == "\u201cKutipan\u201d"
 
@@ -121,7 +127,10 @@ def test_encoding_override_is_survivable() -> None:
     [
         (b"", "empty body"),
         (b"   \n ", "empty body"),
-        (b"<!DOCTYPE html><html><head><title>Beranda</title></head><body><p>Hi</p></body></html>", "HTML page"),
+        (
+            b"<!DOCTYPE html><html><head><title>Beranda</title></head><body><p>Hi</p></body></html>",
+            "HTML page",
+        ),
         (b"<html><body>Cloudflare checking your browser</body></html>", "HTML page"),
         (b'{"version": "https://jsonfeed.org/version/1"}', "not an RSS/Atom feed"),
         (b"<?xml version='1.0'?><note><to>x</to></note>", "not an RSS/Atom feed"),
@@ -155,16 +164,18 @@ def test_items_without_date_link_or_title() -> None:
 
 def test_duplicate_guids_are_kept() -> None:
     body = rss(
-        "<item><title>A</title><link>https://contoh.id/a</link><guid isPermaLink="false">same</guid></item>"
-        "<item><title>B</title><link>https://contoh.id/b</link><guid isPermaLink="false">same</guid></item>"
+        "<item><title>A</title><link>https://contoh.id/a</link><guid isPermaLink='false'>same</guid></item>"
+        "<item><title>B</title><link>https://contoh.id/b</link><guid isPermaLink='false'>same</guid></item>"
     )
     assert [i.guid for i in parse_feed(body, url=URL, now=NOW).items] == ["same", "same"]
 
 
 def test_future_dates_are_dropped() -> None:
     body = rss(
-        "<item><title>A</title><link>https://contoh.id/a</link><pubDate>Tue, 10 Mar 2025 12:00:00 +0000</pubDate></item>"
-        "<item><title>B</title><link>https://contoh.id/b</link><pubDate>Fri, 13 Mar 2026 12:00:00 +0000</pubDate></item>"
+        "<item><title>A</title><link>https://contoh.id/a</link>"
+        "<pubDate>Tue, 10 Mar 2025 12:00:00 +0000</pubDate></item>"
+        "<item><title>B</title><link>https://contoh.id/b</link>"
+        "<pubDate>Fri, 13 Mar 2026 12:00:00 +0000</pubDate></item>"
     )
     a, b = parse_feed(body, url=URL, now=NOW).items
     assert a.published == datetime(2025, 3, 10, 12, tzinfo=UTC)
@@ -300,8 +311,15 @@ def test_real_world_corpus_raises_only_parse_error() -> None:
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "feeds").is_dir(), reason="shared data directory not present")
-@pytest.mark.parametrize("name", ["detik__NewsCrawler__detikcom.xml", "tempo__twitter-clustering__tempo.xml",
-                                  "viva__NewsCrawler__all.xml", "antaranews__NewsAggregatorTartar__antara.xml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "detik__NewsCrawler__detikcom.xml",
+        "tempo__twitter-clustering__tempo.xml",
+        "viva__NewsCrawler__all.xml",
+        "antaranews__NewsAggregatorTartar__antara.xml",
+    ],
+)
 def test_indonesian_sample_feeds(name: str) -> None:
     feed = parse_feed((SHARED / "data" / "feeds" / name).read_bytes(), url="https://example.id/rss", now=NOW)
     assert feed.items

@@ -268,7 +268,11 @@ async def test_retry_after_seconds(feed_server: FeedServer, status: int) -> None
 
 
 async def test_retry_after_http_date(feed_server: FeedServer) -> None:
-    feed_server.route("/feed.xml", status=429, headers={"Retry-After": format_datetime(NOW + timedelta(minutes=10), usegmt=True)})
+    feed_server.route(
+        "/feed.xml",
+        status=429,
+        headers={"Retry-After": format_datetime(NOW + timedelta(minutes=10), usegmt=True)},
+    )
     async with fast_fetcher(now=lambda: NOW) as fetcher:
         with pytest.raises(FetchError) as info:
             await fetcher.fetch(feed_server.url("/feed.xml"), etag=None, last_modified=None)
@@ -299,7 +303,7 @@ async def test_global_concurrency_cap(feed_server: FeedServer) -> None:
     [
         ({}, None),
         ({"Cache-Control": "max-age=600"}, 600),
-        ({"Cache-Control": "public, max-age=\"90\", must-revalidate"}, 90),
+        ({"Cache-Control": 'public, max-age="90", must-revalidate'}, 90),
         ({"Cache-Control": "no-cache"}, 0),
         ({"Cache-Control": "no-store, max-age=600"}, 0),
         ({"Cache-Control": "max-age=abc"}, 0),

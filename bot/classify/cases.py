@@ -123,9 +123,7 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> list[_Hit]:
                and (o.end - o.start) > (h.end - h.start) for o in pats):
             continue
         before = _preceding_ngrams(tokens, h.start, 3)
-        if any(g in rules.negations for g in before[-3:]) or any(
-            g in rules.negations for g in before if len(g.split()) >= 1 and g.split()[0] in {"tidak", "tak"}
-        ):
+        if any(g in rules.negations for g in before):
             continue
         if any(g in rules.drills for g in before):
             continue
@@ -146,6 +144,8 @@ def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
     hits = _hits(title, rules, "title") + _hits(body, rules, "body")
     scores: dict[str, float] = defaultdict(float)
     seen: dict[tuple[str, str], int] = defaultdict(int)
+    n_hits: dict[str, int] = defaultdict(int)
+    in_title: set[str] = set()
     evidence: dict[str, list[str]] = defaultdict(list)
     for h in hits:
         factor = TITLE_FACTOR if h.where == "title" else LEAD_FACTOR if h.where == "lead" else 1.0
@@ -153,6 +153,9 @@ def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
         seen[(h.case, h.phrase)] += 1
         w = h.weight * factor * (REPEAT_FACTOR**n if n < 3 else 0.0)
         scores[h.case] += w
+        n_hits[h.case] += 1
+        if h.where == "title":
+            in_title.add(h.case)
         if len(evidence[h.case]) < 5 and n == 0:
             evidence[h.case].append(f"{h.where}: {h.phrase}")
     head = title.joined + " " + " ".join(body.lower[:25]) + " "
@@ -164,5 +167,9 @@ def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
     cases: list[str] = []
     if ranked and ranked[0][1] >= rules.threshold:
         top = ranked[0][1]
-        cases = [k for k, s in ranked if s >= rules.threshold and s >= rules.relative * top]
+        # One passing mention in the body is not an article about the event.
+        cases = [
+            k for k, s in ranked
+            if s >= rules.threshold and s >= rules.relative * top and (k in in_title or n_hits[k] >= 2)
+        ]
     return CaseResult(cases, dict(scores), {k: evidence[k] for k in cases}, hoax)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import difflib
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -53,12 +52,25 @@ class Gazetteer:
     by_province: dict[str, list[Place]] = field(default_factory=dict)
     display_keys: dict[str, list[str]] = field(default_factory=dict)  # folded -> codes, for lookups
 
-    def iter_keys(self, joined: str) -> Iterator[tuple[int, int, KeyInfo]]:
-        """Yield (start, end_exclusive, info) for whole-token matches in a `Tokens.joined` string."""
-        for end, info in self.automaton.iter_long(joined):
+    def iter_keys(self, joined: str) -> list[tuple[int, int, KeyInfo]]:
+        """(start, end_exclusive, info) for whole-token matches in a `Tokens.joined` string.
+
+        Leftmost-longest among matches that sit on token boundaries: `iter_long` alone would let
+        "kab bandung" inside "pemkab bandung" hide the valid "bandung".
+        """
+        found: list[tuple[int, int, KeyInfo]] = []
+        for end, info in self.automaton.iter(joined):
             start = end - len(info.key) + 1
             if joined[start - 1] == " " and joined[end + 1] == " ":
-                yield start, end + 1, info
+                found.append((start, end + 1, info))
+        found.sort(key=lambda m: (m[0], m[0] - m[1]))
+        out: list[tuple[int, int, KeyInfo]] = []
+        last_end = -1
+        for m in found:
+            if m[0] >= last_end:
+                out.append(m)
+                last_end = m[1]
+        return out
 
 
 def _rows(name: str) -> list[dict[str, str]]:

@@ -40,6 +40,7 @@ W_LEAD = 2.0
 W_BODY = 1.0
 LEAD_TOKENS = 60
 MIN_CITY_SCORE = 1.5
+PROVINCE_STORY_MIN = 3.0
 
 
 @dataclass(slots=True)
@@ -145,7 +146,9 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
                 if not kec_ok and (
                     not _capitalised(tokens, i) or _sentence_initial(tokens, i) or where == "title"
                 ):
-                    if where == "title" and info.common:
+                    if where == "title" and info.common and prev1 in EVENT_BEFORE:
+                        pass  # "Tawuran di Malang": the locative settles it
+                    elif where == "title" and info.common:
                         weight *= 0.25  # Title Case makes every word capitalised
                     else:
                         continue
@@ -250,6 +253,8 @@ def locate(
         ):
             continue  # "Jambi" next to "Kabupaten Muarojambi" is the province
         w = m.weight
+        if m.info.province and not m.vote and m.where != "dateline":
+            w *= 0.6  # a bare "Jambi" or "Bengkulu" is as often the province as its capital
         if m.where == "title":
             if code in seen_title:
                 continue
@@ -298,7 +303,12 @@ def locate(
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     city: str | None = None
     others: list[str] = []
-    if ranked and ranked[0][1] >= MIN_CITY_SCORE:
+    # A province in the title with no Kab/Kota in the title or dateline marks a province-wide story
+    # ("Pilkada Serentak di Jatim"): passing mentions of a city in the body are not enough then.
+    headline_city = any(m.where in {"title", "dateline"} and (m.info.cities or m.as_kec) for m in mentions)
+    province_title = any(m.where == "title" and m.info.province and not m.info.cities for m in mentions)
+    min_score = MIN_CITY_SCORE if headline_city or not province_title else PROVINCE_STORY_MIN
+    if ranked and ranked[0][1] >= min_score:
         city = ranked[0][0]
         top = ranked[0][1]
         evidence.extend(reasons[city])

@@ -27,7 +27,7 @@ CONTRAST = frozenset({"tetapi", "tapi", "namun", "melainkan", "padahal", "sedang
 POST_BOOSTERS = frozenset({"sekali", "banget", "amat"})
 # Multi-word expressions joined into one lexicon token before scoring.
 PHRASES = {
-    "luar biasa": "luarbiasa", "terima kasih": "terimakasih", "gotong royong": "gotongroyong",
+    "rumah sakit": "rumahsakit", "sakit hati": "sakithati", "luar biasa": "luarbiasa", "terima kasih": "terimakasih", "gotong royong": "gotongroyong",
     "kerja sama": "kerjasama", "bekerja sama": "kerjasama", "unjuk rasa": "unjukrasa",
     "meninggal dunia": "meninggal", "tidak ada korban jiwa": "nihilkorban",
     "tidak ada korban": "nihilkorban", "tak ada korban": "nihilkorban",
@@ -99,7 +99,7 @@ def detect_language(words: list[str]) -> str:
     sample = words[:300]
     en = sum(1 for w in sample if w in EN_STOPWORDS)
     id_ = sum(1 for w in sample if w in ID_STOPWORDS)
-    return "en" if en > 2 * id_ and en >= 3 else "id"
+    return "en" if en > 2 * id_ and en >= 2 else "id"
 
 
 @dataclass(slots=True)

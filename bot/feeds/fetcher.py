@@ -257,7 +257,8 @@ class Fetcher:
             if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in lowered:
                 return "connection refused"
             if any(isinstance(c, socket.gaierror) for c in causes) or any(
-                s in lowered for s in ("name or service", "nodename nor servname", "getaddrinfo", "name resolution")
+                s in lowered
+                for s in ("name or service", "nodename nor servname", "getaddrinfo", "name resolution")
             ):
                 return "DNS lookup failed"
             if "certificate" in lowered:

@@ -31,7 +31,7 @@ from html.parser import HTMLParser
 from typing import Any, Final
 from urllib.parse import urljoin
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 
 from bot.errors import ParseError
 from bot.feeds.urls import is_http_url
@@ -132,7 +132,7 @@ def _published(entry: Any, *, now: datetime) -> datetime | None:
         if not value:
             continue
         try:
-            when = datetime(*value[:6], tzinfo=UTC)
+            when = datetime(*value[:6]).replace(tzinfo=UTC)
         except (TypeError, ValueError, OverflowError):
             continue
         return None if when > now + MAX_FUTURE else when
@@ -169,8 +169,31 @@ def _absolute_link(link: object, base_url: str) -> str:
 # --- plain text ---------------------------------------------------------------------------------
 
 _BLOCK_TAGS: Final = frozenset(
-    {"p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
-     "blockquote", "section", "article", "figure", "figcaption", "hr", "table", "pre"}
+    {
+        "p",
+        "br",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "td",
+        "th",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "section",
+        "article",
+        "figure",
+        "figcaption",
+        "hr",
+        "table",
+        "pre",
+    }
 )
 _SKIP_TAGS: Final = frozenset({"script", "style", "noscript", "template"})
 # Tags left over after one pass mean the feed escaped its HTML twice; one more pass fixes that.
@@ -269,14 +292,70 @@ _MONTHS: Final = {
     **{m: i for i, m in enumerate(("january", "february", "march"), start=1)},
 }
 _ENGLISH_MONTHS: Final = frozenset(
-    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
-    "august september october november december".split()
+    {
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "may",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    }
 )
 _INDONESIAN_DAYS: Final = frozenset(
-    "senin selasa rabu kamis jumat jum'at sabtu minggu ahad sen sel rab kam jum sab min".split()
+    {
+        "senin",
+        "selasa",
+        "rabu",
+        "kamis",
+        "jumat",
+        "jum'at",
+        "sabtu",
+        "minggu",
+        "ahad",
+        "sen",
+        "sel",
+        "rab",
+        "kam",
+        "jum",
+        "sab",
+        "min",
+    }
 )
 _ENGLISH_DAYS: Final = frozenset(
-    "mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday".split()
+    {
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    }
 )
 _INDONESIAN_ZONES: Final = {"wib": 7, "wita": 8, "wit": 9}
 _UTC_ZONES: Final = frozenset({"gmt", "utc", "ut", "z"})

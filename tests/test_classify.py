@@ -1,0 +1,335 @@
+"""Rule tables for bot.classify: places, cases, sentiment, confidence and the lookup API."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.classify import (
+    CASE_KEYS,
+    Province,
+    all_places,
+    all_provinces,
+    case_label,
+    classify,
+    place_by_code,
+    places_in_province,
+    resolve_case_word,
+    resolve_place,
+    suggest_places,
+)
+from bot.models import Place, Sentiment
+
+
+def city_of(title: str, body: str = "", **kw: str) -> str | None:
+    cls = classify(title, body, **kw)
+    return cls.city.name if cls.city else None
+
+
+# ----------------------------------------------------------------------------- gazetteer
+
+
+def test_region_counts() -> None:
+    places = all_places()
+    assert len(all_provinces()) == 38
+    assert len(places) == 514
+    assert sum(p.name.startswith("Kota ") for p in places) == 98
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Solo", ["Kota Surakarta"]),
+        ("solo", ["Kota Surakarta"]),
+        ("Jogja", ["Kota Yogyakarta"]),
+        ("Kota Pahlawan", ["Kota Surabaya"]),
+        ("Kota Kembang", ["Kota Bandung"]),
+        ("Bumi Sukowati", ["Kabupaten Sragen"]),
+        ("Kab. Sukoharjo", ["Kabupaten Sukoharjo"]),
+        ("bandung", ["Kota Bandung", "Kabupaten Bandung"]),
+        ("33.72", ["Kota Surakarta"]),
+        ("3372", ["Kota Surakarta"]),
+        ("Jaksel", ["Kota Jakarta Selatan"]),
+    ],
+)
+def test_resolve_place(query: str, expected: list[str]) -> None:
+    assert [p.name for p in resolve_place(query)] == expected
+
+
+def test_resolve_province() -> None:
+    assert resolve_place("Jawa Tengah") == [Province("Jawa Tengah", "33")]
+    assert all(p.province == "Jawa Tengah" for p in places_in_province("33"))
+    assert len(places_in_province("33")) == 35
+
+
+def test_place_by_code_and_suggest() -> None:
+    assert place_by_code("33.72") == Place("Kota Surakarta", "33.72", "Jawa Tengah")
+    assert place_by_code("99.99") is None
+    assert "Kota Surakarta" in suggest_places("Surakrta")
+    assert resolve_place("Atlantis") == []
+
+
+# ----------------------------------------------------------------------------- places
+
+ALIASES = [
+    ("Warga Solo Antusias Sambut Festival Kuliner", "Kota Surakarta"),
+    ("Jogja Macet Parah Saat Libur Panjang", "Kota Yogyakarta"),
+    ("Ribuan Pelari Ramaikan Maraton di Kota Pahlawan", "Kota Surabaya"),
+    ("Kota Kembang Bersiap Sambut Wisatawan", "Kota Bandung"),
+    ("Petani Bumi Sukowati Panen Raya Padi", "Kabupaten Sragen"),
+    ("Warga Jaksel Keluhkan Jalan Berlubang", "Kota Jakarta Selatan"),
+]
+
+
+@pytest.mark.parametrize(("title", "expected"), ALIASES)
+def test_aliases(title: str, expected: str) -> None:
+    assert city_of(title) == expected
+
+
+DATELINES = [
+    ("Espos.id, SOLO \u2014 Pemkot menggelar rapat koordinasi dengan para camat.", "Kota Surakarta"),
+    ("KLATEN, KOMPAS.com - Ratusan warga mengikuti kerja bakti membersihkan sungai.", "Kabupaten Klaten"),
+    ("TRIBUNJATENG.COM, SEMARANG - Petugas menertibkan pedagang di trotoar.", "Kota Semarang"),
+    ("Boyolali (ANTARA) - Pemerintah setempat menyalurkan bibit kepada petani.", "Kabupaten Boyolali"),
+    ("Liputan6.com, Bandung - Pemerintah menata ulang taman kota.", "Kota Bandung"),
+    ("MIMIKA - Hujan deras mengguyur kawasan permukiman warga sejak pagi.", "Kabupaten Mimika"),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), DATELINES)
+def test_datelines(body: str, expected: str) -> None:
+    assert city_of("Kegiatan Warga Berlangsung Lancar", body) == expected
+
+
+def test_jakarta_dateline_is_not_a_city() -> None:
+    body = "Liputan6.com, Jakarta - Menteri menyampaikan rencana kebijakan nasional tahun depan."
+    cls = classify("Pemerintah Umumkan Kebijakan Baru", body)
+    assert cls.city is None
+
+
+KOTA_KAB = [
+    ("Pemkab Bandung Perbaiki Saluran Irigasi", "", "Kabupaten Bandung"),
+    ("Pemkot Bandung Perbaiki Saluran Irigasi", "", "Kota Bandung"),
+    ("Bupati Malang Resmikan Pasar Desa", "", "Kabupaten Malang"),
+    ("Wali Kota Malang Resmikan Taman", "", "Kota Malang"),
+    ("Polrestabes Semarang Tangkap Dua Pengedar", "", "Kota Semarang"),
+    ("Polres Semarang Tangkap Dua Pengedar", "", "Kabupaten Semarang"),
+    ("Polres Sukabumi Kota Amankan Pelaku", "", "Kota Sukabumi"),
+    ("Kab. Bogor Siaga Banjir", "", "Kabupaten Bogor"),
+    ("Warga Bogor Tertimpa Pohon", "Peristiwa terjadi di Kecamatan Cileungsi pada Senin pagi.", "Kabupaten Bogor"),
+    ("Warga Bekasi Tertimpa Pohon", "Peristiwa terjadi di Kecamatan Bekasi Timur pada Senin pagi.", "Kota Bekasi"),
+    ("Kebakaran Gudang di Bandung", "Api melalap gudang di pusat kota sejak pagi.", "Kota Bandung"),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "expected"), KOTA_KAB)
+def test_kota_vs_kabupaten(title: str, body: str, expected: str) -> None:
+    assert city_of(title, body) == expected
+
+
+ORIGIN_VS_EVENT = [
+    (
+        "Pria Tewas Tertabrak Kereta di Kabupaten Ngawi",
+        "Korban merupakan warga asal Wonogiri yang sedang bekerja di sana.",
+        "Kabupaten Ngawi",
+    ),
+    (
+        "Perempuan Tewas Ditabrak Motor di Pasar Minggu",
+        "Korban adalah perempuan asal Wonogiri, Jawa Tengah, yang merantau ke Jakarta.",
+        "Kota Jakarta Selatan",
+    ),
+    (
+        "Kecelakaan di Jalan Slamet Riyadi",
+        "Kecelakaan terjadi di Jalan Slamet Riyadi, Kota Surakarta, pada Minggu malam.",
+        "Kota Surakarta",
+    ),
+    (
+        "Pencuri Ditangkap di Klaten",
+        "Pelaku berasal dari Boyolali dan kelahiran Sragen, ditangkap polisi di Klaten.",
+        "Kabupaten Klaten",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "expected"), ORIGIN_VS_EVENT)
+def test_origin_is_not_location(title: str, body: str, expected: str) -> None:
+    assert city_of(title, body) == expected
+
+
+def test_street_name_alone_is_not_a_place() -> None:
+    assert city_of("Toko Baru Dibuka di Jalan Sudirman", "Toko itu berada di Jalan Solo, dekat pasar.") is None
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Batu Besar Menimpa Rumah Warga Usai Hujan",  # batu = stone
+        "Nasib Malang Bocah Penjual Koran",  # malang = unlucky
+        "Harga Batu Akik Kembali Naik",
+    ],
+)
+def test_ordinary_words_are_not_places(title: str) -> None:
+    body = "Peristiwa itu menjadi perbincangan warga sekitar. nasib malang menimpa batu besar."
+    assert city_of(title, body) is None
+
+
+def test_outlet_name_is_not_place() -> None:
+    body = "Sebuah pameran lukisan dibuka di Kabupaten Klaten, seperti dilaporkan Solopos dan Tribun Solo."
+    assert city_of("Pameran Lukisan Dibuka", body) == "Kabupaten Klaten"
+
+
+def test_default_city_is_a_weak_fallback() -> None:
+    assert city_of("Harga Cabai Naik", "Pedagang mengeluhkan harga.", default_city="Sragen") == "Kabupaten Sragen"
+    assert city_of("Harga Cabai di Klaten Naik", "Pedagang mengeluhkan harga.", default_city="33.14") == (
+        "Kabupaten Klaten"
+    )
+
+
+# ----------------------------------------------------------------------------- cases
+
+
+def cases_of(title: str, body: str = "") -> tuple[str, ...]:
+    return classify(title, body).cases
+
+
+CASES = [
+    ("Tabrakan Bus dan Truk di Tol, Tiga Orang Tewas", "", "kecelakaan"),
+    ("Kebakaran Hanguskan 10 Rumah di Permukiman Padat", "", "kebakaran"),
+    ("Banjir Rendam Ratusan Rumah Warga", "", "banjir"),
+    ("Longsor Timbun Jalan Desa", "", "tanah_longsor"),
+    ("Gempa Magnitudo 5,1 Guncang Wilayah Pesisir", "", "gempa"),
+    ("Puting Beliung Rusak Puluhan Rumah", "", "cuaca_ekstrem"),
+    ("Pria Dibunuh Tetangganya karena Utang", "", "pembunuhan"),
+    ("Pelajar Dikeroyok Usai Tawuran", "", "penganiayaan"),
+    ("Begal Rampas Motor Pelajar", "", "pencurian"),
+    ("Polisi Sita 2 Kg Sabu dari Kurir", "", "narkoba"),
+    ("Kades Jadi Tersangka Korupsi Dana Desa", "", "korupsi"),
+    ("Puluhan Warga Jadi Korban Investasi Bodong", "", "penipuan"),
+    ("Guru Ngaji Cabuli Murid", "", "asusila"),
+    ("Polisi Gerebek Lokasi Judi Sabung Ayam", "", "judi"),
+    ("Ribuan Buruh Demo Tuntut Kenaikan Upah", "", "unjuk_rasa"),
+    ("Bocah Tenggelam di Sungai, Tim SAR Lakukan Pencarian", "", "orang_hilang"),
+    ("Pemuda Ditemukan Gantung Diri di Kamar", "", "bunuh_diri"),
+    ("Densus 88 Tangkap Terduga Teroris", "", "terorisme"),
+    ("Puluhan Siswa Keracunan Massal Usai Makan Siang", "", "kesehatan_wabah"),
+    ("Pabrik Tekstil PHK 500 Karyawan", "", "ketenagakerjaan"),
+    ("KPU Mulai Distribusi Logistik Pilkada", "", "pemilu"),
+    ("Jembatan Penghubung Dua Desa Putus", "", "infrastruktur"),
+    ("Sungai Tercemar Limbah Pabrik", "", "lingkungan"),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "key"), CASES)
+def test_case_keywords(title: str, body: str, key: str) -> None:
+    assert key in cases_of(title, body)
+
+
+TRAPS = [
+    (
+        "BPJS Ketenagakerjaan Perluas Kepesertaan Pekerja Informal",
+        "Program ini memberi jaminan kecelakaan kerja dan jaminan kematian bagi pekerja informal.",
+        "kecelakaan",
+    ),
+    ("Banjir Diskon Akhir Tahun di Pusat Perbelanjaan", "Pengunjung memadati mal yang banjir diskon.", "banjir"),
+    ("Pejabat Kebakaran Jenggot Ditanya Anggaran", "Sang pejabat kebakaran jenggot saat ditanya.", "kebakaran"),
+    ("Politikus Sebut Ada Pembunuhan Karakter", "Ia menilai ada upaya pembunuhan karakter terhadap dirinya.",
+     "pembunuhan"),
+    ("Simulasi Kebakaran Digelar di Gedung DPRD", "Petugas menggelar simulasi kebakaran dan evakuasi.",
+     "kebakaran"),
+    ("Cek Fakta: Hoaks Video Candi Terbakar", "Video yang diklaim candi terbakar adalah hoaks.", "kebakaran"),
+    ("Gubernur Berharap Tidak Ada OTT di Daerahnya", "Gubernur berharap tidak ada OTT KPK lagi.", "korupsi"),
+    ("Pemkab Teken MoU Pencegahan Korupsi dengan KPK", "Nota kesepahaman pencegahan korupsi diteken.",
+     "korupsi"),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "key"), TRAPS)
+def test_case_traps(title: str, body: str, key: str) -> None:
+    assert key not in cases_of(title, body)
+
+
+def test_negated_event_does_not_count() -> None:
+    assert "kebakaran" not in cases_of("Tidak Ada Kebakaran di Pasar, Hanya Asap Sampah", "")
+
+
+def test_title_outweighs_passing_mention() -> None:
+    body = (
+        "Pemkab meresmikan gedung perpustakaan baru. Warga menyambut gembira. "
+        "Tahun lalu pernah terjadi kebakaran kecil di gudang dekat lokasi."
+    )
+    assert cases_of("Perpustakaan Baru Diresmikan", body) == ()
+
+
+def test_case_vocabulary() -> None:
+    assert len(CASE_KEYS) == 23
+    assert resolve_case_word("tabrakan") == "kecelakaan"
+    assert resolve_case_word("begal") == "pencurian"
+    assert resolve_case_word("demo") == "unjuk_rasa"
+    assert resolve_case_word("Banjir") == "banjir"
+    assert resolve_case_word("xyzzy") is None
+    assert case_label("unjuk_rasa") == "Unjuk rasa"
+    assert all(case_label(k) for k in CASE_KEYS)
+
+
+# ----------------------------------------------------------------------------- sentiment
+
+SENTIMENT = [
+    ("Dua Warga Tewas dalam Kecelakaan Maut", "Korban meninggal di lokasi kejadian.", Sentiment.NEGATIVE),
+    ("Siswa Raih Juara Olimpiade Sains", "Prestasi membanggakan ini disambut gembira.", Sentiment.POSITIVE),
+    ("Pemkot Umumkan Jadwal Rapat Anggaran", "Rapat akan digelar pekan depan di balai kota.", Sentiment.NEUTRAL),
+    ("Pelayanan Tidak Baik, Warga Kecewa", "Warga kecewa karena pelayanan tidak baik.", Sentiment.NEGATIVE),
+    ("Jalan Rusak Tak Kunjung Diperbaiki", "Kerusakan jalan makin parah dan merusak kendaraan.", Sentiment.NEGATIVE),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "expected"), SENTIMENT)
+def test_sentiment(title: str, body: str, expected: Sentiment) -> None:
+    assert classify(title, body).sentiment is expected
+
+
+def test_negation_flips_lexicon_word() -> None:
+    from bot.classify.sentiment import indo_analyzer
+
+    vader = indo_analyzer()
+    assert vader.score("Pelayanan rumah sakit itu baik.") > 0
+    assert vader.score("Pelayanan rumah sakit itu tidak baik.") < 0
+    assert vader.score("Hasilnya bagus sekali.") > vader.score("Hasilnya bagus.")
+    assert vader.score("kerusakan") < 0  # inflected form listed, no stemmer flip (kerusakan -> rusa)
+
+
+def test_english_article_uses_english_lexicon() -> None:
+    body = (
+        "The governor said the new hospital is a great achievement and residents are happy with "
+        "the excellent service. It was opened on Monday in the city."
+    )
+    cls = classify("New Hospital Opens in Surabaya", body)
+    assert cls.sentiment is Sentiment.POSITIVE
+    assert "language en" in cls.evidence["sentiment"][0]
+    bad = classify("Deadly Fire Kills Five", "The terrible fire killed five people and destroyed homes.")
+    assert bad.sentiment is Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [("", ""), ("Judul", ""), ("Banjir", "Banjir. " * 200), ("Festival Seni", "Meriah dan indah.")],
+)
+def test_confidence_range(title: str, body: str) -> None:
+    cls = classify(title, body)
+    assert 1 <= cls.confidence <= 100
+    assert cls.sentiment in set(Sentiment)
+
+
+def test_seed_like_record() -> None:
+    title = "BPJS Ketenagakerjaan Surakarta Perluas Kepesertaan di Tingkat Kelurahan"
+    body = (
+        "Esposin, SOLO \u2014 BPJS Ketenagakerjaan Surakarta akan terus mengoptimalkan sosialisasi "
+        "kepada masyarakat terkait kepesertaan.\n"
+        "Kepala kantor cabang mengatakan pihaknya akan meningkatkan kerja sama dengan pemerintah daerah.\n"
+        "Pembayaran manfaat klaim, mulai dari kecelakaan kerja, hari tua, kematian hingga pensiun, "
+        "secara umum mengalami kenaikan di Solo."
+    )
+    cls = classify(title, body)
+    assert cls.city is not None and cls.city.name == "Kota Surakarta"
+    assert "kecelakaan" not in cls.cases
+    assert cls.sentiment in {Sentiment.NEUTRAL, Sentiment.POSITIVE}
+    assert 1 <= cls.confidence <= 100
+    assert cls.evidence["city"]
