@@ -58,8 +58,8 @@ CASE_TONE: dict[str, float] = {
     "kesehatan_wabah": -0.3, "ketenagakerjaan": -0.2, "pemilu": 0.0, "infrastruktur": -0.2,
     "lingkungan": -0.2,
 }
-NEG_THRESHOLD = -0.15
-POS_THRESHOLD = 0.15
+NEG_THRESHOLD = -0.20
+POS_THRESHOLD = 0.10
 
 
 def case_label(key: str) -> str:
@@ -81,13 +81,11 @@ def resolve_case_word(word: str) -> str | None:
     if key in rules.words:
         return rules.words[key]
     # Fall back on the strongest rule phrases ("dibegal", "tabrakan").
-    found = [k for k, _ in rules.automaton.iter(f" {key} ")]
     for _, (phrase, entries) in rules.automaton.iter(f" {key} "):
         if phrase == key:
             best = max((e for e in entries if not e.anti), key=lambda e: e.weight, default=None)
             if best is not None and best.weight >= 2:
                 return best.case
-    del found
     return None
 
 

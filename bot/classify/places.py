@@ -26,6 +26,9 @@ KEC_WORDS = frozenset({"kecamatan", "kec", "camat"})
 OUTLET_BEFORE = frozenset({"tribun", "radar", "harian", "koran", "tribunnews"})
 OUTLET_AFTER = frozenset({"pos", "post", "tv", "news", "today", "terkini", "ekspres", "express", "raya"})
 EVENT_BEFORE = frozenset({"di", "wilayah", "kawasan", "daerah", "lokasi", "sekitar", "perairan", "lereng"})
+# "ujar Alex di Gedung KPK, Kuningan, Jakarta Selatan": where a quote was given, not the event.
+SPEECH_WORDS = frozenset({"kata", "ujar", "ucap", "tutur", "jelas", "ungkap", "terang", "katanya", "ujarnya",
+                          "ucapnya", "tuturnya", "jelasnya", "ungkapnya", "terangnya", "imbuhnya", "tegasnya"})
 CLUB_PREFIX = re.compile(r"^(pers[a-z]*|psi[a-z]*|pss|psm[a-z]*|ps|arema)$")
 
 # Dateline: up to ~60 characters before the first dash, e.g. "KLATEN, KOMPAS.com -".
@@ -34,13 +37,13 @@ _OUTLET_PART = re.compile(r"\.(com|id|co|net|news|org)\b|^\s*(antara|esposin|esp
                           r"okezone|sindonews|liputan6|tempo|tribun\w*|suara\w*|idn\s?times|merdeka|"
                           r"viva|info nasional|jpnn|inews|republika)\s*$", re.IGNORECASE)
 
-W_DATELINE = 6.0
+W_DATELINE = 3.0
 W_TITLE = 4.0
 W_LEAD = 2.0
 W_BODY = 1.0
 LEAD_TOKENS = 60
 MIN_CITY_SCORE = 1.5
-PROVINCE_STORY_MIN = 3.0
+PROVINCE_STORY_MIN = 2.0
 
 
 @dataclass(slots=True)
@@ -93,6 +96,17 @@ def _sentence_initial(tokens: Tokens, i: int) -> bool:
         return True
     gap = tokens.text[tokens.starts[i - 1] + len(tokens.words[i - 1]) : tokens.starts[i]]
     return bool(re.search(r"[.!?\n\"\u201c]", gap))
+
+
+def _after_speech_verb(tokens: Tokens, i: int, span: int = 8) -> bool:
+    """True if a speech verb precedes token i in the same sentence, within `span` tokens."""
+    for j in range(i - 1, max(-1, i - span - 1), -1):
+        gap = tokens.text[tokens.starts[j] + len(tokens.words[j]) : tokens.starts[j + 1]]
+        if re.search(r"[.!?\n\"\u201c\u201d]", gap):
+            return False
+        if tokens.lower[j] in SPEECH_WORDS:
+            return True
+    return False
 
 
 def _window(tokens: Tokens, i: int, n: int) -> list[str]:
@@ -170,15 +184,31 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             weight *= 0.6
         elif prev1 in EVENT_BEFORE or prev2 == "di":
             weight *= 1.3
+        if _after_speech_verb(tokens, i):
+            weight *= 0.3
         if CLUB_PREFIX.match(prev1):
             weight *= 0.5
         out.append(_Mention(info, i, j, weight, where, vote, " ".join(tokens.words[i:j]), as_kec, prev1))
+    # "Jambi, Palembang, Banjarmasin, Palangkaraya": a list of three or more places in one sentence
+    # describes a wide story, and none of them is its place.
+    run: list[_Mention] = []
+    for m in [*out, None]:
+        if m is not None and run and m.start - run[-1].end <= 1 and tokens.breaks[m.start] and m.start > 0 \
+                and tokens.text[tokens.starts[m.start] - 2 : tokens.starts[m.start]].strip() in {",", ""}:
+            run.append(m)
+            continue
+        regions = {(r.info.cities, r.info.province) for r in run if not r.as_kec}
+        if len(regions) >= 3:  # an address chain (kelurahan, kecamatan, kota) is not a list
+            for r in run:
+                r.weight *= 0.3
+        run = [m] if m is not None else []
     # "Kecamatan Semin, Yogyakarta" / "Jebres, Jawa Tengah": a name right after another place and a
     # comma is the larger region that contains it, not a second place.
     for a, b in zip(out, out[1:]):
         if b.start == a.end and tokens.breaks[b.start] and b.info.cities and not b.as_kec:
             inner = a.info.kec if a.as_kec else a.info.cities
-            if inner and not set(inner) & set(b.info.cities):
+            same_prov = {gaz.province_of[c] for c in inner} & {gaz.province_of[c] for c in b.info.cities}
+            if inner and same_prov and not set(inner) & set(b.info.cities):
                 b.weight *= 0.2
                 b.vote = None
     return out

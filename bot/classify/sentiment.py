@@ -9,7 +9,6 @@ sentence by sentence because one call on a whole article costs quadratic time.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -135,7 +134,3 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     ranked = sorted(items, key=lambda it: abs(it[1]) * it[0], reverse=True)[:2]
     top = [f"{c:+.2f}: {s[:80]}" for _, c, s in ranked if abs(c) >= 0.05]
     return SentimentScore(mean, strength, agreement, top)
-
-
-def squash(x: float) -> float:
-    return math.tanh(x)
