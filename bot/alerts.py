@@ -50,9 +50,7 @@ async def store_and_queue(
             stored.append((article, new.alert))
             if not new.alert:
                 continue
-            candidates = await candidate_subscriptions(
-                conn, area_codes_of(article), article.classification.cases
-            )
+            candidates = await candidate_subscriptions(conn, area_codes_of(article), article.classification.cases)
             for sub in candidates:
                 if not filter_matches(sub.filter, article):
                     continue

@@ -32,9 +32,7 @@ def load_settings(env_file: Path = Path(".env")) -> Settings:
 
 
 def configure_logging(level: int) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -62,7 +60,10 @@ def _build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="display name (default: the feed's own title)")
     add.add_argument("--city", help='default Kab/Kota of a regional feed, e.g. "Kota Surakarta"')
     add.add_argument(
-        "--backfill", type=int, default=0, metavar="N",
+        "--backfill",
+        type=int,
+        default=0,
+        metavar="N",
         help="alert the newest N items of the first poll (default 0: the first poll alerts nobody)",
     )
     feeds_sub.add_parser("list", help="show feeds with status, errors, last and next poll")

@@ -3,7 +3,6 @@ database, classified, matched against a few sample subscriptions, and every aler
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -37,11 +36,14 @@ class SampleSubscriber:
 
 SAMPLE_SUBSCRIBERS = (
     SampleSubscriber(
-        -1001, "Humas Pemkot Surakarta", "Kota Surakarta, semua kasus",
+        -1001,
+        "Humas Pemkot Surakarta",
+        "Kota Surakarta, semua kasus",
         SubscriptionFilter(area_codes=frozenset({"33.72"})),
     ),
     SampleSubscriber(
-        -1002, "Desk Bencana Jawa Tengah",
+        -1002,
+        "Desk Bencana Jawa Tengah",
         "Provinsi Jawa Tengah · banjir, tanah_longsor, kebakaran, cuaca_ekstrem, gempa",
         SubscriptionFilter(
             area_codes=frozenset({"33"}),
@@ -49,14 +51,18 @@ SAMPLE_SUBSCRIBERS = (
         ),
     ),
     SampleSubscriber(
-        -1003, "Redaksi Kriminal", "di mana saja · pembunuhan, penganiayaan, pencurian, narkoba · negatif",
+        -1003,
+        "Redaksi Kriminal",
+        "di mana saja · pembunuhan, penganiayaan, pencurian, narkoba · negatif",
         SubscriptionFilter(
             cases=frozenset({"pembunuhan", "penganiayaan", "pencurian", "narkoba"}),
             sentiments=frozenset({Sentiment.NEGATIVE}),
         ),
     ),
     SampleSubscriber(
-        -1004, "Pemantau Antikorupsi", "di mana saja · korupsi, penipuan, tanpa kata “hoaks”",
+        -1004,
+        "Pemantau Antikorupsi",
+        "di mana saja · korupsi, penipuan, tanpa kata “hoaks”",
         SubscriptionFilter(cases=frozenset({"korupsi", "penipuan"}), exclude_keywords=("hoaks",)),
     ),
 )
@@ -115,9 +121,7 @@ async def run_demo(out: TextIO) -> int:
                 summary = await poller.poll_feeds(await feed_store.list_feeds(db))
                 names = {sub.chat_id: sub.name for sub in SAMPLE_SUBSCRIBERS}
                 per_chat = {sub.chat_id: 0 for sub in SAMPLE_SUBSCRIBERS}
-                articles = sorted(
-                    (a for a, _ in summary.stored), key=lambda a: (a.published_at or a.fetched_at, a.id)
-                )
+                articles = sorted((a for a, _ in summary.stored), key=lambda a: (a.published_at or a.fetched_at, a.id))
                 for number, article in enumerate(articles, 1):
                     async with db.conn.execute(
                         "SELECT chat_id, reason FROM deliveries WHERE article_id = ? ORDER BY chat_id DESC",

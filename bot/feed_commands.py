@@ -6,8 +6,8 @@ import argparse
 from typing import TextIO
 
 from bot.config import Settings
-from bot.feedlist import import_opml, resolve_city_code
 from bot.errors import InputError
+from bot.feedlist import import_opml, resolve_city_code
 from bot.feeds.opml import OpmlFeed, export_opml
 from bot.feeds.urls import is_http_url
 from bot.formatting import format_wib

@@ -60,9 +60,7 @@ def match_reason(flt: SubscriptionFilter, article: Article) -> str:
     parts: list[str] = []
     if flt.area_codes:
         places = [p for p in (cls.city, *cls.other_cities) if p is not None]
-        hit = next(
-            (p for p in places if p.code in flt.area_codes or p.code.split(".", 1)[0] in flt.area_codes), None
-        )
+        hit = next((p for p in places if p.code in flt.area_codes or p.code.split(".", 1)[0] in flt.area_codes), None)
         if hit is not None:
             parts.append(hit.name if hit.code in flt.area_codes else f"{hit.name} ({hit.province})")
     else:

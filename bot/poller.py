@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.alerts import store_and_queue
 from bot.classify import classify
-from bot.errors import FeedError, FetchError
+from bot.errors import FeedError
 from bot.feeds.fetcher import Fetcher, NotModified
 from bot.feeds.parser import ParsedFeed, parse_feed
 from bot.feeds.schedule import backoff_delay, next_check_delay
@@ -157,8 +157,7 @@ class Poller:
         summary.fetched += 1  # counted once parsed: a body that is not a feed is a failure
         # An item without a link still needs a unique key; its guid within this feed is the best we have.
         items = [
-            (item, normalize_link(item.link) if item.link else f"guid:{feed.id}:{item.guid}")
-            for item in parsed.items
+            (item, normalize_link(item.link) if item.link else f"guid:{feed.id}:{item.guid}") for item in parsed.items
         ]
         fresh_idx = await article_store.unseen_items(self.db, feed.id, items)
         fresh_set = set(fresh_idx)
@@ -179,9 +178,7 @@ class Poller:
             new_url=result.permanent_redirect_url,
         )
         seen_only = [items[i] for i in range(len(items)) if i not in fresh_set]
-        stored = await store_and_queue(
-            self.db, feed, new_articles, seen_only=seen_only, now=now, feed_update=outcome
-        )
+        stored = await store_and_queue(self.db, feed, new_articles, seen_only=seen_only, now=now, feed_update=outcome)
         summary.new_articles += len(stored.stored)
         summary.queued += stored.queued
         summary.stored.extend(stored.stored)

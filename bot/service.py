@@ -7,8 +7,8 @@ import logging
 from typing import TextIO
 
 from bot.config import Settings
-from bot.feeds.fetcher import Fetcher
 from bot.feedlist import ensure_feeds
+from bot.feeds.fetcher import Fetcher
 from bot.formatting import render_alert_text
 from bot.poller import Poller, PollSummary
 from storage import feeds as feed_store

@@ -165,7 +165,8 @@ async def insert_article(
     assert article_id is not None
     if feed_id is not None:
         await conn.execute(
-            "UPDATE feed_items SET article_id = ? WHERE feed_id = ? AND guid = ?", (article_id, feed_id, item.guid)
+            "UPDATE feed_items SET article_id = ? WHERE feed_id = ? AND guid = ?",
+            (article_id, feed_id, item.guid),
         )
     await conn.executemany(
         "INSERT INTO article_cases (article_id, case_key, rank) VALUES (?, ?, ?)",

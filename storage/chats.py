@@ -75,9 +75,7 @@ async def migrate_chat(db: Database, old_id: int, new_id: int, *, now: datetime)
             exists = await cursor.fetchone() is not None
         if exists:
             await conn.execute("UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
-            await conn.execute(
-                "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
-            )
+            await conn.execute("UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
         else:
             await conn.execute(

@@ -71,7 +71,8 @@ async def mark_sending(db: Database, ids: list[int]) -> None:
     """Mark rows in flight before the send, so a crash leaves evidence of a possible duplicate."""
     async with db.transaction() as conn:
         await conn.executemany(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1 WHERE id = ?", [(i,) for i in ids]
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+            [(i,) for i in ids],
         )
 
 
@@ -94,7 +95,8 @@ async def reschedule(db: Database, ids: list[int], *, at: datetime, error: str |
 async def mark_failed(db: Database, ids: list[int], *, error: str) -> None:
     async with db.transaction() as conn:
         await conn.executemany(
-            "UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?", [(error[:500], i) for i in ids]
+            "UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?",
+            [(error[:500], i) for i in ids],
         )
 
 

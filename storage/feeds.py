@@ -142,9 +142,7 @@ async def record_success(conn: aiosqlite.Connection, feed_id: int, outcome: Poll
         )
 
 
-async def record_failure(
-    db: Database, feed_id: int, *, now: datetime, error: str, next_check_at: datetime
-) -> None:
+async def record_failure(db: Database, feed_id: int, *, now: datetime, error: str, next_check_at: datetime) -> None:
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE feeds SET error_count = error_count + 1, last_error = ?, last_checked_at = ?,"

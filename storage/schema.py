@@ -190,9 +190,7 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             if isinstance(step, str):
                 # executescript() commits before it starts, so the transaction has to live inside
                 # the script itself for the step and its version bump to be atomic.
-                await conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {int(version)};\nCOMMIT;"
-                )
+                await conn.executescript(f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {int(version)};\nCOMMIT;")
             else:
                 await conn.execute("BEGIN IMMEDIATE")
                 await step(conn)

@@ -74,12 +74,14 @@ async def _load(conn: aiosqlite.Connection, rows: list[aiosqlite.Row]) -> list[S
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            f"SELECT subscription_id, area_code FROM subscription_areas WHERE subscription_id IN ({marks})", chunk
+            f"SELECT subscription_id, area_code FROM subscription_areas WHERE subscription_id IN ({marks})",
+            chunk,
         ) as cursor:
             for sub_id, code in await cursor.fetchall():
                 areas[sub_id].append(code)
         async with conn.execute(
-            f"SELECT subscription_id, case_key FROM subscription_cases WHERE subscription_id IN ({marks})", chunk
+            f"SELECT subscription_id, case_key FROM subscription_cases WHERE subscription_id IN ({marks})",
+            chunk,
         ) as cursor:
             for sub_id, key in await cursor.fetchall():
                 cases[sub_id].append(key)

@@ -20,8 +20,13 @@ RSS = (
 )
 
 
-def pantau(*args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def pantau(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

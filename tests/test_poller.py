@@ -20,7 +20,7 @@ from tests.feed_server import FeedServer, feed_server  # noqa: F401  (fixture)
 def rss(*items: tuple[str, str, str, str], ttl: int | None = None) -> bytes:
     """items: (guid, link, title, description); pubDate in the Indonesian format feeds use."""
     parts = [
-        f"<item><guid isPermaLink=\"false\">{g}</guid><link>{link}</link><title>{t}</title>"
+        f'<item><guid isPermaLink="false">{g}</guid><link>{link}</link><title>{t}</title>'
         f"<description>{d}</description><pubDate>Senin, 16 Des 2024 10:15:00 WIB</pubDate></item>"
         for g, link, t, d in items
     ]
@@ -31,15 +31,27 @@ def rss(*items: tuple[str, str, str, str], ttl: int | None = None) -> bytes:
     ).encode()
 
 
-FIRE = ("g1", "https://warta.example/kebakaran-klewer", "Kebakaran Pasar Klewer Solo, Puluhan Kios Hangus",
-        "SOLO — Api melalap puluhan kios di Pasar Klewer, Kota Solo, Senin (16/12/2024). Petugas pemadam "
-        "kebakaran mengerahkan tujuh mobil. Kerugian ditaksir ratusan juta rupiah.")
-CRASH = ("g2", "https://warta.example/tabrakan-sragen", "Tabrakan Truk dan Motor di Sragen, Satu Tewas",
-         "SRAGEN — Kecelakaan antara truk dan sepeda motor terjadi di Jalan Raya Sragen-Ngawi. Satu pengendara "
-         "tewas di lokasi kejadian. Polres Sragen masih menyelidiki penyebab kecelakaan itu.")
-CULTURE = ("g3", "https://warta.example/festival-payung", "Festival Payung Indonesia Digelar di Solo",
-           "SOLO — Festival Payung Indonesia kembali digelar di Taman Balekambang. Ribuan pengunjung menikmati "
-           "pertunjukan tari dan pameran payung dari berbagai daerah.")
+FIRE = (
+    "g1",
+    "https://warta.example/kebakaran-klewer",
+    "Kebakaran Pasar Klewer Solo, Puluhan Kios Hangus",
+    "SOLO — Api melalap puluhan kios di Pasar Klewer, Kota Solo, Senin (16/12/2024). Petugas pemadam "
+    "kebakaran mengerahkan tujuh mobil. Kerugian ditaksir ratusan juta rupiah.",
+)
+CRASH = (
+    "g2",
+    "https://warta.example/tabrakan-sragen",
+    "Tabrakan Truk dan Motor di Sragen, Satu Tewas",
+    "SRAGEN — Kecelakaan antara truk dan sepeda motor terjadi di Jalan Raya Sragen-Ngawi. Satu pengendara "
+    "tewas di lokasi kejadian. Polres Sragen masih menyelidiki penyebab kecelakaan itu.",
+)
+CULTURE = (
+    "g3",
+    "https://warta.example/festival-payung",
+    "Festival Payung Indonesia Digelar di Solo",
+    "SOLO — Festival Payung Indonesia kembali digelar di Taman Balekambang. Ribuan pengunjung menikmati "
+    "pertunjukan tari dan pameran payung dari berbagai daerah.",
+)
 
 
 @pytest.fixture
@@ -66,7 +78,8 @@ async def make_due(db: Database) -> None:
 
 
 async def test_first_poll_is_silent_then_conditional_get_then_new_item_alerts(
-    db: Database, feed_server: FeedServer  # noqa: F811
+    db: Database,
+    feed_server: FeedServer,  # noqa: F811
 ) -> None:
     route = feed_server.route("/rss", body=rss(CULTURE), etag='"v1"')
     await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
@@ -109,14 +122,22 @@ async def test_backfill_alerts_newest_n_on_first_poll(db: Database, feed_server:
     [
         ({"status": 404}, "404"),
         ({"status": 500}, "500"),
-        ({"body": b"<html><body><h1>Halaman tidak ditemukan</h1></body></html>", "content_type": "text/html"},
-         "not an RSS/Atom feed"),
+        (
+            {
+                "body": b"<html><body><h1>Halaman tidak ditemukan</h1></body></html>",
+                "content_type": "text/html",
+            },
+            "not an RSS/Atom feed",
+        ),
         ({"body": b""}, "not an RSS/Atom feed"),
         ({"body": rss(FIRE), "delay": 3}, "timeout"),
     ],
 )
 async def test_failing_feed_records_error_backs_off_and_others_go_on(
-    db: Database, feed_server: FeedServer, route: dict[str, object], error: str  # noqa: F811
+    db: Database,
+    feed_server: FeedServer,
+    route: dict[str, object],
+    error: str,  # noqa: F811
 ) -> None:
     feed_server.route("/bad", **route)
     feed_server.route("/good", body=rss(CRASH))

@@ -23,15 +23,24 @@ BANDUNG = Place(name="Kota Bandung", code="32.73", province="Jawa Barat")
 
 def cls(city: Place | None, cases: tuple[str, ...] = (), sentiment: Sentiment = Sentiment.NEGATIVE) -> Classification:
     return Classification(
-        city=city, other_cities=(), province=city.province if city else None, cases=cases,
-        sentiment=sentiment, confidence=80, evidence={"city": ["test"]},
+        city=city,
+        other_cities=(),
+        province=city.province if city else None,
+        cases=cases,
+        sentiment=sentiment,
+        confidence=80,
+        evidence={"city": ["test"]},
     )
 
 
 def item(n: int, link: str | None = None) -> FeedItem:
     return FeedItem(
-        guid=f"g{n}", link=link or f"https://news.example/{n}", title=f"Judul {n}", summary=f"Isi berita {n}",
-        author=None, published=NOW,
+        guid=f"g{n}",
+        link=link or f"https://news.example/{n}",
+        title=f"Judul {n}",
+        summary=f"Isi berita {n}",
+        author=None,
+        published=NOW,
     )
 
 
@@ -100,7 +109,9 @@ async def test_dedup_across_two_feeds_and_queue_once_per_chat(tmp_path: Path) ->
     b = await feed_store.add_feed(db, "https://b.example/rss", now=NOW)
     await chat_store.register_chat(db, 42, type="private", title=None, now=NOW)
     # Two subscriptions of one chat both match: still one delivery.
-    await sub_store.add_subscription(db, 42, SubscriptionFilter(area_codes=frozenset({"33.72"})), thread_id=None, now=NOW)
+    await sub_store.add_subscription(
+        db, 42, SubscriptionFilter(area_codes=frozenset({"33.72"})), thread_id=None, now=NOW
+    )
     await sub_store.add_subscription(db, 42, SubscriptionFilter(cases=frozenset({"banjir"})), thread_id=None, now=NOW)
 
     story = item(1, "https://news.example/banjir-solo")
@@ -112,7 +123,10 @@ async def test_dedup_across_two_feeds_and_queue_once_per_chat(tmp_path: Path) ->
     other = FeedItem(guid="other-guid", link=story.link, title=story.title, summary="", author=None, published=None)
     assert await unseen_items(db, b.id, [(other, other.link)]) == []
     again = await store_and_queue(
-        db, b, [NewArticle(item=other, link=other.link, classification=new.classification, alert=True)], now=NOW
+        db,
+        b,
+        [NewArticle(item=other, link=other.link, classification=new.classification, alert=True)],
+        now=NOW,
     )
     assert again.stored == [] and again.queued == 0
     async with db.conn.execute("SELECT count(*) FROM deliveries") as cur:
@@ -129,7 +143,11 @@ async def test_matching_dimensions_and_inactive_chats(tmp_path: Path) -> None:
         await chat_store.register_chat(db, chat, type="private", title=None, now=NOW)
     await sub_store.add_subscription(db, 1, SubscriptionFilter(area_codes=frozenset({"33"})), thread_id=None, now=NOW)
     await sub_store.add_subscription(
-        db, 2, SubscriptionFilter(area_codes=frozenset({"32.73"}), cases=frozenset({"banjir"})), thread_id=None, now=NOW
+        db,
+        2,
+        SubscriptionFilter(area_codes=frozenset({"32.73"}), cases=frozenset({"banjir"})),
+        thread_id=None,
+        now=NOW,
     )
     await sub_store.add_subscription(
         db, 3, SubscriptionFilter(sentiments=frozenset({Sentiment.POSITIVE})), thread_id=None, now=NOW
@@ -166,9 +184,17 @@ async def test_first_poll_items_are_stored_without_alerts(tmp_path: Path) -> Non
 async def test_full_text_search_index_follows_articles(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "p.db")
     feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
-    story = FeedItem(guid="x", link="https://n.example/x", title="Kebakaran Pasar Klewer", summary="Api melalap kios",
-                     author=None, published=None)
-    await store_and_queue(db, feed, [NewArticle(item=story, link=story.link, classification=cls(SOLO), alert=False)], now=NOW)
+    story = FeedItem(
+        guid="x",
+        link="https://n.example/x",
+        title="Kebakaran Pasar Klewer",
+        summary="Api melalap kios",
+        author=None,
+        published=None,
+    )
+    await store_and_queue(
+        db, feed, [NewArticle(item=story, link=story.link, classification=cls(SOLO), alert=False)], now=NOW
+    )
     async with db.conn.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'klewer'") as cur:
         assert len(await cur.fetchall()) == 1
     await db.close()
