@@ -22,6 +22,8 @@ Sleeps are cut short when the server stops, so a test never waits for a slow rou
 from __future__ import annotations
 
 import gzip as gzip_module
+import socket
+import struct
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -52,6 +54,8 @@ class Route:
     chunk_delay: float = 0.0  # … sleeping this long between pieces
     send_content_length: bool = True  # False: no Content-Length, the body ends when the connection closes
     handler: Callable[[RecordedRequest], Route] | None = None  # computes the answer per request
+    reset: bool = False  # drop the connection with a TCP RST instead of answering
+    filler_bytes: int = 0  # after `body`, stream this many more bytes (generated, never held in memory)
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
                 route = Route(status=404, body=b"not found", content_type="text/plain")
             if not fs._sleep(route.delay):
                 return
+            if route.reset:
+                # SO_LINGER with timeout 0 makes close() send RST: the client sees "connection reset".
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+                return
             self._send(route, request, send_body=send_body)
         finally:
             with fs._lock:
@@ -193,13 +203,16 @@ class _Handler(BaseHTTPRequestHandler):
             headers.setdefault("Content-Encoding", "gzip")
         if route.content_type is not None and route.status != 304:
             headers.setdefault("Content-Type", route.content_type)
-        if route.send_content_length:
+        if route.send_content_length and not route.filler_bytes:
             headers.setdefault("Content-Length", str(len(body)))
 
         self.send_response(route.status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
+        if send_body and route.filler_bytes:
+            self._send_filler(body, route.filler_bytes)
+            return
         if not send_body or not body:
             return
         step = route.chunk_size if route.chunk_size > 0 else len(body)
@@ -208,6 +221,18 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self.wfile.write(body[start : start + step])
             self.wfile.flush()
+
+    def _send_filler(self, head: bytes, size: int) -> None:
+        chunk = b"<!-- " + b"x" * 65_000 + b" -->\n"
+        try:
+            self.wfile.write(head)
+            sent = 0
+            while sent < size:
+                piece = chunk[: size - sent]
+                self.wfile.write(piece)
+                sent += len(piece)
+        except OSError:
+            pass  # the client stopped reading at its size cap
 
 
 def _not_modified(route: Route, request: RecordedRequest) -> bool:
