@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bot.alerts import store_and_queue
 from bot.classify import classify
 from bot.errors import FeedError
-from bot.feeds.fetcher import Fetcher, NotModified
+from bot.feeds.fetcher import Fetched, Fetcher, NotModified
 from bot.feeds.parser import ParsedFeed, parse_feed
 from bot.feeds.schedule import backoff_delay, next_check_delay
 from bot.feeds.urls import normalize_link
@@ -150,7 +150,12 @@ class Poller:
             async with self.db.transaction() as conn:
                 await feed_store.record_success(conn, feed.id, outcome, now=now)
             return
+        summary.add(await self.ingest(feed, result))
 
+    async def ingest(self, feed: Feed, result: Fetched) -> PollSummary:
+        """Parse a fetched body, classify its unseen items, store them and queue their alerts."""
+        summary = PollSummary()
+        now = self.clock()
         parsed = await asyncio.to_thread(
             parse_feed, result.body, url=result.final_url, content_type=result.content_type
         )
@@ -182,3 +187,4 @@ class Poller:
         summary.new_articles += len(stored.stored)
         summary.queued += stored.queued
         summary.stored.extend(stored.stored)
+        return summary
