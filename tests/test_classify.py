@@ -155,6 +155,17 @@ def test_origin_is_not_location(title: str, body: str, expected: str) -> None:
     assert city_of(title, body) == expected
 
 
+def test_polsek_names_its_kecamatan() -> None:
+    body = "Ibu korban melapor ke Polsek Rantepao. Polisi lalu menangkap pelaku di rumahnya."
+    assert city_of("Buruh Bangunan Ditangkap Polisi", body) == "Kabupaten Toraja Utara"
+
+
+def test_speakers_police_unit_is_not_discounted() -> None:
+    body = ("MS (43) terancam 15 tahun penjara karena mencabuli siswi SMP. "
+            "\"Tersangka dijerat pasal perlindungan anak,\" kata Kasat Reskrim Polres Karawang AKP Bima.")
+    assert city_of("Dukun Palsu Cabuli Siswi SMP", body) == "Kabupaten Karawang"
+
+
 def test_street_name_alone_is_not_a_place() -> None:
     assert city_of("Toko Baru Dibuka di Jalan Sudirman", "Toko itu berada di Jalan Solo, dekat pasar.") is None
 
@@ -278,6 +289,18 @@ SENTIMENT = [
     ("Pemkot Umumkan Jadwal Rapat Anggaran", "Rapat akan digelar pekan depan di balai kota.", Sentiment.NEUTRAL),
     ("Pelayanan Tidak Baik, Warga Kecewa", "Warga kecewa karena pelayanan tidak baik.", Sentiment.NEGATIVE),
     ("Jalan Rusak Tak Kunjung Diperbaiki", "Kerusakan jalan makin parah dan merusak kendaraan.", Sentiment.NEGATIVE),
+    # BMKG bulletin without damage: neutral; with casualties: negative.
+    ("Gempa Magnitudo 4,8 Guncang Garut", "Gempa mengguncang wilayah Garut. BMKG menyebut gempa tidak "
+     "berpotensi tsunami.", Sentiment.NEUTRAL),
+    ("Gempa Magnitudo 6 Guncang Garut", "Gempa mengguncang Garut. Dua warga tewas dan puluhan rumah rusak.",
+     Sentiment.NEGATIVE),
+    # Good outcome in the headline: rescue, goods returned.
+    ("Prajurit Selamatkan Anak Tenggelam di Sungai", "Seorang anak tenggelam saat berenang di sungai. "
+     "Prajurit yang berjaga berhasil menyelamatkan korban dalam keadaan selamat.", Sentiment.POSITIVE),
+    ("Polisi Serahkan 14 Motor Curian ke Pemiliknya", "Motor yang berhasil disita polisi diserahkan kepada pemiliknya. Warga senang.",
+     Sentiment.POSITIVE),
+    ("Jasad Pemancing yang Tenggelam Ditemukan", "Korban tenggelam ditemukan meninggal oleh tim SAR.",
+     Sentiment.NEGATIVE),
 ]
 
 

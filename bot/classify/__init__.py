@@ -7,6 +7,7 @@ first use and no call does I/O. The lookup helpers serve the Telegram commands (
 from __future__ import annotations
 
 import math
+import re
 
 from bot.classify import cases as _cases
 from bot.classify import gazetteer as _gaz
@@ -54,10 +55,29 @@ CASE_TONE: dict[str, float] = {
     "kecelakaan": -0.35, "kebakaran": -0.35, "banjir": -0.3, "tanah_longsor": -0.3, "gempa": -0.1,
     "cuaca_ekstrem": -0.25, "pembunuhan": -0.4, "penganiayaan": -0.35, "pencurian": -0.3,
     "narkoba": -0.3, "korupsi": -0.3, "penipuan": -0.3, "asusila": -0.4, "judi": -0.25,
-    "unjuk_rasa": -0.2, "orang_hilang": -0.25, "bunuh_diri": -0.4, "terorisme": -0.35,
+    "unjuk_rasa": -0.1, "orang_hilang": -0.25, "bunuh_diri": -0.4, "terorisme": -0.35,
     "kesehatan_wabah": -0.3, "ketenagakerjaan": -0.2, "pemilu": 0.0, "infrastruktur": -0.2,
     "lingkungan": -0.2,
 }
+# A quake bulletin with no damage reported is neutral (TAXONOMY.md "Sentiment"): words that say
+# there was damage or harm, and the negated phrases that say there was none.
+_DAMAGE_RE = re.compile(r"\b(rusak|kerusakan|roboh|ambruk|runtuh|retak|korban|tewas|meninggal|luka|"
+                        r"mengungsi|pengungsi|tsunami)\w*")
+_NO_DAMAGE_RE = re.compile(r"\b(tidak|tak|belum|tanpa|nihil)\s+(ada\s+)?(laporan\s+)?(menimbulkan\s+|"
+                           r"berpotensi\s+|dilaporkan\s+)?(adanya\s+)?(kerusakan|korban|tsunami)\w*"
+                           r"(\s+(jiwa|maupun|atau|dan)\s+(kerusakan|korban)\w*)?")
+# A headline about the good outcome of a bad event (TAXONOMY.md: rescues, stolen goods returned,
+# missing people found safe, aid delivered, reopenings) is positive even though the case is negative;
+# not when someone was found dead.
+_OUTCOME_RE = re.compile(r"\b(selamatkan|diselamatkan|menyelamatkan|berhasil dievakuasi|ditemukan|"
+                         r"ke pemiliknya|ke pemilik|kembalikan|dikembalikan|mengembalikan|"
+                         r"kembali dibuka|kembali buka|dibuka kembali|salurkan|disalurkan|menyalurkan|"
+                         r"mulai dibangun|diresmikan|resmikan|meresmikan)\b")
+_DEATH_RE = re.compile(r"\b(tewas|meninggal|jasad|jenazah|mayat|tak bernyawa|tidak bernyawa|tewaskan|"
+                       r"membusuk|kerangka|pembunuhan|pembunuh|dibunuh|tersangka|sabu|ganja|narkoba|bom)\b")
+OUTCOME_PULL = 0.25
+# Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
+GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
 NEG_THRESHOLD = -0.20
 POS_THRESHOLD = 0.10
 
@@ -127,6 +147,14 @@ def classify(
         case_pull = CASE_TONE.get(main, 0.0) * (0.5 + 0.5 * strength)
     if cr.hoax:
         tone *= 0.3
+    tl = title.lower()
+    outcome = (bool(_OUTCOME_RE.search(tl)) and not _DEATH_RE.search(tl)
+               and not (cr.cases and cr.cases[0] in GRAVE_CASES))
+    if outcome:
+        case_pull = max(case_pull, 0.0) + OUTCOME_PULL
+    if cr.cases and cr.cases[0] == "gempa" and not _quake_damage(title, body):
+        tone *= 0.3
+        case_pull = 0.0
     final = tone + case_pull
     if final <= NEG_THRESHOLD:
         label = Sentiment.NEGATIVE
@@ -148,7 +176,8 @@ def classify(
     for k in cr.cases:
         evidence[k] = cr.evidence.get(k, [])
     evidence["sentiment"] = [
-        f"lexicon {ss.score:+.2f}, case pull {case_pull:+.2f}, language {lang}",
+        f"lexicon {ss.score:+.2f}, case pull {case_pull:+.2f}, language {lang}"
+        + (", good-outcome headline" if outcome else ""),
         *ss.top,
     ]
     if source:
@@ -162,6 +191,12 @@ def classify(
         confidence=confidence,
         evidence=evidence,
     )
+
+
+def _quake_damage(title: str, body: str) -> bool:
+    """True if a quake story reports damage or casualties (negated mentions do not count)."""
+    text = _NO_DAMAGE_RE.sub(" ", f"{title}\n{body}".lower())
+    return bool(_DAMAGE_RE.search(text))
 
 
 def _confidence(label: Sentiment, margin: float, ss: _sent.SentimentScore, case_pull: float) -> int:

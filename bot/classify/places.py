@@ -23,6 +23,12 @@ ROUTE_WORDS = frozenset({"tol", "jalur", "ruas", "lintas", "trayek", "jurusan", 
 VILLAGE_WORDS = frozenset({"kecamatan", "kec", "camat", "kelurahan", "kel", "desa", "ds", "dusun",
                            "kampung", "kp", "lurah", "kades", "nagari", "gampong"})
 KEC_WORDS = frozenset({"kecamatan", "kec", "camat"})
+# A Polsek is named after its kecamatan ("Polsek Rantepao"): it locates the story like "Kecamatan X".
+POLSEK_WORDS = frozenset({"polsek", "kapolsek", "mapolsek"})
+KEC_PREFIX = KEC_WORDS | POLSEK_WORDS
+# Offices named after their Kab/Kota: the speaker's unit, not a place the story passes through, so a
+# preceding speech verb or "dari" does not discount them ("kata Kasat Reskrim Polres Karawang").
+OFFICE_WORDS = POLICE_WORDS | POLSEK_WORDS | (KAB_WORDS | KOTA_WORDS) - {"kabupaten", "kab", "kota"}
 OUTLET_BEFORE = frozenset({"tribun", "radar", "harian", "koran", "tribunnews"})
 OUTLET_AFTER = frozenset({"pos", "post", "tv", "news", "today", "terkini", "ekspres", "express", "raya"})
 EVENT_BEFORE = frozenset({"di", "wilayah", "kawasan", "daerah", "lokasi", "sekitar", "perairan", "lereng"})
@@ -135,8 +141,8 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
         weight = info.weight
         vote = info.explicit
         as_kec = False
-        if prev1 in VILLAGE_WORDS:
-            if prev1 in KEC_WORDS and info.kec:
+        if prev1 in VILLAGE_WORDS or (prev1 in POLSEK_WORDS and info.kec):
+            if prev1 in KEC_PREFIX and info.kec:
                 as_kec = True
             else:
                 continue  # a village named like a city
@@ -152,9 +158,9 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             continue
         if prev1 in ROUTE_WORDS or (prev2 in ROUTE_WORDS and prev1 in {"ruas", "jalur"}):
             weight *= 0.3  # a toll road or route is named after its ends, not where it happened
-        if info.common or as_kec and info.explicit is None and prev1 not in KEC_WORDS:
+        if info.common or as_kec and info.explicit is None and prev1 not in KEC_PREFIX:
             # Ordinary words and bare kecamatan names need a capital mid-sentence or a prefix.
-            has_prefix = bool(vote) or prev1 in KAB_WORDS | KOTA_WORDS | POLICE_WORDS | KEC_WORDS
+            has_prefix = bool(vote) or prev1 in KAB_WORDS | KOTA_WORDS | POLICE_WORDS | KEC_PREFIX
             if not has_prefix:
                 kec_ok = as_kec and where == "title" and (prev1 in EVENT_BEFORE or " " in info.key)
                 if not kec_ok and (
@@ -166,7 +172,7 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
                         weight *= 0.25  # Title Case makes every word capitalised
                     else:
                         continue
-        if as_kec and prev1 not in KEC_WORDS and len(info.key) <= 4:
+        if as_kec and prev1 not in KEC_PREFIX and len(info.key) <= 4:
             continue
         # Kota vs Kabupaten from the words around the name.
         if vote is None:
@@ -176,15 +182,19 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
                 vote = "kabupaten"
             elif prev1 in POLICE_WORDS or (prev1 == "metro" and prev2 in POLICE_WORDS):
                 vote = "kota" if nxt == "kota" else "kabupaten"
+        office = prev1 in OFFICE_WORDS
         if any(w in ORIGIN_WORDS for w in win):
             weight *= 0.15
+        elif office:
+            if prev1 in POLICE_WORDS:
+                weight *= 1.3  # the Polres that handles a case is the one where it happened
         elif any(w in FROM_WORDS for w in win[:3]):
             weight *= 0.5
         elif prev1 in TOWARD_WORDS:
             weight *= 0.6
         elif prev1 in EVENT_BEFORE or prev2 == "di":
             weight *= 1.3
-        if _after_speech_verb(tokens, i):
+        if not office and _after_speech_verb(tokens, i):
             weight *= 0.3
         if CLUB_PREFIX.match(prev1):
             weight *= 0.5
@@ -265,7 +275,7 @@ def locate(
         return scored[0][2]
 
     explicit_codes = {m.info.cities[0] for m in mentions if len(m.info.cities) == 1 and m.vote}
-    explicit_codes |= {c for m in mentions if m.as_kec and m.prev1 in KEC_WORDS for c in m.info.kec}
+    explicit_codes |= {c for m in mentions if m.as_kec and m.prev1 in KEC_PREFIX for c in m.info.kec}
     scores: dict[str, float] = defaultdict(float)
     reasons: dict[str, list[str]] = defaultdict(list)
     seen_title: set[str] = set()
@@ -318,7 +328,7 @@ def locate(
                     continue
                 cands = in_prov
         code = cands[0]
-        prefixed = m.prev1 in KEC_WORDS
+        prefixed = m.prev1 in KEC_PREFIX
         if not prefixed and code not in scores and not (m.prev1 in EVENT_BEFORE or " " in m.info.key):
             continue
         w = _position_weight(m.where) * m.weight * (1.0 if prefixed else 0.6)
