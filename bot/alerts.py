@@ -29,6 +29,7 @@ async def store_and_queue(
     new_articles: Sequence[NewArticle],
     *,
     seen_only: Sequence[tuple[FeedItem, str]] = (),
+    source: str | None = None,
     now: datetime,
     feed_update: PollSuccess | None = None,
 ) -> StoreResult:
@@ -41,7 +42,8 @@ async def store_and_queue(
     stored: list[tuple[Article, bool]] = []
     queued = 0
     feed_id = feed.id if feed else None
-    source = feed.display_name if feed else None
+    if source is None and feed is not None:
+        source = feed.display_name
     async with db.transaction() as conn:
         for new in new_articles:
             article = await article_store.insert_article(conn, new, feed_id=feed_id, source=source, now=now)

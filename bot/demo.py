@@ -3,6 +3,7 @@ database, classified, matched against a few sample subscriptions, and every aler
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -75,7 +76,15 @@ class _DemoFeedHandler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         body = resources.files("bot").joinpath("demo_data", name).read_bytes()
+        # An ETag, so the demo's second poll shows conditional GET at work (304, nothing parsed).
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         self.send_response(200)
+        self.send_header("ETag", etag)
         self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -141,7 +150,7 @@ async def run_demo(out: TextIO) -> int:
                 for chat_id, count in per_chat.items():
                     out.write(f"  [{names[chat_id]}] {count} alerts\n")
                 again = await poller.poll_feeds(await feed_store.list_feeds(db))
-                out.write(f"Second poll (same feeds, nothing new, nothing sent twice): {again.line()}\n")
+                out.write(f"Second poll (conditional GET; nothing new, nothing sent twice): {again.line()}\n")
         finally:
             await db.close()
     return 0

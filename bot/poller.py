@@ -17,7 +17,7 @@ from bot.alerts import store_and_queue
 from bot.classify import classify
 from bot.errors import FeedError
 from bot.feeds.fetcher import Fetched, Fetcher, NotModified
-from bot.feeds.parser import ParsedFeed, parse_feed
+from bot.feeds.parser import parse_feed
 from bot.feeds.schedule import backoff_delay, next_check_delay
 from bot.feeds.urls import normalize_link
 from bot.models import Article, Feed, FeedItem
@@ -56,10 +56,9 @@ class PollSummary:
 
 
 def _classify_new(
-    parsed: ParsedFeed, fresh: list[tuple[FeedItem, str]], feed: Feed, alert_flags: list[bool]
+    fresh: list[tuple[FeedItem, str]], feed: Feed, source: str, alert_flags: list[bool]
 ) -> list[NewArticle]:
     """CPU-bound: runs in a worker thread, off the event loop."""
-    source = feed.display_name
     return [
         NewArticle(
             item=item,
@@ -168,7 +167,9 @@ class Poller:
         fresh_set = set(fresh_idx)
         fresh = [items[i] for i in fresh_idx]
         flags = _alert_flags(feed, fresh)
-        new_articles = await asyncio.to_thread(_classify_new, parsed, fresh, feed, flags) if fresh else []
+        # The feed's own title is only known once parsed; on a first poll the row does not have it yet.
+        source = feed.name or parsed.title or feed.title or feed.url
+        new_articles = await asyncio.to_thread(_classify_new, fresh, feed, source, flags) if fresh else []
         delay = next_check_delay(
             interval=self.interval,
             cache_seconds=result.cache_seconds,
@@ -183,7 +184,9 @@ class Poller:
             new_url=result.permanent_redirect_url,
         )
         seen_only = [items[i] for i in range(len(items)) if i not in fresh_set]
-        stored = await store_and_queue(self.db, feed, new_articles, seen_only=seen_only, now=now, feed_update=outcome)
+        stored = await store_and_queue(
+            self.db, feed, new_articles, seen_only=seen_only, source=source, now=now, feed_update=outcome
+        )
         summary.new_articles += len(stored.stored)
         summary.queued += stored.queued
         summary.stored.extend(stored.stored)
