@@ -356,3 +356,214 @@ def test_seed_like_record() -> None:
     assert cls.sentiment in {Sentiment.NEUTRAL, Sentiment.POSITIVE}
     assert 1 <= cls.confidence <= 100
     assert cls.evidence["city"]
+
+
+# ----------------------------------------------------------------------------- traps (unseen texts)
+
+
+def _others(cls) -> list[str]:  # type: ignore[no-untyped-def]
+    return [p.name for p in cls.other_cities]
+
+
+# A place inside a road or route name ("Tol X-Y", "Jalan Raya X-Y", "jurusan X-Y") is not an event place.
+ROUTE_NAMES = [
+    ("Truk Terguling di Tol Semarang-Solo KM 480",
+     "BOYOLALI - Sebuah truk bermuatan pasir terguling di Tol Semarang-Solo KM 480 wilayah Kabupaten "
+     "Boyolali, Selasa (12/3/2024). Sopir mengalami luka ringan.", "Kabupaten Boyolali", "Kota Surakarta"),
+    ("Dua Motor Bertabrakan di Jalan Raya Solo-Sragen",
+     "Kecelakaan terjadi di Jalan Raya Solo-Sragen, Desa Pungsari, Kecamatan Plupuh, Kabupaten Sragen, "
+     "Rabu pagi. Satu pengendara tewas di lokasi.", "Kabupaten Sragen", "Kota Surakarta"),
+    ("Mobil Tabrak Pohon di Jalan Solo-Yogya",
+     "KLATEN - Sebuah mobil menabrak pohon di Jalan Solo-Yogya, Kecamatan Prambanan, Klaten, Kamis malam. "
+     "Pengemudi luka-luka.", "Kabupaten Klaten", "Kota Yogyakarta"),
+    ("Bus Jurusan Solo-Semarang Terbakar di Salatiga",
+     "SALATIGA - Bus jurusan Solo-Semarang terbakar di Jalan Lingkar Salatiga, Jumat. Seluruh penumpang "
+     "selamat namun bus hangus.", "Kota Salatiga", "Kota Semarang"),
+    ("KA Prambanan Ekspres Tertemper Mobil di Kalasan",
+     "SLEMAN - KA Prambanan Ekspres rute Solo-Yogyakarta menemper sebuah mobil di perlintasan tanpa palang "
+     "di Kalasan, Sleman. Dua orang luka.", "Kabupaten Sleman", "Kota Yogyakarta"),
+    ("Kecelakaan Beruntun di Tol Jakarta-Cikampek KM 47",
+     "KARAWANG - Kecelakaan beruntun melibatkan lima kendaraan terjadi di Tol Jakarta-Cikampek KM 47, "
+     "Kabupaten Karawang. Tiga orang luka berat.", "Kabupaten Karawang", "Kota Jakarta Pusat"),
+    ("Jalur Pantura Semarang-Demak Tergenang Banjir",
+     "DEMAK - Banjir setinggi 50 cm merendam Jalur Pantura Semarang-Demak di Kecamatan Sayung, Kabupaten "
+     "Demak. Kendaraan terjebak macet.", "Kabupaten Demak", "Kota Semarang"),
+    ("Sabu Disita dari Penumpang Pesawat di Bandara Hang Nadim",
+     "BATAM - Petugas menyita sabu dari penumpang pesawat rute Batam Balikpapan di Bandara Hang Nadim, "
+     "Kota Batam.", "Kota Batam", "Kota Balikpapan"),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "city", "not_other"), ROUTE_NAMES)
+def test_route_name_is_not_an_event_place(title: str, body: str, city: str, not_other: str) -> None:
+    cls = classify(title, body)
+    assert cls.city is not None and cls.city.name == city
+    assert not_other not in _others(cls)
+
+
+def test_route_alone_does_not_locate_the_story() -> None:
+    # Like Tol Cipularang KM 92 with no regency named (TAXONOMY.md): no city.
+    cls = classify("Kecelakaan di Tol Semarang-Solo", "Kecelakaan terjadi di Tol Semarang-Solo KM 480. Dua orang luka.")
+    assert cls.city is None and cls.other_cities == ()
+
+
+STREET_NAMES = [
+    ("Jambret Beraksi di Jalan Slamet Riyadi", "SOLO - Seorang pejalan kaki dijambret di Jalan Slamet Riyadi, Solo.",
+     "Kota Surakarta"),
+    ("Jambret Beraksi di Jalan Sudirman", "SALATIGA - Seorang ibu dijambret di Jalan Sudirman, Kota Salatiga.",
+     "Kota Salatiga"),
+    ("Toko Emas di Jl. Pemuda Dirampok", "MAGELANG - Toko emas di Jl. Pemuda, Kota Magelang, dirampok dua pria.",
+     "Kota Magelang"),
+    ("Motor Dicuri di Jalan Solo", "KLATEN - Sebuah motor dicuri di depan toko di Jalan Solo, Kecamatan Klaten "
+     "Tengah, Klaten.", "Kabupaten Klaten"),
+    ("Toko di Jalan Magelang Terbakar", "YOGYAKARTA - Sebuah toko di Jalan Magelang, Kota Yogyakarta, terbakar "
+     "Senin malam.", "Kota Yogyakarta"),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "city"), STREET_NAMES)
+def test_street_named_after_a_city(title: str, body: str, city: str) -> None:
+    cls = classify(title, body)
+    assert cls.city is not None and cls.city.name == city
+    assert _others(cls) == []
+
+
+# A case word suppressed by a drill, idiom, programme name, negation or hoax check carries no tone.
+SUPPRESSED_TONE = [
+    ("Simulasi Kebakaran di RSUD Sukoharjo",
+     "SUKOHARJO - RSUD Sukoharjo menggelar simulasi kebakaran, Rabu. Dalam simulasi itu petugas "
+     "mengevakuasi pasien. Kegiatan berjalan lancar dan tidak ada korban.", {Sentiment.NEUTRAL}),
+    ("Gladi Penanganan Gempa di Bantul",
+     "BANTUL - BPBD Bantul menggelar gladi penanganan gempa bumi di Balai Desa Srigading, Kamis.",
+     {Sentiment.NEUTRAL}),
+    ("Polisi Pastikan Kabar Begal di Karanganyar Hoaks",
+     "KARANGANYAR - Polisi memastikan kabar begal di Karanganyar yang beredar di media sosial hoaks. "
+     "Warga diminta tidak panik.", {Sentiment.NEUTRAL}),
+    ("Banjir Diskon di Mal Solo Jelang Lebaran",
+     "SOLO - Pusat perbelanjaan di Solo banjir diskon jelang Lebaran. Pengunjung senang berbelanja.",
+     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
+    ("Wali Kota Kebakaran Jenggot Tanggapi Kritik Warga Madiun",
+     "MADIUN - Wali Kota Madiun kebakaran jenggot menanggapi kritik warga soal parkir.",
+     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
+    ("BPJS Ketenagakerjaan Bayar Jaminan Kecelakaan Kerja Peserta di Boyolali",
+     "BOYOLALI - BPJS Ketenagakerjaan membayarkan jaminan kecelakaan kerja kepada peserta di Boyolali.",
+     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
+    ("Petugas Pastikan Tidak Ada Kebakaran di Pasar Klewer",
+     "SOLO - Dinas Pemadam Kebakaran Kota Solo memastikan tidak ada kebakaran di Pasar Klewer, Senin.",
+     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "allowed"), SUPPRESSED_TONE)
+def test_suppressed_case_word_has_no_tone(title: str, body: str, allowed: set[Sentiment]) -> None:
+    cls = classify(title, body)
+    assert cls.cases == ()
+    assert cls.sentiment in allowed, cls.evidence["sentiment"]
+
+
+def test_real_fire_stays_negative_next_to_a_drill_rule() -> None:
+    cls = classify("Kebakaran Gudang di Sukoharjo", "SUKOHARJO - Gudang mebel di Kecamatan Grogol terbakar, "
+                   "Rabu dini hari. Kerugian ditaksir ratusan juta rupiah.")
+    assert "kebakaran" in cls.cases and cls.sentiment is Sentiment.NEGATIVE
+
+
+# other_cities: places of the same event only, not places merely mentioned.
+OTHER_CITIES = [
+    ("Pemuda Asal Wonogiri Ditangkap karena Mencuri di Sukoharjo",
+     "SUKOHARJO - Seorang pemuda asal Wonogiri ditangkap polisi setelah mencuri motor di Kecamatan "
+     "Grogol, Sukoharjo. Warga asal Wonogiri itu sudah tiga kali beraksi.", "Kabupaten Sukoharjo", []),
+    ("Warga Asal Klaten Tewas Tertabrak Kereta di Bekasi",
+     "BEKASI - Seorang warga asal Klaten tewas tertabrak kereta di perlintasan Bulak Kapal, Kota Bekasi.",
+     "Kota Bekasi", []),
+    ("Angka Pencurian di Sukoharjo Lebih Tinggi Dibanding Karanganyar",
+     "SUKOHARJO - Polres Sukoharjo mencatat 40 kasus pencurian tahun ini, lebih tinggi dibanding "
+     "Karanganyar. Di Karanganyar tercatat 25 kasus.", "Kabupaten Sukoharjo", []),
+    ("Korban Kecelakaan di Tegal Dibawa ke RSUD Brebes",
+     "TEGAL - Tiga orang luka dalam kecelakaan di Kecamatan Warureja, Kabupaten Tegal. Para korban dibawa "
+     "ke RSUD Kabupaten Brebes.", "Kabupaten Tegal", []),
+    ("Pencuri Motor di Sragen Ditangkap di Karanganyar",
+     "SRAGEN - Pelaku pencurian motor di Sragen ditangkap polisi di Karanganyar setelah buron dua pekan.",
+     "Kabupaten Sragen", ["Kabupaten Karanganyar"]),
+    ("Banjir Rendam Ratusan Rumah di Grobogan dan Demak",
+     "GROBOGAN - Banjir merendam ratusan rumah di Kabupaten Grobogan dan Kabupaten Demak setelah Sungai Lusi "
+     "meluap. Di Demak, banjir juga merendam jalan desa.", "Kabupaten Grobogan", ["Kabupaten Demak"]),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "city", "others"), OTHER_CITIES)
+def test_other_cities_are_places_of_the_event(title: str, body: str, city: str, others: list[str]) -> None:
+    cls = classify(title, body)
+    assert cls.city is not None and cls.city.name == city
+    assert _others(cls) == others
+
+
+def test_outlet_base_in_dateline_is_not_another_place() -> None:
+    cls = classify("Longsor Tutup Jalur Cangar, Mojokerto", "Kompas.com, Surabaya - Longsor menutup jalur "
+                   "Cangar di Kecamatan Pacet, Kabupaten Mojokerto, Jumat. Gubernur menyatakan jalur ditutup "
+                   "sementara, ujarnya di Surabaya.")
+    assert cls.city is not None and cls.city.name == "Kabupaten Mojokerto"
+    assert _others(cls) == []
+
+
+# Names of people and ordinary words that are also places.
+PEOPLE_AND_WORDS = [
+    ("Pak Tegal Jualan Bakso Laris", "Pak Tegal, pedagang bakso di Kota Salatiga, mengaku dagangannya "
+     "laris.", "Kota Salatiga"),
+    ("Ahmad Batu Juara Olimpiade Matematika", "Ahmad Batu, siswa SMA di Purworejo, meraih juara "
+     "olimpiade.", "Kabupaten Purworejo"),
+    ("Pria Curi Motor di Ngawi Ditangkap", "Polisi menangkap seorang pria bernama Kediri (38) yang "
+     "mencuri motor di Kabupaten Ngawi.", "Kabupaten Ngawi"),
+    ("Joko Kediri Ditangkap karena Mencuri di Nganjuk", "Polisi menangkap Joko Kediri (41) karena "
+     "mencuri motor di Nganjuk.", "Kabupaten Nganjuk"),
+    ("Bupati Klaten Sri Mulyani Tinjau Banjir", "KLATEN - Bupati Klaten Sri Mulyani meninjau lokasi banjir di "
+     "Kecamatan Cawas.", "Kabupaten Klaten"),
+    ("Nasib Malang Pemuda di Bantul Tertimpa Pohon", "BANTUL - Nasib malang menimpa seorang pemuda di Bantul yang "
+     "tertimpa pohon.", "Kabupaten Bantul"),
+    ("Bima Arya Kunjungi Pasar di Bogor", "BOGOR - Wali Kota Bogor Bima Arya mengunjungi pasar tradisional.",
+     "Kota Bogor"),
+    ("Batu Besar Menutup Jalan Desa di Purworejo", "PURWOREJO - Sebuah batu besar menutup jalan desa di "
+     "Purworejo setelah hujan deras.", "Kabupaten Purworejo"),
+    ("Kebakaran Rumah di Kota Batu", "BATU - Sebuah rumah di Kota Batu terbakar, Selasa.", "Kota Batu"),
+    ("Pria di Bali Serang Petugas dengan Senjata Tajam", "DENPASAR - Seorang pria menyerang petugas dengan "
+     "senjata tajam di Kota Denpasar.", "Kota Denpasar"),
+    ("Polres Metro Jakarta Utara Segel Pabrik", "Polres Metro Jakarta Utara menyegel pabrik peleburan di "
+     "Cilincing yang dikeluhkan warga.", "Kota Jakarta Utara"),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "city"), PEOPLE_AND_WORDS)
+def test_people_and_ordinary_words_are_not_places(title: str, body: str, city: str) -> None:
+    cls = classify(title, body)
+    assert cls.city is not None and cls.city.name == city
+    assert _others(cls) == []
+
+
+ENGLISH = [
+    ("Fire destroys 20 houses in Solo", "A fire destroyed 20 houses in Solo on Monday; no one was hurt, police said.",
+     "Kota Surakarta", Sentiment.NEGATIVE),
+    ("Two killed as bus overturns in Klaten", "KLATEN - Two people were killed when a bus overturned in Klaten "
+     "regency on Sunday, police said.", "Kabupaten Klaten", Sentiment.NEGATIVE),
+    ("Solo opens new public library", "The Surakarta city administration opened a new public library in Solo on "
+     "Friday, which residents welcomed as a great addition.", "Kota Surakarta", Sentiment.POSITIVE),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "city", "sentiment"), ENGLISH)
+def test_english_articles(title: str, body: str, city: str, sentiment: Sentiment) -> None:
+    cls = classify(title, body)
+    assert cls.city is not None and cls.city.name == city
+    assert cls.sentiment is sentiment
+    assert "language en" in cls.evidence["sentiment"][0]
+
+
+def test_eval_reports_other_cities_precision_and_recall() -> None:
+    from bot.classify.evaluation import evaluate_records, format_report
+
+    rec = {"id": "t1", "title": "Pencuri Motor di Sragen Ditangkap di Karanganyar",
+           "body": "SRAGEN - Pelaku pencurian motor di Sragen ditangkap polisi di Karanganyar setelah buron.",
+           "labels": {"city": "Kabupaten Sragen", "other_cities": ["Kabupaten Karanganyar", "Kabupaten Wonogiri"],
+                      "cases": ["pencurian"], "sentiment": "negative"}}
+    report = evaluate_records([rec])
+    assert (report.other_tp, report.other_fp, report.other_fn) == (1, 0, 1)
+    assert report.other_cities_pr() == (1.0, 0.5)
+    assert "other_cities       precision 1.000 (1/1), recall 0.500 (1/2)" in format_report(report)

@@ -136,7 +136,8 @@ def classify(
     pr = _places.locate(ttok, btok, body, gaz, _resolve_default(default_city))
     cr = _cases.detect_cases(ttok, btok)
     lang = language or _sent.detect_language(ttok.lower + btok.lower)
-    ss = _sent.score_text(title, body, "en" if lang.lower().startswith("en") else "id")
+    # Words of a suppressed case hit (idiom, programme name, negated event, drill) carry no tone.
+    ss = _sent.score_text(cr.title_masked, cr.body_masked, "en" if lang.lower().startswith("en") else "id")
 
     # Tone: lexicon score plus the pull of the main case, damped for hoax checks.
     tone = ss.score
@@ -147,6 +148,8 @@ def classify(
         case_pull = CASE_TONE.get(main, 0.0) * (0.5 + 0.5 * strength)
     if cr.hoax:
         tone *= 0.3
+    elif cr.title_drill and not cr.cases:
+        tone *= 0.3  # a drill or simulation is a routine story: what goes wrong in it is staged
     tl = title.lower()
     outcome = (bool(_OUTCOME_RE.search(tl)) and not _DEATH_RE.search(tl)
                and not (cr.cases and cr.cases[0] in GRAVE_CASES))

@@ -97,7 +97,13 @@ class _Hit:
     where: str
 
 
-def _hits(tokens: Tokens, rules: CaseRules, where: str) -> list[_Hit]:
+def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], list[tuple[int, int, bool]]]:
+    """Pattern hits that count, and the suppressed ones as (first token, end token, is_drill).
+
+    A hit is suppressed by an overlapping anti phrase (idiom, programme name, drill), by a negation
+    or by a drill word just before it; the sentiment step silences those words too
+    (`mask_suppressed`), so "simulasi kebakaran" or "banjir diskon" carry no disaster valence.
+    """
     joined = tokens.joined
     pats: list[_Hit] = []
     antis: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -115,8 +121,16 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> list[_Hit]:
                     w = "lead"
                 pats.append(_Hit(e.case, ti, tj, e.weight, key, w))
     out: list[_Hit] = []
+    suppressed: list[tuple[int, int, bool]] = []
     for h in pats:
-        if any(a <= h.start and h.end <= b for a, b in antis.get(h.case, ())):
+        cover = next(((a, b) for a, b in antis.get(h.case, ()) if a <= h.start and h.end <= b), None)
+        if cover is not None:
+            span = tokens.lower[cover[0]:cover[1]]
+            if any(w in rules.negations and w not in PLAIN_NEGATIONS for w in span):
+                continue  # "cegah korupsi", "rawan longsor": prevention of a real ill keeps its tone
+            drill = any(w in rules.drills for w in span) or any(
+                g in rules.drills for g in _preceding_ngrams(tokens, cover[0], 3))
+            suppressed.append((h.start, h.end, drill))
             continue
         # Keep only the longest phrase of a case at one place ("kecelakaan lalu lintas" over "kecelakaan").
         if any(o is not h and o.case == h.case and o.start <= h.start and h.end <= o.end
@@ -124,11 +138,34 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> list[_Hit]:
             continue
         before = _preceding_ngrams(tokens, h.start, 3)
         if any(g in rules.negations for g in before):
+            # Only a plain negation says there was no event; "cegah korupsi", "rawan banjir" and
+            # "memberantas judi" still speak of a real ill, so those words keep their tone.
+            if any(g in PLAIN_NEGATIONS for g in before):
+                suppressed.append((h.start, h.end, False))
             continue
         if any(g in rules.drills for g in before):
+            suppressed.append((h.start, h.end, True))
             continue
         out.append(h)
-    return out
+    return out, suppressed
+
+
+PLAIN_NEGATIONS = frozenset({"tidak", "tak", "bukan", "belum", "tanpa", "nihil", "bebas", "tiada"})
+DRILL_MARK = "\ue000"  # put into a sentence whose event words belong to a drill or simulation
+
+
+def mask_suppressed(tokens: Tokens, spans: list[tuple[int, int, bool]]) -> str:
+    """`tokens.text` with suppressed case words blanked out (same length, so offsets hold)."""
+    if not spans:
+        return tokens.text
+    chars = list(tokens.text)
+    for i, j, drill in spans:
+        a = tokens.starts[i]
+        b = tokens.starts[j - 1] + len(tokens.words[j - 1])
+        chars[a:b] = [" "] * (b - a)
+        if drill:
+            chars[a] = DRILL_MARK
+    return "".join(chars)
 
 
 @dataclass(slots=True)
@@ -137,11 +174,16 @@ class CaseResult:
     scores: dict[str, float]
     evidence: dict[str, list[str]]
     hoax: bool
+    title_masked: str = ""  # title and body with suppressed case words blanked (mask_suppressed)
+    body_masked: str = ""
+    title_drill: bool = False  # the headline's event words belong to a drill or simulation
 
 
 def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
     rules = load_rules()
-    hits = _hits(title, rules, "title") + _hits(body, rules, "body")
+    thits, tsup = _hits(title, rules, "title")
+    bhits, bsup = _hits(body, rules, "body")
+    hits = thits + bhits
     scores: dict[str, float] = defaultdict(float)
     seen: dict[tuple[str, str], int] = defaultdict(int)
     n_hits: dict[str, int] = defaultdict(int)
@@ -172,4 +214,6 @@ def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
             k for k, s in ranked
             if s >= rules.threshold and s >= rules.relative * top and (k in in_title or n_hits[k] >= 2)
         ]
-    return CaseResult(cases, dict(scores), {k: evidence[k] for k in cases}, hoax)
+    return CaseResult(cases, dict(scores), {k: evidence[k] for k in cases}, hoax,
+                      mask_suppressed(title, tsup), mask_suppressed(body, bsup),
+                      any(d for _, _, d in tsup))

@@ -82,7 +82,7 @@ def classify_jsonl(infile: TextIO, outfile: TextIO, errfile: TextIO) -> int:
 @dataclass(slots=True)
 class ArticleError:
     id: str
-    field: str  # "city", "cases" or "sentiment"
+    field: str  # "city", "others", "cases" or "sentiment"
     expected: str
     predicted: str
 
@@ -109,6 +109,10 @@ class EvalReport:
     # (confidence, correct) per article, for the confidence check
     confidence: list[tuple[int, bool]] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
+    # other_cities, compared as folded names over the articles whose labels have the field
+    other_tp: int = 0
+    other_fp: int = 0
+    other_fn: int = 0
     seed: SeedResult | None = None
 
     @property
@@ -128,6 +132,12 @@ class EvalReport:
         r = tp / (tp + fn) if tp + fn else 0.0
         f = 2 * p * r / (p + r) if p + r else 0.0
         return p, r, f
+
+    def other_cities_pr(self) -> tuple[float, float]:
+        """Precision and recall of `other_cities` (1.0 when nothing was predicted / expected)."""
+        p = self.other_tp / (self.other_tp + self.other_fp) if self.other_tp + self.other_fp else 1.0
+        r = self.other_tp / (self.other_tp + self.other_fn) if self.other_tp + self.other_fn else 1.0
+        return p, r
 
     @property
     def case_micro_f1(self) -> float:
@@ -172,6 +182,15 @@ def evaluate_records(records: list[dict[str, Any]], path: str = "") -> EvalRepor
             report.city_correct += 1
         else:
             report.errors.append(ArticleError(rid, "city", str(labels.get("city")), str(got_city)))
+        if "other_cities" in labels:
+            gold_o = {fold_name(c) for c in labels.get("other_cities") or []}
+            pred_o = {fold_name(p.name) for p in cls.other_cities}
+            report.other_tp += len(pred_o & gold_o)
+            report.other_fp += len(pred_o - gold_o)
+            report.other_fn += len(gold_o - pred_o)
+            if pred_o != gold_o:
+                report.errors.append(ArticleError(rid, "others", ",".join(sorted(gold_o)) or "-",
+                                                  ",".join(sorted(pred_o)) or "-"))
         gold = set(labels.get("cases", []))
         ok_extra = set(labels.get("cases_also_ok", []))
         pred = set(cls.cases)
@@ -242,6 +261,9 @@ def format_report(report: EvalReport) -> str:
     out.append(f"city accuracy      {report.city_accuracy:.3f} ({report.city_correct}/{report.n})")
     out.append(f"case micro-F1      {f:.3f} (precision {p:.3f}, recall {r:.3f})")
     out.append(f"sentiment accuracy {report.sentiment_accuracy:.3f}, macro-F1 {report.sentiment_macro_f1:.3f}")
+    op, orr = report.other_cities_pr()
+    out.append(f"other_cities       precision {op:.3f} ({report.other_tp}/{report.other_tp + report.other_fp}), "
+               f"recall {orr:.3f} ({report.other_tp}/{report.other_tp + report.other_fn})")
     out.append("")
     out.append("per case            P      R   support")
     for key in CASE_KEYS:

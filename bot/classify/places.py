@@ -29,12 +29,29 @@ KEC_PREFIX = KEC_WORDS | POLSEK_WORDS
 # Offices named after their Kab/Kota: the speaker's unit, not a place the story passes through, so a
 # preceding speech verb or "dari" does not discount them ("kata Kasat Reskrim Polres Karawang").
 OFFICE_WORDS = POLICE_WORDS | POLSEK_WORDS | (KAB_WORDS | KOTA_WORDS) - {"kabupaten", "kab", "kota"}
+# An official's title names the official's home, which need not be where the event is.
+OFFICIAL_WORDS = frozenset({"bupati", "wabup", "walikota", "wawali", "wawako", "walkot", "pemkab", "pemkot",
+                            "gubernur", "dprd"})
+COMPARE_WORDS = frozenset({"dibanding", "dibandingkan", "ketimbang", "daripada", "menyusul", "seperti"})
 OUTLET_BEFORE = frozenset({"tribun", "radar", "harian", "koran", "tribunnews"})
 OUTLET_AFTER = frozenset({"pos", "post", "tv", "news", "today", "terkini", "ekspres", "express", "raya"})
 EVENT_BEFORE = frozenset({"di", "wilayah", "kawasan", "daerah", "lokasi", "sekitar", "perairan", "lereng"})
 # "ujar Alex di Gedung KPK, Kuningan, Jakarta Selatan": where a quote was given, not the event.
 SPEECH_WORDS = frozenset({"kata", "ujar", "ucap", "tutur", "jelas", "ungkap", "terang", "katanya", "ujarnya",
                           "ucapnya", "tuturnya", "jelasnya", "ungkapnya", "terangnya", "imbuhnya", "tegasnya"})
+# Words before a name that make it a person's name ("Pak Tegal", "Mbah Kediri", "bernama Ahmad Batu").
+HONORIFICS = frozenset({"pak", "bapak", "bu", "ibu", "mas", "mbak", "bang", "abang", "kang", "cak", "mbah",
+                        "om", "tante", "kakek", "nenek", "bung", "gus", "ning", "uda", "uni", "daeng",
+                        "sdr", "saudara", "saudari", "haji", "hj", "almarhum", "almarhumah", "bin",
+                        "binti", "alias", "bernama", "berinisial", "inisial", "disapa", "sapaan"})
+# Common first names: "Ahmad Batu", "Joko Kediri" are people (a surname that is a place name).
+GIVEN_NAMES = frozenset({"ahmad", "achmad", "muhammad", "mohammad", "mochammad", "moh", "muh", "abdul",
+                         "siti", "budi", "agus", "joko", "eko", "dwi", "tri", "rudi", "andi", "hendra",
+                         "bambang", "slamet", "yusuf", "imam", "rizky", "dedi", "wahyu", "nur", "dewi"})
+# "Solo-Semarang" after a route word: the ends of a road or a line, not where the story is.
+_ROUTE_GAP = frozenset({"-", "\u2013", "\u2014", "/"})
+# A name followed by an age in brackets is a person: "Kediri (45)", not a date "(15/9)".
+_AGE_AFTER = re.compile(r"\s*\(\d{1,2}\)")
 CLUB_PREFIX = re.compile(r"^(pers[a-z]*|psi[a-z]*|pss|psm[a-z]*|ps|arema)$")
 
 # Dateline: up to ~60 characters before the first dash, e.g. "KLATEN, KOMPAS.com -".
@@ -50,6 +67,7 @@ W_BODY = 1.0
 LEAD_TOKENS = 60
 MIN_CITY_SCORE = 1.5
 PROVINCE_STORY_MIN = 2.0
+OTHER_SHARE = 0.5  # share of the main city's score a further place of the event needs
 
 
 @dataclass(slots=True)
@@ -72,6 +90,9 @@ class _Mention:
     text: str
     as_kec: bool = False
     prev1: str = ""
+    route: bool = False  # an end of a named road or line ("Tol Semarang-Solo", "rute Solo-Yogya")
+    passing: bool = False  # discounted as origin, destination, speaker's place, list or larger region
+    compared: bool = False  # a reference point of a comparison ("lebih tinggi dibanding Klaten")
 
 
 def parse_dateline(body: str, gaz: Gazetteer) -> tuple[KeyInfo, str] | None:
@@ -125,9 +146,16 @@ def _window(tokens: Tokens, i: int, n: int) -> list[str]:
     return out
 
 
+def _gap(tokens: Tokens, i: int) -> str:
+    """The text between token i-1 and token i."""
+    return tokens.text[tokens.starts[i - 1] + len(tokens.words[i - 1]) : tokens.starts[i]] if i > 0 else ""
+
+
 def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> list[_Mention]:
     out: list[_Mention] = []
     n = len(tokens.lower)
+    route_end = -1  # token after the last road/route name, and whether it had a route word
+    route_word = False
     for cstart, cend, info in gaz.iter_keys(tokens.joined):
         if info.kind == "ignore":
             continue
@@ -152,12 +180,31 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             as_kec = True
         if not as_kec and not info.cities and info.province is None:
             continue
+        gap = _gap(tokens, i)
+        # "Tol Semarang-Solo", "rute Batam Balikpapan": later ends of a road or line named so far.
+        chained = i == route_end and (gap.strip() in _ROUTE_GAP or (route_word and gap == " "))
         if prev1 in STREET_WORDS or (prev2 in STREET_WORDS and prev1 in {"raya", "lingkar", "baru"}):
+            route_end, route_word = j, False
             continue
         if prev1 in OUTLET_BEFORE or nxt in OUTLET_AFTER:
             continue
-        if prev1 in ROUTE_WORDS or (prev2 in ROUTE_WORDS and prev1 in {"ruas", "jalur"}):
+        if prev1 in HONORIFICS and not (prev1 == "ibu" and info.key.startswith("kota")):
+            continue  # "Pak Tegal", "Mbah Kediri": a person
+        if prev1 in GIVEN_NAMES and not tokens.breaks[i] and _capitalised(tokens, i - 1):
+            continue  # "Ahmad Batu", "Joko Kediri": a surname
+        if _AGE_AFTER.match(tokens.text, tokens.starts[j - 1] + len(tokens.words[j - 1])):
+            continue  # "Kediri (45)": people have ages, places do not
+        if info.key == "metro" and (prev1 in POLICE_WORDS or prev1 in {"polda", "kapolda"}):
+            continue  # "Polres Metro Jakarta Utara", "Polda Metro Jaya": part of the unit's name
+        route = False
+        nxt_gap = _gap(tokens, j).strip() if j < n else ""
+        if (chained or prev1 in ROUTE_WORDS or (prev2 in ROUTE_WORDS and prev1 in {"ruas", "jalur"})
+                or ((nxt_gap in _ROUTE_GAP or gap.strip() in _ROUTE_GAP)
+                    and any(w in ROUTE_WORDS | STREET_WORDS for w in win[:3]))):
             weight *= 0.3  # a toll road or route is named after its ends, not where it happened
+            route = True
+            route_word = route_word if chained else True
+            route_end = j
         if info.common or as_kec and info.explicit is None and prev1 not in KEC_PREFIX:
             # Ordinary words and bare kecamatan names need a capital mid-sentence or a prefix.
             has_prefix = bool(vote) or prev1 in KAB_WORDS | KOTA_WORDS | POLICE_WORDS | KEC_PREFIX
@@ -183,22 +230,34 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             elif prev1 in POLICE_WORDS or (prev1 == "metro" and prev2 in POLICE_WORDS):
                 vote = "kota" if nxt == "kota" else "kabupaten"
         office = prev1 in OFFICE_WORDS
+        passing = route
         if any(w in ORIGIN_WORDS for w in win):
             weight *= 0.15
+            passing = True
         elif office:
             if prev1 in POLICE_WORDS:
                 weight *= 1.3  # the Polres that handles a case is the one where it happened
         elif any(w in FROM_WORDS for w in win[:3]):
             weight *= 0.5
+            passing = True
         elif prev1 in TOWARD_WORDS:
             weight *= 0.6
+            passing = True
+        elif any(w in TOWARD_WORDS for w in win[1:4]):
+            passing = True  # "dibawa ke RS Siaga Kabupaten Pemalang": where people were taken
         elif prev1 in EVENT_BEFORE or prev2 == "di":
             weight *= 1.3
         if not office and _after_speech_verb(tokens, i):
             weight *= 0.3
+            passing = True
+        compared = any(w in COMPARE_WORDS for w in win)
+        if prev1 in OFFICIAL_WORDS or prev1 == "wali" or (prev1 == "kota" and prev2 == "wali") or compared:
+            passing = True  # "Bupati Sragen", "dibanding Klaten": named, but not a place of the event
         if CLUB_PREFIX.match(prev1):
             weight *= 0.5
-        out.append(_Mention(info, i, j, weight, where, vote, " ".join(tokens.words[i:j]), as_kec, prev1))
+            passing = True
+        out.append(_Mention(info, i, j, weight, where, vote, " ".join(tokens.words[i:j]), as_kec, prev1,
+                            route, passing, compared))
     # "Jambi, Palembang, Banjarmasin, Palangkaraya": a list of three or more places in one sentence
     # describes a wide story, and none of them is its place.
     run: list[_Mention] = []
@@ -211,6 +270,7 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
         if len(regions) >= 3:  # an address chain (kelurahan, kecamatan, kota) is not a list
             for r in run:
                 r.weight *= 0.3
+                r.passing = True
         run = [m] if m is not None else []
     # "Kecamatan Semin, Yogyakarta" / "Jebres, Jawa Tengah": a name right after another place and a
     # comma is the larger region that contains it, not a second place.
@@ -221,6 +281,7 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             if inner and same_prov and not set(inner) & set(b.info.cities):
                 b.weight *= 0.2
                 b.vote = None
+                b.passing = True
     return out
 
 
@@ -241,6 +302,11 @@ def locate(
     dl = parse_dateline(raw_body, gaz)
     evidence: list[str] = []
     if dl is not None:
+        # The dateline's own words in the body are the outlet's base as much as the event's place.
+        dm = _DATELINE_RE.match(raw_body[:90])
+        for m in mentions:
+            if dm is not None and m.where != "title" and body.starts[m.start] < dm.end():
+                m.passing = True
         info, phrase = dl
         mentions.append(_Mention(info, -1, -1, info.weight if info.weight else 1.0, "dateline",
                                  info.explicit, phrase))
@@ -280,6 +346,11 @@ def locate(
     reasons: dict[str, list[str]] = defaultdict(list)
     seen_title: set[str] = set()
     body_count: dict[str, int] = defaultdict(int)
+    # Codes named other than as the end of a road or line, and codes named as a place of the event
+    # (not only as origin, destination, speaker's place, the outlet's dateline or a larger region).
+    placed: set[str] = set()
+    event: set[str] = set()
+    compared: set[str] = set()  # a place the story compares with is not a place of the event
     for m in mentions:
         if m.as_kec:
             continue
@@ -309,8 +380,14 @@ def locate(
         if m.vote and w > 0:
             w += 0.5
         scores[code] += w
+        if m.compared:
+            compared.add(code)
+        if not m.route:
+            placed.add(code)
+            if not m.passing and m.where != "dateline":
+                event.add(code)
         if len(reasons[code]) < 4:
-            reasons[code].append(f"{m.where}: {m.text} ({w:.1f})")
+            reasons[code].append(f"{m.where}: {m.text} ({w:.1f})" + (" route" if m.route else ""))
     # Kecamatan: "Kecamatan X" locates the story like the Kab/Kota name would; a bare kecamatan name
     # only supports a Kab/Kota already named, unless it follows "di" or has several words
     # (single bare words are too often people: "Bruno", "Bambang").
@@ -333,6 +410,9 @@ def locate(
             continue
         w = _position_weight(m.where) * m.weight * (1.0 if prefixed else 0.6)
         scores[code] += w
+        placed.add(code)
+        if not m.passing:
+            event.add(code)
         if len(reasons[code]) < 4:
             reasons[code].append(f"kecamatan {m.text} ({w:.1f})")
     # A province named in the text supports its Kab/Kota a little.
@@ -340,7 +420,8 @@ def locate(
         if gaz.province_of[code] in prov_mentions:
             scores[code] *= 1.1
 
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    # A place named only inside a road or route name ("Tol Semarang-Solo") never locates the story.
+    ranked = sorted(((c, v) for c, v in scores.items() if c in placed), key=lambda kv: kv[1], reverse=True)
     city: str | None = None
     others: list[str] = []
     # A province in the title with no Kab/Kota in the title or dateline marks a province-wide story
@@ -352,7 +433,9 @@ def locate(
         city = ranked[0][0]
         top = ranked[0][1]
         evidence.extend(reasons[city])
-        others = [c for c, s in ranked[1:4] if s >= 0.6 * top and s >= 3.0]
+        # Further places of the same event only: a place merely mentioned (origin, destination,
+        # where a quote was given, the outlet's base) is not one.
+        others = [c for c, s in ranked[1:4] if s >= OTHER_SHARE * top and s >= 3.0 and c in event - compared]
     elif default_city:
         city = default_city
         evidence.append("feed default city")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from bot.classify.cases import DRILL_MARK
 from bot.classify.text import split_sentences
 
 NEGATORS = frozenset({"tidak", "tak", "bukan", "belum", "jangan", "tanpa", "tiada", "enggak", "nggak",
@@ -32,6 +34,9 @@ PHRASES = {
     "tidak ada korban": "nihilkorban", "tak ada korban": "nihilkorban",
     "tidak menimbulkan korban": "nihilkorban", "tidak ada kerusakan": "nihilkorban",
     "tidak berpotensi tsunami": "nihiltsunami", "tak berpotensi tsunami": "nihiltsunami",
+    # Agencies named after the ill they fight carry no tone of their own.
+    "pemadam kebakaran": "damkar", "penanggulangan bencana": "bpbd", "pemberantasan korupsi": "kpk",
+    "narkotika nasional": "bnn",
 }
 _PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b")
 _WORD_SPLIT = re.compile(r"\s+")
@@ -109,6 +114,13 @@ class SentimentScore:
     top: list[str]  # strongest sentences (evidence)
 
 
+def _drill_clip(scorer: Callable[[str], float], sentence: str) -> float:
+    """Score a sentence; one that describes a drill or simulation (DRILL_MARK) is at worst neutral."""
+    if DRILL_MARK not in sentence:
+        return float(scorer(sentence))
+    return max(0.0, float(scorer(sentence.replace(DRILL_MARK, " "))))
+
+
 def score_text(title: str, body: str, language: str) -> SentimentScore:
     if language == "en":
         eng = english_analyzer()
@@ -120,9 +132,9 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     sentences = split_sentences(body)[:60]
     items: list[tuple[float, float, str]] = []
     if title.strip():
-        items.append((2.0, scorer(title), title.strip()))
+        items.append((2.0, _drill_clip(scorer, title), title.strip()))
     for i, s in enumerate(sentences):
-        items.append((1.5 if i < 2 else 1.0, scorer(s[:600]), s))
+        items.append((1.5 if i < 2 else 1.0, _drill_clip(scorer, s[:600]), s))
     if not items:
         return SentimentScore(0.0, 0.0, 1.0, [])
     total_w = sum(w for w, _, _ in items)
