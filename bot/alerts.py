@@ -12,7 +12,7 @@ from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.articles import NewArticle
 from storage.db import Database
-from storage.deliveries import queue_delivery
+from storage.deliveries import queue_deliveries
 from storage.feeds import PollSuccess
 from storage.subscriptions import candidate_subscriptions
 
@@ -53,19 +53,19 @@ async def store_and_queue(
             if not new.alert:
                 continue
             candidates = await candidate_subscriptions(conn, area_codes_of(article), article.classification.cases)
+            # One outbox row per chat: its first matching subscription (candidates come ordered by
+            # chat, then subscription id) gives the thread and the reason; written in one statement.
+            rows: dict[int, tuple[int | None, str]] = {}
             for sub in candidates:
-                if not filter_matches(sub.filter, article):
-                    continue
-                # UNIQUE(chat_id, article_id) makes the second matching subscription of a chat a no-op.
-                if await queue_delivery(
+                if sub.chat_id not in rows and filter_matches(sub.filter, article):
+                    rows[sub.chat_id] = (sub.thread_id, match_reason(sub.filter, article))
+            if rows:
+                queued += await queue_deliveries(
                     conn,
-                    chat_id=sub.chat_id,
+                    [(chat_id, thread_id, reason) for chat_id, (thread_id, reason) in rows.items()],
                     article_id=article.id,
-                    thread_id=sub.thread_id,
-                    reason=match_reason(sub.filter, article),
                     now=now,
-                ):
-                    queued += 1
+                )
         if feed_id is not None:
             await article_store.mark_items_seen(conn, feed_id, seen_only, now)
             if feed_update is not None:

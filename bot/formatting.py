@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from bot.models import Article, Sentiment
@@ -48,9 +49,23 @@ def _place_line(article: Article) -> str:
     return line
 
 
+def case_labels(cases: Sequence[str]) -> str:
+    """ "kecelakaan, tanah_longsor" → "Kecelakaan, Tanah longsor" (labels from the case taxonomy)."""
+    from bot.classify import case_label  # the taxonomy loads lazily; keep this module import-light
+
+    return ", ".join(case_label(key) for key in cases)
+
+
 def _cases_line(article: Article) -> str:
     cases = article.classification.cases
-    return "Kasus: " + (", ".join(cases) if cases else CASE_LABEL_FALLBACK)
+    return "Kasus: " + (case_labels(cases) if cases else CASE_LABEL_FALLBACK)
+
+
+def _short_place(article: Article) -> str:
+    cls = article.classification
+    if cls.city is not None:
+        return cls.city.name
+    return cls.province or "nasional"
 
 
 def _sentiment_line(article: Article) -> str:
@@ -108,3 +123,68 @@ def render_alert_text(article: Article, reason: str | None = None) -> str:
     if reason:
         lines.append(reason)
     return "\n".join(lines)
+
+
+def _item_lines(number: int, article: Article, *, with_time: bool) -> str:
+    esc = html.escape
+    title = esc(lead(article.title or article.link, 200))
+    head = f'{number}. <a href="{esc(article.link, quote=True)}">{title}</a>' if article.link else f"{number}. {title}"
+    cls = article.classification
+    facts = [_short_place(article), case_labels(cls.cases) if cls.cases else CASE_LABEL_FALLBACK]
+    if with_time:
+        facts.append(SENTIMENT_LABEL[cls.sentiment])
+        facts.append(format_wib(article.published_at or article.fetched_at))
+    return head + "\n    " + esc(" · ".join(facts))
+
+
+def _pack(header: str, items: list[str], limit: int) -> list[str]:
+    """Items under a header, as few messages as fit in `limit` characters each."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = len(header)
+    for item in items:
+        item = item[: limit - len(header) - 20]  # an item alone always fits
+        if current and size + 2 + len(item) > limit:
+            messages.append(header + "\n\n" + "\n".join(current))
+            current, size = [], len(header)
+        current.append(item)
+        size += len(item) + 1
+    if current or not messages:
+        messages.append(header + "\n\n" + "\n".join(current))
+    return messages
+
+
+def render_digest_html(articles: Sequence[Article], limit: int = TELEGRAM_MAX_TEXT) -> tuple[str, int]:
+    """Many alerts for one chat at once → one message listing them; returns (text, how many fit).
+
+    The caller leaves the articles that did not fit in the queue for the next message, so one digest is
+    always exactly one Telegram message (which keeps the pacing exact).
+    """
+    items = [_item_lines(i, a, with_time=False) for i, a in enumerate(articles, 1)]
+    count = 0
+    size = 80  # the header
+    for item in items:
+        if count and size + len(item) + 1 > limit:
+            break
+        size += len(item) + 1
+        count += 1
+    header = f"<b>📰 {count} berita baru yang cocok dengan langganan Anda</b>"
+    return header + "\n\n" + "\n".join(items[:count]), count
+
+
+def render_digest_text(articles: Sequence[Article]) -> str:
+    """The digest without markup (when Telegram refuses our HTML)."""
+    lines = [f"{len(articles)} berita baru yang cocok dengan langganan Anda", ""]
+    for i, a in enumerate(articles, 1):
+        lines.append(
+            f"{i}. {lead(a.title, 200)}\n    {_short_place(a)} · {case_labels(a.classification.cases)}\n    {a.link}"
+        )
+    return "\n".join(lines)[:TELEGRAM_MAX_TEXT]
+
+
+def render_article_list_html(header: str, articles: Sequence[Article], *, start: int = 1) -> str:
+    """A page of /latest or /search results; `header` is already-safe HTML."""
+    if not articles:
+        return header + "\n\nBelum ada berita yang cocok."
+    items = [_item_lines(start + i, a, with_time=True) for i, a in enumerate(articles)]
+    return _pack(header, items, TELEGRAM_MAX_TEXT)[0]

@@ -66,7 +66,9 @@ def match_reason(flt: SubscriptionFilter, article: Article) -> str:
     else:
         parts.append("semua wilayah")
     if flt.cases:
-        parts.append(", ".join(c for c in cls.cases if c in flt.cases))
+        from bot.classify import case_label  # lazy: the taxonomy loads on first use
+
+        parts.append(", ".join(case_label(c).lower() for c in cls.cases if c in flt.cases))
     if flt.sentiments:
         parts.append(_SENTIMENT_WORD[cls.sentiment.value])
     for keyword in flt.include_keywords:

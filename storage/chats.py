@@ -38,7 +38,10 @@ async def register_chat(db: Database, chat_id: int, *, type: str, title: str | N
         await conn.execute(
             "INSERT INTO chats (id, type, title, active, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET type = excluded.type, title = excluded.title, active = 1,"
-            " inactive_reason = NULL, updated_at = excluded.updated_at",
+            " inactive_reason = NULL, updated_at = excluded.updated_at"
+            # Only when something changed: every command registers its chat, and an UPDATE of `active`
+            # bumps the subscription index version (schema triggers) even when the value stays the same.
+            " WHERE chats.active = 0 OR chats.type IS NOT excluded.type OR chats.title IS NOT excluded.title",
             (chat_id, type, title, to_db(now), to_db(now)),
         )
     chat = await get_chat(db, chat_id)
@@ -59,13 +62,44 @@ async def set_paused(db: Database, chat_id: int, paused: bool, *, now: datetime)
         )
 
 
-async def deactivate_chat(db: Database, chat_id: int, reason: str, *, now: datetime) -> None:
-    """Stop delivering to a chat (blocked, removed, not found); its subscriptions are kept."""
+async def deactivate_chat(db: Database, chat_id: int, reason: str, *, now: datetime) -> int:
+    """Stop delivering to a chat (blocked, removed, not found); its subscriptions are kept.
+
+    Its queued alerts are marked failed with the reason in the same transaction (nothing is dropped
+    silently); returns how many. /start reactivates the chat.
+    """
+    from storage.deliveries import fail_pending_for_chat  # deliveries imports nothing from here
+
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ? WHERE id = ?",
             (reason, to_db(now), chat_id),
         )
+        return await fail_pending_for_chat(conn, chat_id, f"chat inactive: {reason}")
+
+
+async def ensure_chat(db: Database, chat_id: int, *, type: str, title: str | None, now: datetime) -> Chat:
+    """The chat row, created if missing; unlike register_chat it does not reactivate a blocked chat."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO chats (id, type, title, active, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET type = excluded.type, title = excluded.title",
+            (chat_id, type, title, to_db(now), to_db(now)),
+        )
+    chat = await get_chat(db, chat_id)
+    assert chat is not None
+    return chat
+
+
+async def count_chats(db: Database) -> dict[str, int]:
+    """{"active": n, "inactive": n, "paused": n} for /stats."""
+    async with db.conn.execute(
+        "SELECT coalesce(sum(active = 1 AND paused = 0), 0), coalesce(sum(active = 0), 0),"
+        " coalesce(sum(active = 1 AND paused = 1), 0) FROM chats"
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return {"active": int(row[0]), "inactive": int(row[1]), "paused": int(row[2])}
 
 
 async def migrate_chat(db: Database, old_id: int, new_id: int, *, now: datetime) -> None:

@@ -1,7 +1,12 @@
-"""The outbox: one row per chat × article, written with the article, drained by the sender."""
+"""The outbox: one row per chat × article, written with the article, drained by the sender (bot.delivery).
+
+Status flow: pending → sending → sent | pending (retry later) | failed (with the reason, counted in /stats).
+A row left in 'sending' means the process stopped mid-send; `recover_interrupted` puts it back in the queue.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,6 +14,8 @@ import aiosqlite
 
 from storage.db import Database
 from storage.timeutil import from_db, to_db
+
+ERROR_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +29,13 @@ class Delivery:
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
+    chat_type: str = "private"  # from the chats table; decides the per-chat pace
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:
     due = from_db(row["next_attempt_at"])
     assert due is not None
+    keys = row.keys()
     return Delivery(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -37,6 +46,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         attempts=row["attempts"],
         next_attempt_at=due,
         last_error=row["last_error"],
+        chat_type=row["chat_type"] if "chat_type" in keys and row["chat_type"] else "private",
     )
 
 
@@ -58,48 +68,146 @@ async def queue_delivery(
     return cursor.rowcount == 1
 
 
-async def due_deliveries(db: Database, now: datetime, limit: int = 500) -> list[Delivery]:
+async def queue_deliveries(
+    conn: aiosqlite.Connection,
+    rows: list[tuple[int, int | None, str]],
+    *,
+    article_id: int,
+    now: datetime,
+) -> int:
+    """Queue (chat_id, thread_id, reason) rows for one article in one statement; returns how many were new.
+
+    Same rows as calling queue_delivery for each: a chat that already has this article is skipped.
+    """
+    stamp = to_db(now)
+    cursor = await conn.executemany(
+        "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(chat_id, article_id, thread_id, reason, stamp, stamp) for chat_id, thread_id, reason in rows],
+    )
+    return max(cursor.rowcount, 0)
+
+
+async def due_deliveries(db: Database, now: datetime, limit: int = 500, per_chat: int = 50) -> list[Delivery]:
+    """Pending rows whose time has come, for chats that are active and not paused, oldest first.
+
+    At most `per_chat` rows per chat, so one chat's backlog (a flood pause, a slow group) never hides
+    the other chats' alerts behind the overall limit. Alerts queued together (one poll) come in
+    publication order, oldest news first.
+    """
     async with db.conn.execute(
-        "SELECT * FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= ?"
-        " ORDER BY next_attempt_at, id LIMIT ?",
-        (to_db(now), limit),
+        "SELECT * FROM ("
+        "  SELECT d.*, c.type AS chat_type, coalesce(a.published_at, a.fetched_at) AS news_time,"
+        "    row_number() OVER (PARTITION BY d.chat_id"
+        "      ORDER BY d.next_attempt_at, coalesce(a.published_at, a.fetched_at), d.id) AS nth"
+        "  FROM deliveries d JOIN chats c ON c.id = d.chat_id JOIN articles a ON a.id = d.article_id"
+        "  WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1 AND c.paused = 0"
+        ") WHERE nth <= ? ORDER BY next_attempt_at, news_time, id LIMIT ?",
+        (to_db(now), per_chat, limit),
     ) as cursor:
         return [_delivery(row) for row in await cursor.fetchall()]
 
 
-async def mark_sending(db: Database, ids: list[int]) -> None:
+async def hold_chat(db: Database, chat_id: int, *, until: datetime, error: str) -> int:
+    """Nothing for this chat before `until` (Telegram asked us to wait); returns rows held."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE deliveries SET next_attempt_at = max(next_attempt_at, ?), last_error = ?"
+            " WHERE chat_id = ? AND status = 'pending'",
+            (to_db(until), error[:ERROR_MAX], chat_id),
+        )
+        return cursor.rowcount
+
+
+async def next_attempt_at(db: Database) -> datetime | None:
+    """When the earliest pending row of an active, unpaused chat becomes due (None: nothing queued)."""
+    async with db.conn.execute(
+        "SELECT min(d.next_attempt_at) FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+        " WHERE d.status = 'pending' AND c.active = 1 AND c.paused = 0"
+    ) as cursor:
+        row = await cursor.fetchone()
+    return from_db(row[0]) if row else None
+
+
+async def get_deliveries(db: Database, ids: Sequence[int]) -> list[Delivery]:
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    async with db.conn.execute(
+        f"SELECT d.*, c.type AS chat_type FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+        f" WHERE d.id IN ({marks}) ORDER BY d.id",
+        list(ids),
+    ) as cursor:
+        return [_delivery(row) for row in await cursor.fetchall()]
+
+
+async def recover_interrupted(db: Database) -> int:
+    """Rows left 'sending' by a process that stopped mid-send go back to the queue; returns how many."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE deliveries SET status = 'pending',"
+            " last_error = coalesce(last_error, 'interrupted while sending') WHERE status = 'sending'"
+        )
+        return cursor.rowcount
+
+
+async def mark_sending(db: Database, ids: Sequence[int]) -> None:
     """Mark rows in flight before the send, so a crash leaves evidence of a possible duplicate."""
     async with db.transaction() as conn:
-        await conn.executemany(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
-            [(i,) for i in ids],
-        )
+        await conn.executemany("UPDATE deliveries SET status = 'sending' WHERE id = ?", [(i,) for i in ids])
 
 
-async def mark_sent(db: Database, ids: list[int], *, now: datetime) -> None:
+async def mark_sent(
+    db: Database, ids: Sequence[int], *, now: datetime, message_id: int | None = None, digest: bool = False
+) -> None:
     async with db.transaction() as conn:
         await conn.executemany(
-            "UPDATE deliveries SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-            [(to_db(now), i) for i in ids],
+            "UPDATE deliveries SET status = 'sent', sent_at = ?, message_id = ?, digest = ?,"
+            " attempts = attempts + 1 WHERE id = ?",
+            [(to_db(now), message_id, int(digest), i) for i in ids],
         )
 
 
-async def reschedule(db: Database, ids: list[int], *, at: datetime, error: str | None) -> None:
+async def reschedule(
+    db: Database, ids: Sequence[int], *, at: datetime, error: str | None, count_attempt: bool = True
+) -> None:
+    """Back to pending, due at `at`. Flood waits (RetryAfter) do not count as a failed attempt."""
     async with db.transaction() as conn:
         await conn.executemany(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
-            [(to_db(at), error, i) for i in ids],
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?,"
+            " attempts = attempts + ? WHERE id = ?",
+            [(to_db(at), error[:ERROR_MAX] if error else None, int(count_attempt), i) for i in ids],
         )
 
 
-async def mark_failed(db: Database, ids: list[int], *, error: str) -> None:
+async def mark_failed(db: Database, ids: Sequence[int], *, error: str) -> None:
     async with db.transaction() as conn:
         await conn.executemany(
-            "UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?",
-            [(error[:500], i) for i in ids],
+            "UPDATE deliveries SET status = 'failed', last_error = ?, attempts = attempts + 1 WHERE id = ?",
+            [(error[:ERROR_MAX], i) for i in ids],
         )
+
+
+async def fail_pending_for_chat(conn: aiosqlite.Connection, chat_id: int, reason: str) -> int:
+    """Inside the caller's transaction: every queued row of a chat becomes failed with `reason`."""
+    cursor = await conn.execute(
+        "UPDATE deliveries SET status = 'failed', last_error = ?"
+        " WHERE chat_id = ? AND status IN ('pending', 'sending')",
+        (reason[:ERROR_MAX], chat_id),
+    )
+    return cursor.rowcount
 
 
 async def count_by_status(db: Database) -> dict[str, int]:
     async with db.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status") as cursor:
         return {row[0]: row[1] for row in await cursor.fetchall()}
+
+
+async def failure_reasons(db: Database, limit: int = 5) -> list[tuple[str, int]]:
+    """The most common reasons of failed rows, for /stats."""
+    async with db.conn.execute(
+        "SELECT coalesce(last_error, '?'), count(*) AS n FROM deliveries WHERE status = 'failed'"
+        " GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
+        (limit,),
+    ) as cursor:
+        return [(row[0], row[1]) for row in await cursor.fetchall()]

@@ -123,6 +123,7 @@ _V2_TELEGRAM = """
             sentiments TEXT NOT NULL DEFAULT '',       -- comma list; '' = any
             include_keywords TEXT NOT NULL DEFAULT '[]',
             exclude_keywords TEXT NOT NULL DEFAULT '[]',
+            created_by INTEGER,               -- Telegram user id of whoever subscribed (groups: an admin)
             created_at TEXT NOT NULL
         );
         CREATE INDEX subscriptions_chat ON subscriptions(chat_id);
@@ -157,9 +158,42 @@ _V2_TELEGRAM = """
             last_error TEXT,
             created_at TEXT NOT NULL,
             sent_at TEXT,
+            message_id INTEGER,               -- Telegram message that carried it (a digest carries several)
+            digest INTEGER NOT NULL DEFAULT 0, -- 1: sent as part of a digest message
             UNIQUE (chat_id, article_id)
         );
         CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+
+        -- Bumped by triggers on every change that can alter who matches what, so the in-memory
+        -- subscription index (storage.subscriptions) knows with one cheap read when to reload.
+        CREATE TABLE subscription_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL
+        );
+        INSERT INTO subscription_state (id, version) VALUES (1, 0);
+        CREATE TRIGGER subscriptions_ins AFTER INSERT ON subscriptions
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscriptions_upd AFTER UPDATE ON subscriptions
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscriptions_del AFTER DELETE ON subscriptions
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscription_areas_ins AFTER INSERT ON subscription_areas
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscription_areas_del AFTER DELETE ON subscription_areas
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscription_areas_upd AFTER UPDATE ON subscription_areas
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscription_cases_ins AFTER INSERT ON subscription_cases
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscription_cases_del AFTER DELETE ON subscription_cases
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER subscription_cases_upd AFTER UPDATE ON subscription_cases
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER chats_match_upd AFTER UPDATE OF id, active, paused ON chats
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER chats_match_del AFTER DELETE ON chats
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
 """
 
 

@@ -1,0 +1,124 @@
+"""Shared helpers for the benchmarks: synthetic Indonesian-ish text, resource figures, worker processes.
+
+Nothing here is product code; every benchmark imports it as ``benchmarks.common``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PYTHON = sys.executable
+
+# Ordinary news vocabulary (written for the benchmark), plus event words the classifier reacts to.
+_WORDS = (
+    "warga pemerintah kabupaten kota desa kecamatan jalan pasar sekolah rumah sakit polisi petugas bupati"
+    " wali gubernur dinas kepala anggota dewan rakyat daerah program bantuan sosial anggaran tahun bulan"
+    " minggu pagi siang sore malam kemarin hari ini lokasi kejadian menurut keterangan saksi mengatakan"
+    " menjelaskan menambahkan upaya penanganan masyarakat lingkungan kegiatan acara festival budaya"
+    " pembangunan jembatan irigasi sawah petani nelayan pedagang harga beras cabai minyak listrik air"
+    " bersih layanan kesehatan puskesmas vaksin siswa guru ujian wisata pantai gunung taman alun-alun"
+    " kantor balai musyawarah rapat paripurna peraturan daerah perizinan investasi pabrik buruh gaji"
+    " upah minimum koperasi usaha kecil menengah pelatihan bantuan langsung tunai kendaraan motor mobil"
+    " truk bus kereta stasiun terminal pelabuhan bandara penerbangan hujan deras angin kencang cuaca"
+).split()
+_EVENTS = (
+    "kecelakaan tabrakan kebakaran terbakar banjir longsor gempa korupsi tersangka narkoba sabu pencurian"
+    " maling penipuan pembunuhan penganiayaan demo unjuk rasa tewas luka"
+).split()
+
+
+@cache
+def city_names() -> list[tuple[str, str]]:
+    """(code, short name) of every Kab/Kota in the bundled region file."""
+    path = ROOT / "bot" / "classify" / "data" / "regions.csv"
+    with path.open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(line for line in fh if not line.startswith("#"))]
+    return [(r["code"], r["short_name"]) for r in rows if r["type"] in ("kabupaten", "kota")]
+
+
+def article_text(seed: int, body_words: int = 60) -> tuple[str, str, str]:
+    """Deterministic (title, body, city_code) for a synthetic article; about 7 chars per word."""
+    rng = random.Random(seed)
+    cities = city_names()
+    code, city = cities[rng.randrange(len(cities))]
+    event = rng.choice(_EVENTS)
+    words = rng.choices(_WORDS, k=8)
+    title = f"{event.capitalize()} di {city}, " + " ".join(words[:5])
+    body_list = rng.choices(_WORDS, k=body_words)
+    body_list[rng.randrange(len(body_list))] = event
+    body = f"{city.upper()} — " + " ".join(body_list) + "."
+    return title, body, code
+
+
+def rusage_self() -> dict[str, float]:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_mb": ru.ru_maxrss / 1024}
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process, from /proc/self/status."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def emit(result: dict) -> None:
+    """A worker's answer: one JSON line prefixed so log noise on stdout cannot be mistaken for it."""
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_worker(module: str, *args: str, timeout: float = 900) -> dict:
+    """Run `python -m module args…` in a fresh process; return the dict it emitted."""
+    cmd = [PYTHON, "-m", module, *args]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise RuntimeError(f"worker {module} {' '.join(args)} failed (exit {proc.returncode})")
+    result = json.loads(lines[-1][len("RESULT ") :])
+    result.setdefault("process_wall_s", round(time.perf_counter() - started, 2))
+    return result
+
+
+@dataclass
+class Row:
+    """One line of the printed table."""
+
+    scenario: str
+    metric: str
+    value: str
+    target: str = ""
+    ok: bool | None = None
+
+    def cells(self) -> list[str]:
+        verdict = "" if self.ok is None else ("yes" if self.ok else "NO")
+        return [self.scenario, self.metric, self.value, self.target, verdict]
+
+
+def table(rows: list[Row]) -> str:
+    header = ["scenario", "metric", "value", "target", "met"]
+    cells = [header] + [r.cells() for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(header, widths)) + " |"]
+    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for c in cells[1:]:
+        out.append("| " + " | ".join(x.ljust(w) for x, w in zip(c, widths)) + " |")
+    return "\n".join(out)

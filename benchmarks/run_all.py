@@ -1,0 +1,139 @@
+"""Run every benchmark, print one table, write benchmarks/results.json.
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only 1,2,5]
+
+Not part of the test suite. Every scenario starts its own loopback servers and temporary databases; each
+heavy part runs in a separate process so its CPU seconds and peak RSS are its own. Full size takes about
+ten minutes on 2 cores; --quick shrinks every scenario (figures then do not answer the targets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import PYTHON, ROOT, Row, run_worker, table  # noqa: E402
+
+
+def machine() -> dict:
+    mem = ""
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    cpu = ""
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import sqlite3
+
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "os": platform.platform()}
+
+
+def classify_bench() -> dict:
+    out = ROOT / "benchmarks" / ".classify.json"
+    subprocess.run([PYTHON, str(ROOT / "benchmarks" / "bench_classify.py"), "--json", str(out)], check=True,
+                   cwd=ROOT, capture_output=True)
+    data = json.loads(out.read_text())
+    out.unlink()
+    return data
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args()
+    only = {int(x) for x in args.only.split(",")}
+    q = args.quick
+    from benchmarks import bench_poll
+
+    results: dict = {"machine": machine(), "quick": q, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    rows: list[Row] = []
+
+    def step(n: int, name: str, fn):
+        if n not in only:
+            return None
+        print(f"[{n}] {name} …", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            res = fn()
+        except Exception as exc:  # keep going: one broken scenario should not hide the others
+            res = {"error": f"{type(exc).__name__}: {exc}"}
+        res["scenario_wall_s"] = round(time.perf_counter() - t0, 1)
+        results[name] = res
+        print(f"    done in {res['scenario_wall_s']} s", file=sys.stderr, flush=True)
+        return res
+
+    r = step(1, "poll_cycle", lambda: bench_poll.scenario_cycle(600 if q else 6000))
+    if r and "error" not in r:
+        rows += [Row("1 poll cycle", f"{r['feeds']} feeds, {r['hosts']} hosts, {r['rtt_ms']:.0f} ms RTT: wall",
+                     f"{r['wall_s']:.1f} s", "≤ 30 s", r["wall_s"] <= 30),
+                 Row("", "CPU (user+sys)", f"{r['cpu_s']:.1f} s", "≤ 30 s", r["cpu_s"] <= 30),
+                 Row("", "peak RSS", f"{r['peak_rss_mb']:.0f} MB", "≤ 200 MB", r["peak_rss_mb"] <= 200),
+                 Row("", "304 / fetched / new articles / queued",
+                     f"{r['not_modified']} / {r['fetched']} / {r['new_articles']} / {r['queued']}")]
+    r = step(2, "versus_feedparser", lambda: bench_poll.scenario_versus(600))
+    if r and "error" not in r:
+        rows += [Row("2 vs feedparser loop", f"{r['feeds']} feeds: Pantau cycle wall", f"{r['pantau_wall_s']:.2f} s"),
+                 Row("", "sequential feedparser.parse(url) wall", f"{r['feedparser_wall_s']:.1f} s"),
+                 Row("", "speed-up (wall)", f"{r['speedup']:.0f}×", "≥ 10×", r["speedup"] >= 10),
+                 Row("", "CPU: Pantau / feedparser loop", f"{r['pantau_cpu_s']:.1f} s / {r['feedparser_cpu_s']:.1f} s")]
+    r = step(3, "memory", lambda: bench_poll.scenario_memory(1000, 20 if q else 100))
+    if r and "error" not in r:
+        rows += [Row("3 memory", f"{r['feeds']} feeds × {r['cycles']} cycles: RSS after cycle 10 → last",
+                     f"{r['rss_after_cycle_10_mb']:.0f} → {r['rss_last_mb']:.0f} MB"),
+                 Row("", "growth after cycle 10", f"{r['growth_pct']:+.1f} %", "≤ 10 %", r["growth_pct"] <= 10),
+                 Row("", "median cycle wall", f"{r['median_cycle_wall_s']:.2f} s")]
+    r = step(4, "classify", classify_bench)
+    if r and "error" not in r:
+        rows.append(Row("4 classification", f"dev set ({r['n']} articles, {r['body_chars']}-char bodies)",
+                        f"{r['articles_per_s']:.0f} /s", "≥ 500 /s", r["articles_per_s"] >= 500))
+    r = step(5, "matching", lambda: run_worker("benchmarks.bench_match", *(["--subs", "20000", "--chats", "4000"] if q else [])))
+    if r and "error" not in r:
+        rows += [Row("5 matching", f"{r['subscriptions']:,} subs / {r['chats']:,} chats, {r['articles']:,} articles: find all",
+                     f"{r['match_s']:.2f} s", "≤ 1 s", r["match_s"] <= 1),
+                 Row("", "matches (subscription / chat×article)", f"{r['matching_subscriptions']:,} / {r['chat_article_pairs']:,}"),
+                 Row("", "index load (once per subscription change)", f"{r['index_load_s']:.2f} s"),
+                 Row("", "store_and_queue incl. outbox rows", f"{r['store_and_queue_s']:.1f} s")]
+    step(6, "delivery", lambda: {"skipped": "bot/delivery.py / tests/fake_botapi.py not benchmarked yet"})
+    r = step(7, "storage", lambda: run_worker("benchmarks.bench_storage", *(["--articles", "100000"] if q else []),
+                                              timeout=1800))
+    if r and "error" not in r:
+        rows += [Row("7 storage", f"{r['articles']:,} articles: bulk insert", f"{r['bulk_insert_per_s']:,} /s"),
+                 Row("", "insert via store_and_queue (batches of 20)", f"{r['product_insert_per_s']:,} /s"),
+                 Row("", "file size", f"{r['file_mb']:,} MB ({r['bytes_per_article']} B/article)"),
+                 Row("", "/search FTS, newest first: p95", f"{r['search_newest']['p95_ms']:.1f} ms", "≤ 50 ms",
+                     r["search_newest"]["p95_ms"] <= 50),
+                 Row("", "/search FTS, bm25 rank: p95", f"{r['search_rank']['p95_ms']:.1f} ms", "≤ 50 ms",
+                     r["search_rank"]["p95_ms"] <= 50),
+                 Row("", "/latest Kab/Kota + case: p95", f"{r['latest_city_case']['p95_ms']:.2f} ms", "≤ 20 ms",
+                     r["latest_city_case"]["p95_ms"] <= 20),
+                 Row("", "/latest case only: p95", f"{r['latest_case']['p95_ms']:.2f} ms", "≤ 20 ms",
+                     r["latest_case"]["p95_ms"] <= 20)]
+    for name in ("poll_cycle", "versus_feedparser", "memory", "classify", "matching", "storage"):
+        if name in results and "error" in results[name]:
+            rows.append(Row(name, "ERROR", results[name]["error"][:80]))
+    m = results["machine"]
+    print(f"\nMachine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, SQLite {m['sqlite']}")
+    print(table(rows))
+    results["table"] = table(rows)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,225 @@
+"""The Telegram bot process: PTB Application + feed poller loop + outbox sender, started and stopped together.
+
+`run_bot(settings)` blocks until SIGINT/SIGTERM. Start-up order (post_init): open the database, put the
+services in bot_data, set the command menu, start the sender (which first requeues rows a previous process
+left mid-send) and the poll loop. Shutdown (post_stop → post_shutdown): stop polling feeds, let sends in
+flight finish so no row stays 'sending', then close the fetcher and the database.
+
+The token is only ever handed to PTB; PTB puts it in request URLs, so httpx's URL logging is silenced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
+from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+from bot.config import Settings
+from bot.delivery import PacingPolicy, Sender
+from bot.errors import ConfigError, PantauError
+from handlers.context import SERVICES_KEY, BotServices
+from storage.db import open_database
+
+logger = logging.getLogger(__name__)
+
+PTBApp = Application[Any, Any, Any, Any, Any, Any]
+_RUNTIME_KEY = "pantau_runtime"
+# How often the poll loop asks the database which feeds are due (each feed keeps its own interval).
+POLL_TICK_MAX = 5.0
+
+
+@dataclass(slots=True)
+class _Runtime:
+    """Background work owned by the application; kept in bot_data so shutdown can find it."""
+
+    own_db: bool
+    fetcher: Any = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class TokenRedactor(logging.Filter):
+    """Masks the bot token in every record a handler emits: message, arguments and traceback.
+
+    PTB quotes the token in InvalidToken and puts it in every request URL; a traceback of an httpx
+    error can carry that URL. Attached to handlers (not loggers) so records from every logger pass it.
+    """
+
+    MASK = "**********"
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, self.MASK), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, self.MASK)
+        return True
+
+
+def _protect_token(token: str) -> None:
+    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig()
+    for handler in root.handlers:
+        if not any(isinstance(f, TokenRedactor) for f in handler.filters):
+            handler.addFilter(TokenRedactor(token))
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    services: BotServices | None = None,
+    background: bool = True,
+    policy: PacingPolicy | None = None,
+) -> PTBApp:
+    """The PTB Application with every handler registered.
+
+    Tests pass `request` (an in-process fake Bot API) and `services` (an open database, a fixed clock);
+    `background=False` skips the poll loop and the sender so a test drives them itself.
+    """
+    if settings.telegram_token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    # Opt in to PTB's future RetryAfter.retry_after type now; the old int type warns on every 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.reveal())
+        .base_url(settings.api_base_url)
+        .base_file_url(_file_url(settings.api_base_url))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    application.bot_data["pantau_settings"] = settings
+    application.bot_data["pantau_background"] = background
+    application.bot_data["pantau_policy"] = policy or PacingPolicy(overall_rate=settings.send_rate)
+    if services is not None:
+        application.bot_data[SERVICES_KEY] = services
+    handlers.register(application)
+    return application
+
+
+def _file_url(base_url: str) -> str:
+    """https://api.telegram.org/bot → https://api.telegram.org/file/bot (same for a self-hosted server)."""
+    head, sep, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else base_url
+
+
+async def _post_init(application: PTBApp) -> None:
+    settings: Settings = application.bot_data["pantau_settings"]
+    runtime = _Runtime(own_db=SERVICES_KEY not in application.bot_data)
+    application.bot_data[_RUNTIME_KEY] = runtime
+    if runtime.own_db:
+        db = await open_database(settings.db_path)
+        application.bot_data[SERVICES_KEY] = BotServices(settings=settings, db=db)
+    svc: BotServices = application.bot_data[SERVICES_KEY]
+    await handlers.set_menu(application, settings.admin_ids)
+    if not application.bot_data["pantau_background"]:
+        return
+    sender = Sender(svc.db, application.bot, policy=application.bot_data["pantau_policy"])
+    svc.sender = sender
+    runtime.tasks.append(asyncio.create_task(sender.run(), name="pantau-sender"))
+    runtime.tasks.append(asyncio.create_task(_poll_loop(application, svc, runtime), name="pantau-poller"))
+    logger.info("bot @%s started: sending ≤ %.0f msg/s", application.bot.username, settings.send_rate)
+
+
+async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -> None:
+    """Poll due feeds forever; wake the sender as soon as alerts are queued."""
+    from bot.feedlist import ensure_feeds
+    from bot.feeds.fetcher import Fetcher
+    from bot.poller import Poller
+
+    settings = svc.settings
+    await ensure_feeds(svc.db)
+    runtime.fetcher = Fetcher()
+    fetcher = await runtime.fetcher.__aenter__()
+    poller = Poller(svc.db, fetcher, interval=settings.poll_interval)
+    tick = min(POLL_TICK_MAX, float(settings.poll_interval))
+    while True:
+        try:
+            summary = await poller.poll_due()
+            if summary.queued and svc.sender is not None:
+                svc.sender.wake()
+            if summary.new_articles or summary.failed:
+                logger.info("%s", summary.line())
+            elif summary.fetched:
+                logger.debug("%s", summary.line())
+        except Exception:  # the poller records per-feed errors itself; this is a bug, keep polling
+            logger.exception("poll round failed")
+        await asyncio.sleep(tick)
+
+
+async def _post_stop(application: PTBApp) -> None:
+    runtime: _Runtime | None = application.bot_data.get(_RUNTIME_KEY)
+    svc: BotServices | None = application.bot_data.get(SERVICES_KEY)
+    if runtime is None:
+        return
+    for task in runtime.tasks:
+        if task.get_name() == "pantau-poller":
+            task.cancel()
+    if svc is not None and svc.sender is not None:
+        await svc.sender.stop()
+    for task in runtime.tasks:
+        task.cancel()
+    for task in runtime.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    runtime.tasks.clear()
+
+
+async def _post_shutdown(application: PTBApp) -> None:
+    runtime: _Runtime | None = application.bot_data.get(_RUNTIME_KEY)
+    if runtime is None:
+        return
+    if runtime.fetcher is not None:
+        with contextlib.suppress(Exception):
+            await runtime.fetcher.__aexit__(None, None, None)
+    svc: BotServices | None = application.bot_data.get(SERVICES_KEY)
+    if runtime.own_db and svc is not None:
+        await svc.db.close()
+
+
+def run_bot(settings: Settings) -> None:
+    """Run the bot until SIGINT/SIGTERM (blocking)."""
+    if settings.telegram_token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    _protect_token(settings.telegram_token.reveal())
+    application = build_application(settings)
+    try:
+        # allowed_updates: PTB only asks for my_chat_member when told to; we need it to see blocks/removals.
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        # PTB's own message quotes the whole token; never let it reach a log or a terminal.
+        raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API server at {settings.api_base_url}") from None
+    except NetworkError as exc:  # getMe at start-up failed: server down, DNS, TLS …
+        raise PantauError(
+            f"cannot reach the Bot API at {settings.api_base_url}: {_redact(str(exc), settings)}"
+        ) from None
+
+
+def _redact(text: str, settings: Settings) -> str:
+    token = settings.telegram_token.reveal() if settings.telegram_token else ""
+    return text.replace(token, "**********") if token else text

@@ -1,0 +1,256 @@
+"""Parse the words of /subscribe and /latest into a SubscriptionFilter, and say a filter in plain words.
+
+`/subscribe Solo kecelakaan kebakaran negatif "jalan tol" -"simulasi"`:
+
+- a word or run of words naming a Kab/Kota or province (any alias: Solo, Surakarta, Kota Surakarta,
+  Kab. Sukoharjo, Jawa Tengah) → an area; an ambiguous name ("bandung") takes every place it names;
+- a case key or its everyday word (tabrakan → kecelakaan) → a case;
+- positif / netral / negatif → a sentiment;
+- "a quoted phrase" → a keyword that must appear; -"phrase" or -word → a keyword that must not.
+
+Runs of up to four words are tried longest first, so "Kota Surakarta" and "tabrak lari" are one term.
+A word that resolves to nothing makes the whole query fail with suggestions; nothing half-parsed is saved.
+Pure: no I/O beyond the classifier's cached vocabulary.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from bot import classify
+from bot.classify import Province
+from bot.errors import InputError
+from bot.models import Place, Sentiment, SubscriptionFilter
+
+MAX_RUN = 4
+MAX_KEYWORDS = 10
+MAX_KEYWORD_LEN = 100
+
+SENTIMENT_WORDS: dict[str, Sentiment] = {
+    "positif": Sentiment.POSITIVE,
+    "positive": Sentiment.POSITIVE,
+    "netral": Sentiment.NEUTRAL,
+    "neutral": Sentiment.NEUTRAL,
+    "negatif": Sentiment.NEGATIVE,
+    "negative": Sentiment.NEGATIVE,
+}
+SENTIMENT_NAME: dict[Sentiment, str] = {
+    Sentiment.POSITIVE: "positif",
+    Sentiment.NEUTRAL: "netral",
+    Sentiment.NEGATIVE: "negatif",
+}
+# Joining words people type between terms; they mean nothing for the filter ("Solo dan Sukoharjo").
+_FILLER = frozenset({"dan", "atau", "di", "&", "+", "/", "|", "kasus", "wilayah", "sentimen"})
+# Telegram clients turn "…" into typographic quotes; treat them all as plain double quotes.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‟": '"'})
+_TERM_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str
+    quoted: bool = False
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    filter: SubscriptionFilter
+    # What each typed name was taken to mean, for names that are not already official
+    # ("Solo → Kota Surakarta", "bandung → Kota Bandung, Kabupaten Bandung").
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class UnknownWords(InputError):
+    """Some words resolved to nothing; `suggestions` maps each to the closest known names."""
+
+    unknown: list[str]
+    suggestions: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        InputError.__init__(self, render_unknown(self.unknown, self.suggestions))
+
+
+def split_terms(text: str) -> list[Term]:
+    """Words, "quoted phrases" and -"negated phrases" / -words, in order."""
+    terms: list[Term] = []
+    for minus, phrase, word in _TERM_RE.findall(text.translate(_QUOTES)):
+        if phrase or (minus and not word):
+            phrase = " ".join(phrase.split())
+            if phrase:
+                terms.append(Term(phrase, quoted=True, negated=bool(minus)))
+            continue
+        for piece in word.split(","):
+            piece = piece.strip(" .;:!?")
+            if piece.startswith("-") and len(piece) > 1:
+                terms.append(Term(piece[1:], quoted=True, negated=True))
+            elif piece and piece != "-":
+                terms.append(Term(piece))
+    return terms
+
+
+def _resolve_run(words: list[str]) -> tuple[str, object] | None:
+    """('sentiment'|'case'|'place', value) for a run of words, or None."""
+    phrase = " ".join(words)
+    folded = phrase.casefold()
+    if len(words) == 1 and folded in SENTIMENT_WORDS:
+        return "sentiment", SENTIMENT_WORDS[folded]
+    case_key = classify.resolve_case_word(phrase)
+    if case_key is not None:
+        return "case", case_key
+    places = classify.resolve_place(phrase)
+    if places:
+        return "place", places
+    return None
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """The filter the words describe; raises UnknownWords (an InputError) naming what is not understood."""
+    areas: set[str] = set()
+    cases: set[str] = set()
+    sentiments: set[Sentiment] = set()
+    include: list[str] = []
+    exclude: list[str] = []
+    notes: list[str] = []
+    unknown: list[str] = []
+
+    def flush(words: list[str]) -> None:
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_RUN, len(words) - i), 0, -1):
+                run = words[i : i + n]
+                resolved = _resolve_run(run)
+                if resolved is None:
+                    continue
+                kind, value = resolved
+                if kind == "sentiment":
+                    assert isinstance(value, Sentiment)
+                    sentiments.add(value)
+                elif kind == "case":
+                    assert isinstance(value, str)
+                    cases.add(value)
+                else:
+                    assert isinstance(value, list)
+                    typed = " ".join(run)
+                    chosen = [p for p in value if isinstance(p, Place)] or value
+                    areas.update(p.code for p in chosen)
+                    names = [_place_name(p) for p in chosen]
+                    note = ""
+                    if len(chosen) > 1 or typed.casefold() not in (chosen[0].name.casefold(), names[0].casefold()):
+                        note = f"{typed} → {', '.join(names)}"
+                    # "Yogyakarta" names a city and a province: take the city, say how to get the province.
+                    for province in (p for p in value if p not in chosen):
+                        note += f" (seluruh provinsi: tulis “Provinsi {province.name}”)"
+                    if note:
+                        notes.append(note)
+                i += n
+                break
+            else:
+                if words[i].casefold() not in _FILLER:
+                    unknown.append(words[i])
+                i += 1
+
+    pending: list[str] = []
+    for term in split_terms(text):
+        if not term.quoted:
+            pending.append(term.text)
+            continue
+        flush(pending)
+        pending = []
+        keyword = term.text[:MAX_KEYWORD_LEN]
+        target = exclude if term.negated else include
+        if keyword.casefold() not in (k.casefold() for k in target):
+            target.append(keyword)
+    flush(pending)
+
+    if unknown:
+        raise UnknownWords(unknown, {word: suggest(word) for word in unknown})
+    if len(include) + len(exclude) > MAX_KEYWORDS:
+        raise InputError(f"Paling banyak {MAX_KEYWORDS} kata kunci dalam tanda kutip per langganan.")
+    flt = SubscriptionFilter(
+        area_codes=frozenset(areas),
+        cases=frozenset(cases),
+        sentiments=frozenset(sentiments),
+        include_keywords=tuple(include),
+        exclude_keywords=tuple(exclude),
+    )
+    return ParsedQuery(filter=flt, notes=tuple(dict.fromkeys(notes)))
+
+
+def suggest(word: str, n: int = 3) -> list[str]:
+    """Closest known place names, case words and sentiment words for a word that resolved to nothing."""
+    folded = word.casefold()
+    vocabulary = list(SENTIMENT_WORDS) + list(classify.CASE_KEYS) + list(classify.case_words())
+    candidates = list(classify.suggest_places(word, n=n))
+    candidates += difflib.get_close_matches(folded, vocabulary, n=n, cutoff=0.75)
+
+    def closeness(name: str) -> float:
+        # Compare with the bare name too: "Surakrta" is close to "Surakarta", not to "Kota Surakarta".
+        bare = re.sub(r"^(kota|kabupaten|provinsi) ", "", name.casefold())
+        return max(
+            difflib.SequenceMatcher(None, folded, bare).ratio(),
+            difflib.SequenceMatcher(None, folded, name.casefold()).ratio(),
+        )
+
+    ranked = sorted(dict.fromkeys(candidates), key=closeness, reverse=True)
+    return ranked[:n]
+
+
+def render_unknown(unknown: list[str], suggestions: dict[str, list[str]]) -> str:
+    lines = []
+    for word in unknown:
+        hint = suggestions.get(word) or []
+        if hint:
+            lines.append(f"• “{word}” tidak dikenal. Mungkin maksud Anda: {', '.join(hint)}?")
+        else:
+            lines.append(f"• “{word}” tidak dikenal sebagai kota/kabupaten, provinsi, kasus, atau sentimen.")
+    lines.append('Tidak ada yang disimpan. Kata kunci bebas tulis dalam tanda kutip, mis. "jalan tol".')
+    lines.append("Lihat /kota dan /kasus untuk nama yang dikenal.")
+    return "\n".join(lines)
+
+
+def _place_name(place: Place | Province) -> str:
+    return place.name if isinstance(place, Place) else f"Provinsi {place.name}"
+
+
+def area_name(code: str) -> str:
+    """ "33.72" → "Kota Surakarta"; "33" → "Provinsi Jawa Tengah"; unknown codes as they are."""
+    if "." in code:
+        place = classify.place_by_code(code)
+        return place.name if place else code
+    province = classify.province_by_code(code)
+    return f"Provinsi {province.name}" if province else code
+
+
+def case_name(key: str) -> str:
+    return classify.case_label(key).lower()
+
+
+def describe_filter(flt: SubscriptionFilter) -> str:
+    """The filter in plain words: "Kota Surakarta · kasus kecelakaan atau kebakaran · sentimen negatif"."""
+    parts: list[str] = []
+    if flt.area_codes:
+        parts.append(_or_list(sorted(area_name(c) for c in flt.area_codes)))
+    else:
+        parts.append("semua wilayah")
+    if flt.cases:
+        parts.append("kasus " + _or_list(sorted(case_name(k) for k in flt.cases)))
+    else:
+        parts.append("semua kasus")
+    if flt.sentiments:
+        order = [s for s in (Sentiment.NEGATIVE, Sentiment.NEUTRAL, Sentiment.POSITIVE) if s in flt.sentiments]
+        parts.append("sentimen " + _or_list([SENTIMENT_NAME[s] for s in order]))
+    for keyword in flt.include_keywords:
+        parts.append(f"memuat “{keyword}”")
+    for keyword in flt.exclude_keywords:
+        parts.append(f"tanpa “{keyword}”")
+    return " · ".join(parts)
+
+
+def _or_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " atau " + items[-1]

@@ -1,0 +1,80 @@
+"""What a failed Telegram send means for the outbox: one pure mapping from PTB's error types to an action.
+
+PTB's tree (telegram.error): Forbidden (403), ChatMigrated, RetryAfter (429), and NetworkError with its
+subclasses BadRequest (400) and TimedOut. BadRequest being a NetworkError is why the order below matters.
+"""
+
+from __future__ import annotations
+
+import datetime as dtm
+from dataclasses import dataclass
+from enum import StrEnum
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+
+
+class Action(StrEnum):
+    WAIT = "wait"  # flood control: pause this chat for `delay` seconds, then retry (not a failed attempt)
+    DEACTIVATE = "deactivate"  # the chat is gone for us: stop delivering, keep its subscriptions
+    MIGRATE = "migrate"  # group became a supergroup: move the chat to `new_chat_id`, retry there
+    PLAIN_TEXT = "plain_text"  # our HTML was refused: send the same alert without markup
+    NO_THREAD = "no_thread"  # the forum topic is gone: send to the chat itself
+    BACKOFF = "backoff"  # transient (network, timeout, server): retry later with exponential backoff
+    FAIL = "fail"  # permanent for this message: mark failed with the reason
+
+
+@dataclass(frozen=True, slots=True)
+class SendFailure:
+    action: Action
+    reason: str
+    delay: float | None = None
+    new_chat_id: int | None = None
+
+
+# Lower-cased fragments of Bot API descriptions meaning "this chat cannot receive from us any more".
+_GONE = (
+    "chat not found",
+    "bot was blocked",
+    "bot was kicked",
+    "bot is not a member",
+    "user is deactivated",
+    "have no rights to send",
+    "not enough rights to send",
+    "need administrator rights",
+    "chat_write_forbidden",
+    "group chat was deactivated",
+    "peer_id_invalid",
+)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """RetryAfter.retry_after is an int before PTB_TIMEDELTA=1 and a timedelta after; accept both."""
+    value = exc.retry_after
+    if isinstance(value, dtm.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def classify_send_error(exc: BaseException) -> SendFailure:
+    text = str(exc)
+    lowered = text.lower()
+    if isinstance(exc, RetryAfter):
+        seconds = retry_after_seconds(exc)
+        return SendFailure(Action.WAIT, f"flood control: retry after {seconds:g}s", delay=seconds)
+    if isinstance(exc, ChatMigrated):
+        return SendFailure(Action.MIGRATE, f"chat migrated to {exc.new_chat_id}", new_chat_id=int(exc.new_chat_id))
+    if isinstance(exc, Forbidden):
+        return SendFailure(Action.DEACTIVATE, f"Forbidden: {text}")
+    if isinstance(exc, BadRequest):
+        if any(fragment in lowered for fragment in _GONE):
+            return SendFailure(Action.DEACTIVATE, f"BadRequest: {text}")
+        if "can't parse entities" in lowered or "unsupported start tag" in lowered:
+            return SendFailure(Action.PLAIN_TEXT, f"BadRequest: {text}")
+        if "message thread not found" in lowered:
+            return SendFailure(Action.NO_THREAD, f"BadRequest: {text}")
+        return SendFailure(Action.FAIL, f"BadRequest: {text}")
+    if isinstance(exc, InvalidToken):
+        return SendFailure(Action.BACKOFF, f"InvalidToken: {text}")
+    if isinstance(exc, (TimedOut, NetworkError)):
+        return SendFailure(Action.BACKOFF, f"{type(exc).__name__}: {text}")
+    return SendFailure(Action.BACKOFF, f"{type(exc).__name__}: {text}")

@@ -1,0 +1,89 @@
+"""Telegram-facing handlers. `register(application)` is the one list of every handler and the menu.
+
+Handlers are thin: parse the update, make one call into bot/ or storage/, reply in Bahasa Indonesia.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers import admin, browse, picker, start, subscriptions
+from handlers.context import AppContext
+from handlers.errors import error_handler
+
+Callback = Callable[[Update, AppContext], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    aliases: tuple[str, ...]
+    description: str  # shown in Telegram's menu (≤ 256 characters)
+    callback: Callback
+    admin: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", ("mulai",), "Mulai dan aktifkan peringatan di chat ini", start.start),
+    Command("help", ("bantuan",), "Semua perintah dengan contoh (/bantuan)", start.help_command),
+    Command("subscribe", ("langganan",), "Langganan: kota, kasus, sentimen (/langganan)", subscriptions.subscribe),
+    Command("subscriptions", ("daftar",), "Daftar langganan chat ini (/daftar)", subscriptions.list_subscriptions),
+    Command("unsubscribe", ("berhenti",), "Hapus langganan: nomor atau all (/berhenti)", subscriptions.unsubscribe),
+    Command("latest", ("terbaru",), "5 berita terbaru yang cocok (/terbaru)", browse.latest),
+    Command("search", ("cari",), "Cari di berita tersimpan (/cari)", browse.search),
+    Command("cities", ("kota",), "Nama kota/kabupaten yang dikenal (/kota)", browse.cities),
+    Command("cases", ("kasus",), "Daftar kasus (/kasus)", browse.cases),
+    Command("pause", ("jeda",), "Jeda peringatan di chat ini (/jeda)", subscriptions.pause),
+    Command("resume", ("lanjut",), "Lanjutkan peringatan (/lanjut)", subscriptions.resume),
+    Command("addfeed", ("tambahfeed",), "Admin: tambah feed", admin.add_feed, admin=True),
+    Command("feeds", (), "Admin: daftar feed dan kesehatannya", admin.list_feeds, admin=True),
+    Command("removefeed", ("hapusfeed",), "Admin: hapus feed", admin.remove_feed, admin=True),
+    Command("stats", ("statistik",), "Admin: statistik dan antrean", admin.stats, admin=True),
+)
+
+# Commands in channels arrive as channel posts; edits of old commands are ignored (no double subscribe).
+_COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add every handler and the error handler to the application."""
+    for command in COMMANDS:
+        application.add_handler(
+            CommandHandler((command.name, *command.aliases), command.callback, filters=_COMMAND_UPDATES)
+        )
+    application.add_handler(CallbackQueryHandler(picker.button, pattern=r"^pk:\d+:"))
+    application.add_handler(CallbackQueryHandler(browse.page_button, pattern=r"^pg:\d+:\d+$"))
+    application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:(\d+|all)$"))
+    application.add_handler(ChatMemberHandler(start.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, start.migrated))
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, picker.typed_city)
+    )
+    application.add_error_handler(error_handler)
+
+
+def menu(*, admin: bool) -> list[BotCommand]:
+    return [BotCommand(c.name, c.description) for c in COMMANDS if admin or not c.admin]
+
+
+async def set_menu(application: Application[Any, Any, Any, Any, Any, Any], admin_ids: frozenset[int]) -> None:
+    """setMyCommands: the public menu for everyone, the full one in each admin's private chat."""
+    await application.bot.set_my_commands(menu(admin=False), scope=BotCommandScopeDefault())
+    for user_id in sorted(admin_ids):
+        # An admin who never opened a chat with the bot gets "chat not found"; the public menu still works.
+        with contextlib.suppress(TelegramError):
+            await application.bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(user_id))

@@ -1,0 +1,75 @@
+"""Admin commands (PANTAU_ADMIN_IDS): /addfeed, /feeds, /removefeed, /stats."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.errors import DuplicateError, NotFoundError
+from bot.feeds.urls import is_http_url
+from handlers import texts
+from handlers.common import args_text, is_bot_admin, message_of, reply
+from handlers.context import AppContext, services
+from storage import feeds as feed_store
+from storage.stats import collect_stats
+
+esc = texts.esc
+
+
+async def _admin_only(update: Update, context: AppContext) -> bool:
+    if is_bot_admin(update, context):
+        return True
+    await reply(update, texts.NOT_BOT_ADMIN)
+    return False
+
+
+async def add_feed(update: Update, context: AppContext) -> None:
+    """Add a feed to poll; its current items are remembered, not alerted."""
+    if not await _admin_only(update, context):
+        return
+    url = args_text(message_of(update)).split(maxsplit=1)[0] if args_text(message_of(update)) else ""
+    if not url or not is_http_url(url):
+        await reply(update, "Tulis alamat feed lengkap, mis. <code>/addfeed https://contoh.id/rss</code>.")
+        return
+    svc = services(context)
+    user = update.effective_user
+    try:
+        feed = await feed_store.add_feed(svc.db, url, now=svc.now(), added_by=f"telegram:{user.id if user else '?'}")
+    except DuplicateError:
+        await reply(update, f"Feed itu sudah ada: {esc(url)}")
+        return
+    await reply(
+        update,
+        f"➕ Feed <b>#{feed.id}</b> ditambahkan: {esc(feed.url)}\n"
+        "Diambil sebentar lagi; berita yang sudah ada di feed dicatat tanpa dikirim sebagai peringatan.",
+    )
+
+
+async def list_feeds(update: Update, context: AppContext) -> None:
+    """Every feed with its health."""
+    if not await _admin_only(update, context):
+        return
+    await reply(update, texts.render_feeds(await feed_store.list_feeds(services(context).db)))
+
+
+async def remove_feed(update: Update, context: AppContext) -> None:
+    """Stop polling a feed (its articles stay searchable)."""
+    if not await _admin_only(update, context):
+        return
+    arg = args_text(message_of(update)).lstrip("#")
+    if not arg:
+        await reply(update, "Tulis nomor feed, mis. <code>/removefeed 3</code> (lihat /feeds).")
+        return
+    try:
+        feed = await feed_store.remove_feed(services(context).db, arg)
+    except NotFoundError:
+        await reply(update, f"Tidak ada feed {esc(arg)}. Lihat /feeds.")
+        return
+    await reply(update, f"🗑 Feed #{feed.id} dihapus: {esc(feed.display_name)}")
+
+
+async def stats(update: Update, context: AppContext) -> None:
+    """Articles per day, case and Kab/Kota; feed health; outbox."""
+    if not await _admin_only(update, context):
+        return
+    svc = services(context)
+    await reply(update, texts.render_stats(await collect_stats(svc.db, now=svc.now())))

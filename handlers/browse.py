@@ -1,0 +1,107 @@
+"""/latest, /search (paged with buttons), /cities, /cases."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.errors import InputError
+from bot.formatting import render_article_list_html
+from bot.subscription_query import describe_filter, parse_query
+from handlers import texts
+from handlers.common import args_text, message_of, reply
+from handlers.context import AppContext, services
+from storage.search import Page, latest_articles, search_articles
+
+esc = texts.esc
+PAGE_SIZE = 5
+MAX_QUERIES = 30
+
+
+def _remember(context: AppContext, kind: str, words: str) -> int:
+    """Keep the query in chat_data under a small number, so paging buttons fit in 64 bytes."""
+    assert context.chat_data is not None
+    queries: dict[int, tuple[str, str]] = context.chat_data.setdefault("queries", {})
+    token = int(context.chat_data.get("query_seq", 0)) + 1
+    context.chat_data["query_seq"] = token
+    queries[token] = (kind, words)
+    while len(queries) > MAX_QUERIES:
+        queries.pop(next(iter(queries)))
+    return token
+
+
+async def _page(context: AppContext, kind: str, words: str, page: int) -> tuple[str, Page]:
+    svc = services(context)
+    offset = page * PAGE_SIZE
+    if kind == "latest":
+        flt = parse_query(words).filter
+        result = await latest_articles(svc.db, flt, offset=offset, limit=PAGE_SIZE)
+        header = f"<b>Berita terbaru</b> — {esc(describe_filter(flt))}"
+    else:
+        result = await search_articles(svc.db, words, offset=offset, limit=PAGE_SIZE)
+        header = f"<b>Hasil pencarian</b> “{esc(words)}”"
+    if page:
+        header += f" (halaman {page + 1})"
+    return render_article_list_html(header, result.articles, start=offset + 1), result
+
+
+def _keyboard(token: int, page: int, result: Page) -> InlineKeyboardMarkup | None:
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton("◀ Sebelumnya", callback_data=f"pg:{token}:{page - 1}"))
+    if result.has_more:
+        row.append(InlineKeyboardButton("Berikutnya ▶", callback_data=f"pg:{token}:{page + 1}"))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+async def _first_page(update: Update, context: AppContext, kind: str, words: str) -> None:
+    try:
+        text, result = await _page(context, kind, words, 0)
+    except InputError as exc:
+        await reply(update, esc(str(exc)))
+        return
+    token = _remember(context, kind, words)
+    await reply(update, text, reply_markup=_keyboard(token, 0, result))
+
+
+async def latest(update: Update, context: AppContext) -> None:
+    """The newest stored articles matching the (optional) filter words, paged."""
+    await _first_page(update, context, "latest", args_text(message_of(update)))
+
+
+async def search(update: Update, context: AppContext) -> None:
+    """Full-text search over stored articles, paged."""
+    words = args_text(message_of(update))
+    if not words:
+        await reply(
+            update,
+            "Tulis kata yang dicari, mis. <code>/cari banjir bandang</code> atau "
+            '<code>/cari "jalan tol" -simulasi</code>.',
+        )
+        return
+    await _first_page(update, context, "search", words)
+
+
+async def page_button(update: Update, context: AppContext) -> None:
+    """◀ / ▶ under /latest and /search: edit the list in place."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.chat_data is not None
+    _, token_text, page_text = query.data.split(":")
+    token, page = int(token_text), max(0, int(page_text))
+    stored = context.chat_data.get("queries", {}).get(token)
+    if stored is None:
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    kind, words = stored
+    text, result = await _page(context, kind, words, page)
+    await query.answer()
+    await query.edit_message_text(text, reply_markup=_keyboard(token, page, result))
+
+
+async def cities(update: Update, context: AppContext) -> None:
+    """Provinces, or the Kab/Kota starting with a prefix."""
+    await reply(update, texts.render_cities(args_text(message_of(update))))
+
+
+async def cases(update: Update, context: AppContext) -> None:
+    """Every case key with its everyday words."""
+    await reply(update, texts.render_cases())

@@ -1,0 +1,74 @@
+"""Small helpers shared by handlers: the argument text, who may change a chat, replying in place."""
+
+from __future__ import annotations
+
+from telegram import Chat, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+
+from handlers import texts
+from handlers.context import AppContext, services
+from storage import chats as chat_store
+from storage.chats import Chat as StoredChat
+
+
+def message_of(update: Update) -> Message:
+    message = update.effective_message
+    assert message is not None  # command and message handlers only fire on updates with one
+    return message
+
+
+def chat_of(update: Update) -> Chat:
+    chat = update.effective_chat
+    assert chat is not None
+    return chat
+
+
+def args_text(message: Message) -> str:
+    """Everything after the command, with quotes intact (context.args splits inside quoted phrases)."""
+    text = message.text or message.caption or ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def thread_of(message: Message) -> int | None:
+    """The forum topic a message was sent in (a subscription made there delivers there)."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+async def register(update: Update, context: AppContext) -> StoredChat:
+    """Create or reactivate the chat row: a command from a chat proves it can hear us again."""
+    chat = chat_of(update)
+    svc = services(context)
+    title = chat.title or chat.username or chat.first_name
+    return await chat_store.register_chat(svc.db, chat.id, type=chat.type, title=title, now=svc.now())
+
+
+async def reply(update: Update, text: str, **kwargs: object) -> Message:
+    return await message_of(update).reply_text(text, do_quote=False, **kwargs)  # type: ignore[arg-type]
+
+
+async def can_manage(update: Update, context: AppContext) -> bool:
+    """Private chats and channels: yes. Groups: only the group's admins (and anonymous admins)."""
+    chat = chat_of(update)
+    if chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
+        return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous admin posts as the group itself
+    user = update.effective_user
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def require_manager(update: Update, context: AppContext) -> bool:
+    if await can_manage(update, context):
+        return True
+    await reply(update, texts.NOT_GROUP_ADMIN)
+    return False
+
+
+def is_bot_admin(update: Update, context: AppContext) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services(context).settings.admin_ids

@@ -1,0 +1,36 @@
+"""What every handler can reach: settings, the database, the clock and the sender, kept in bot_data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from storage.db import Database
+from storage.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from bot.delivery import Sender
+
+SERVICES_KEY = "pantau"
+
+AppContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
+
+
+@dataclass(slots=True)
+class BotServices:
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime] = utcnow
+    sender: Sender | None = None
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def services(context: AppContext) -> BotServices:
+    return cast(BotServices, context.bot_data[SERVICES_KEY])

@@ -1,0 +1,28 @@
+"""The one error handler: log with the traceback first, then apologise where a user is waiting."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from handlers import texts
+from handlers.context import AppContext
+
+logger = logging.getLogger(__name__)
+
+
+async def error_handler(update: object, context: AppContext) -> None:
+    """Log the error and tell the user something went wrong (never the details)."""
+    # Log before anything else, so the error is visible even if replying fails too.
+    logger.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(texts.GENERIC_ERROR, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(texts.GENERIC_ERROR, do_quote=False)
+    except TelegramError:
+        logger.warning("could not tell the user about the error", exc_info=True)
