@@ -135,3 +135,35 @@ def test_demo_prints_at_least_30_alerts_offline() -> None:
     assert "Undefined" not in result.stdout and "(0%)" not in result.stdout
     assert "dikirim ke [Humas Pemkot Surakarta]" in result.stdout
     assert re.search(r"Second poll.*not modified: 3, failed: 0; new articles: 0; alerts queued: 0", result.stdout)
+
+
+def test_console_mode_polls_and_prints_alerts(tmp_path: Path, feed_server: FeedServer) -> None:  # noqa: F811
+    feed_server.route("/rss", body=RSS)
+    env = {"PANTAU_DB": str(tmp_path / "p.db"), "PANTAU_POLL_INTERVAL": "1"}
+    pantau("feeds", "add", feed_server.url("/rss"), env=env)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env={**base, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:  # bounded: the process is killed by the finally clause at the latest
+            lines.append(line)
+            if line.rstrip().endswith(" WIB"):  # the source line closes the alert's header
+                break
+        text = "".join(lines)
+        assert "Banjir Rendam Ratusan Rumah di Sragen" in text
+        assert "Wilayah: Kabupaten Sragen, Jawa Tengah" in text
+        assert "Sentimen: Negatif" in text
+        assert "Kasus: Banjir" in text
+        assert "Warta Uji · 17 Des 2024 08.00 WIB" in text
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    # Nothing but the bundled list would have been polled had no feed been configured; here one feed was.
+    assert len(feed_server.requests_to("/rss")) >= 1
