@@ -567,3 +567,142 @@ def test_eval_reports_other_cities_precision_and_recall() -> None:
     assert (report.other_tp, report.other_fp, report.other_fn) == (1, 0, 1)
     assert report.other_cities_pr() == (1.0, 0.5)
     assert "other_cities       precision 1.000 (1/1), recall 0.500 (1/2)" in format_report(report)
+
+
+# ----------------------------------------------------------------------------- provincial seats, island names
+
+SEATS = [
+    # a protest at the governor's office is in the capital when no Kab/Kota is named
+    ("Mahasiswa Demo Tolak Kenaikan Tarif",
+     "Ratusan mahasiswa berunjuk rasa di depan Kantor Gubernur Jawa Tengah, Senin (3/3/2025). Mereka menolak "
+     "kenaikan tarif angkutan.", "Kota Semarang"),
+    ("Aksi Buruh Berlangsung Tertib",
+     "Massa buruh menggelar aksi di halaman Gedung DPRD Provinsi Sumatera Utara. Mereka meminta dewan memanggil "
+     "pengusaha.", "Kota Medan"),
+    ("Ratusan Guru Honorer Geruduk DPRD Sumbar",
+     "Ratusan guru honorer mendatangi Gedung DPRD Sumbar untuk menuntut kejelasan status mereka.", "Kota Padang"),
+    ("Mantan Kadis Ditahan Usai Diperiksa",
+     "Seorang mantan kepala dinas ditahan usai diperiksa penyidik di Kejati Sulsel, Kamis (5/6/2025).",
+     "Kota Makassar"),
+    ("Ojol Demo di Kantor Pemprov Jatim", "Ribuan pengemudi ojol berunjuk rasa menuntut tarif baru.", "Kota Surabaya"),
+    ("Buruh Demo di Grahadi", "Ribuan buruh berunjuk rasa di depan Gedung Negara Grahadi.", "Kota Surabaya"),
+    # an institution that sits outside the capital
+    ("Tersangka Penipuan Ditahan",
+     "Tersangka penipuan arisan itu kini ditahan di Mapolda Kepri untuk pemeriksaan lebih lanjut.", "Kota Batam"),
+    # a Kab/Kota named as the place of the event still wins over the seat
+    ("Warga Sragen Protes Jalan Rusak",
+     "Warga Kecamatan Gemolong, Kabupaten Sragen, memblokade jalan. Mereka lalu mengirim surat ke Kantor Gubernur "
+     "Jawa Tengah.", "Kabupaten Sragen"),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "city"), SEATS)
+def test_provincial_institution_is_in_the_capital(title: str, body: str, city: str) -> None:
+    assert city_of(title, body) == city
+
+
+def test_governor_named_as_a_person_is_not_a_place() -> None:
+    # "Gubernur Jawa Timur" is a person; a province-wide statement has no single Kab/Kota.
+    body = "Gubernur Jawa Timur meminta semua daerah menyiapkan anggaran pilkada, katanya, Senin (2/6/2025)."
+    assert city_of("Gubernur Minta Daerah Siapkan Anggaran", body) is None
+
+
+@pytest.mark.parametrize(
+    ("title", "city"),
+    [
+        ("Gelombang Tinggi, Kapal Nelayan Tertahan di Mentawai", "Kabupaten Kepulauan Mentawai"),
+        ("Dua Kapal Ikan Asing Ditangkap di Perairan Anambas", "Kabupaten Kepulauan Anambas"),
+        ("Harga Cengkeh di Talaud Naik", "Kabupaten Kepulauan Talaud"),
+    ],
+)
+def test_island_regency_by_its_bare_name(title: str, city: str) -> None:
+    assert city_of(title) == city
+
+
+# ----------------------------------------------------------------------------- case precision rules
+
+CASE_PRECISION = [
+    # a fatal stabbing is a killing, not also an assault
+    ("Pemuda Tewas Dibacok Tetangga Usai Cekcok",
+     "Seorang pemuda tewas dibacok tetangganya setelah cekcok. Pelaku membacok korban dengan parang hingga "
+     "tewas. Polisi menjerat pelaku dengan pasal pembunuhan.", ["pembunuhan"], ["penganiayaan"]),
+    # a body burned to hide a murder is not a fire
+    ("Pria Dibunuh Lalu Jasadnya Dibakar di Kebun",
+     "Seorang pria dibunuh rekannya, lalu jasadnya dibakar di kebun untuk menghilangkan jejak. Pelaku pembunuhan "
+     "sudah ditangkap.", ["pembunuhan"], ["kebakaran"]),
+    # an official's title is not an election
+    ("Bendahara KPU Ditahan Kasus Korupsi Dana Hibah",
+     "Bendahara KPU setempat ditahan jaksa karena korupsi dana hibah. Kerugian negara mencapai Rp 1 miliar.",
+     ["korupsi"], ["pemilu"]),
+    # an animal attack is not an assault
+    ("Nelayan Diserang Buaya Saat Menjala Ikan",
+     "Seorang nelayan diserang buaya saat menjala ikan di sungai. Buaya menyerang kakinya sehingga ia terluka.",
+     [], ["penganiayaan"]),
+    # chemical fumes at work are an accident, not an outbreak
+    ("Tiga Pekerja Pingsan Keracunan Zat Kimia di Pabrik",
+     "Tiga pekerja pingsan karena keracunan zat kimia saat membersihkan tangki di pabrik. Satu dirawat.",
+     ["kecelakaan"], ["kesehatan_wabah"]),
+    ("Kebocoran Gas di Pabrik Pupuk, Warga Mengungsi",
+     "Kebocoran gas terjadi di pabrik pupuk. Semburan gas membuat warga sesak napas dan mengungsi.",
+     ["kecelakaan"], []),
+    # a mistaken suspicion or a hypothetical is no event
+    ("Pria Bercadar Cabuli Jemaah Perempuan di Masjid",
+     "Pria itu melakukan pelecehan terhadap jemaah perempuan. Ia sempat dikira pencuri karena terburu-buru. "
+     "Polisi menyebut pelaku juga sempat disangka mencuri motor.", ["asusila"], ["pencurian"]),
+    # a weapon carried in a robbery is not an assault
+    ("Kawanan Perampok Bersenjata Celurit Gasak Toko Emas",
+     "Tiga perampok membawa celurit dan senjata tajam lain saat merampok toko emas. Pelaku menggasak perhiasan "
+     "lalu kabur. Tidak ada korban luka.", ["pencurian"], ["penganiayaan"]),
+    ("Pemuda Dibacok Orang Tak Dikenal",
+     "Seorang pemuda dibacok dengan celurit oleh orang tak dikenal saat pulang kerja.", ["penganiayaan"], []),
+    # a concessive clause in the headline is background
+    ("Meski Ada Kebakaran Lahan, Warga Tetap Gelar Festival Layang-layang",
+     "Warga tetap menggelar festival layang-layang di alun-alun, Minggu.", [], ["kebakaran"]),
+    ("Nelayan Selamat Meski Tubuhnya Terluka",
+     "Nelayan itu selamat setelah digigit ikan saat menjala di muara.", [], ["penganiayaan"]),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "present", "absent"), CASE_PRECISION)
+def test_case_precision_rules(title: str, body: str, present: list[str], absent: list[str]) -> None:
+    cases = classify(title, body).cases
+    for k in present:
+        assert k in cases
+    for k in absent:
+        assert k not in cases
+    if not present:
+        assert not set(absent) & set(cases)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "city"),
+    [
+        # kecamatan written split, joined or abbreviated
+        ("Rumah Warga Terbakar", "Sebuah rumah di Desa Wanaherang, Kecamatan Gunung Putri, terbakar Senin malam.",
+         "Kabupaten Bogor"),
+        ("Rumah Warga Terbakar", "Sebuah rumah di Desa Karang Tengah, Kec. Babakanmadang, terbakar Senin malam.",
+         "Kabupaten Bogor"),
+        ("Dua Motor Hilang di Parkiran", "Dua motor dicuri di Kelurahan Mekarsari, Kecamatan Tambunselatan.",
+         "Kabupaten Bekasi"),
+        ("Banjir Rendam Permukiman di Gunung Sitoli", "Banjir merendam ratusan rumah warga.", "Kota Gunungsitoli"),
+    ],
+)
+def test_kecamatan_spellings(title: str, body: str, city: str) -> None:
+    assert city_of(title, body) == city
+
+
+def test_ordinary_phrases_are_not_kecamatan() -> None:
+    body = "Batu putih dan air garam dipakai sejak lama."
+    assert city_of("Manfaat Batu Putih dan Air Garam untuk Kulit", body) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "city"),
+    [
+        ("Kebakaran terjadi di Kec. Cileungsi, Senin malam.", "Kabupaten Bogor"),
+        ("Kebakaran terjadi di Kab. Sukoharjo, Senin malam.", "Kabupaten Sukoharjo"),
+        ("Kebakaran terjadi di Ds. Sidorejo, Kec. Gunungputri, Senin malam.", "Kabupaten Bogor"),
+    ],
+)
+def test_abbreviated_prefixes(body: str, city: str) -> None:
+    assert city_of("Rumah Terbakar", body) == city

@@ -16,6 +16,17 @@ TITLE_FACTOR = 3.0
 LEAD_FACTOR = 1.5
 LEAD_TOKENS = 60
 REPEAT_FACTOR = 0.5  # a phrase seen again adds half its weight
+# A weapon is not an act: a robber "membawa celurit" threatens, and only words for the act itself
+# (dibacok, dianiaya, dikeroyok) make an assault.
+INSTRUMENTS: dict[str, frozenset[str]] = {
+    "penganiayaan": frozenset({"sajam", "senjata tajam", "celurit", "parang", "golok", "clurit", "pisau"}),
+}
+# A killing reported with the violence that caused it is one event (TAXONOMY.md: "pembunuhan" covers
+# fatal assaults and stabbings), and a victim's body burned to hide a murder is not a fire. The
+# subsumed key is dropped when the main key is also found and, for fire, outscores it.
+SUBSUMES: dict[str, tuple[tuple[str, bool], ...]] = {
+    "pembunuhan": (("penganiayaan", False), ("kebakaran", True)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +136,23 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], lis
     for h in pats:
         cover = next(((a, b) for a, b in antis.get(h.case, ()) if a <= h.start and h.end <= b), None)
         if cover is not None:
-            span = tokens.lower[cover[0]:cover[1]]
+            span = tokens.lower[cover[0] : cover[1]]
             if any(w in rules.negations and w not in PLAIN_NEGATIONS for w in span):
                 continue  # "cegah korupsi", "rawan longsor": prevention of a real ill keeps its tone
             drill = any(w in rules.drills for w in span) or any(
-                g in rules.drills for g in _preceding_ngrams(tokens, cover[0], 3))
+                g in rules.drills for g in _preceding_ngrams(tokens, cover[0], 3)
+            )
             suppressed.append((h.start, h.end, drill))
             continue
         # Keep only the longest phrase of a case at one place ("kecelakaan lalu lintas" over "kecelakaan").
-        if any(o is not h and o.case == h.case and o.start <= h.start and h.end <= o.end
-               and (o.end - o.start) > (h.end - h.start) for o in pats):
+        if any(
+            o is not h
+            and o.case == h.case
+            and o.start <= h.start
+            and h.end <= o.end
+            and (o.end - o.start) > (h.end - h.start)
+            for o in pats
+        ):
             continue
         before = _preceding_ngrams(tokens, h.start, 3)
         if any(g in rules.negations for g in before):
@@ -168,6 +186,22 @@ def mask_suppressed(tokens: Tokens, spans: list[tuple[int, int, bool]]) -> str:
     return "".join(chars)
 
 
+# A headline clause opened by one of these gives background, not the news ("Meski ..., ...").
+CONCESSIVE = frozenset({"meski", "meskipun", "walau", "walaupun", "kendati", "sekalipun", "biarpun"})
+
+
+def _concessive(tokens: Tokens, i: int) -> bool:
+    """True if token i sits in a clause opened by a concessive word."""
+    j = i
+    while j >= 0:
+        if tokens.lower[j] in CONCESSIVE:
+            return True
+        if tokens.breaks[j]:
+            return False
+        j -= 1
+    return False
+
+
 @dataclass(slots=True)
 class CaseResult:
     cases: list[str]
@@ -182,11 +216,15 @@ class CaseResult:
 def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
     rules = load_rules()
     thits, tsup = _hits(title, rules, "title")
+    for h in thits:
+        if _concessive(title, h.start):
+            h.where = "body"  # "Meski Banyak Kebakaran Hutan, Aceh Diguyur Hujan Es": background only
     bhits, bsup = _hits(body, rules, "body")
     hits = thits + bhits
     scores: dict[str, float] = defaultdict(float)
     seen: dict[tuple[str, str], int] = defaultdict(int)
     n_hits: dict[str, int] = defaultdict(int)
+    acts: set[str] = set()  # keys with a hit that names an act, not only a weapon
     in_title: set[str] = set()
     evidence: dict[str, list[str]] = defaultdict(list)
     for h in hits:
@@ -196,6 +234,8 @@ def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
         w = h.weight * factor * (REPEAT_FACTOR**n if n < 3 else 0.0)
         scores[h.case] += w
         n_hits[h.case] += 1
+        if h.phrase not in INSTRUMENTS.get(h.case, ()):
+            acts.add(h.case)
         if h.where == "title":
             in_title.add(h.case)
         if len(evidence[h.case]) < 5 and n == 0:
@@ -211,9 +251,23 @@ def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
         top = ranked[0][1]
         # One passing mention in the body is not an article about the event.
         cases = [
-            k for k, s in ranked
+            k
+            for k, s in ranked
             if s >= rules.threshold and s >= rules.relative * top and (k in in_title or n_hits[k] >= 2)
+            and k in acts
         ]
-    return CaseResult(cases, dict(scores), {k: evidence[k] for k in cases}, hoax,
-                      mask_suppressed(title, tsup), mask_suppressed(body, bsup),
-                      any(d for _, _, d in tsup))
+    for main, subs in SUBSUMES.items():
+        if main not in cases:
+            continue
+        for sub, only_if_weaker in subs:
+            if sub in cases and (not only_if_weaker or scores[sub] < scores[main]):
+                cases.remove(sub)
+    return CaseResult(
+        cases,
+        dict(scores),
+        {k: evidence[k] for k in cases},
+        hoax,
+        mask_suppressed(title, tsup),
+        mask_suppressed(body, bsup),
+        any(d for _, _, d in tsup),
+    )

@@ -86,6 +86,31 @@ def _info(keys: dict[str, KeyInfo], phrase: str) -> KeyInfo:
     return keys[key]
 
 
+# Kecamatan names are written joined or split ("Gunungputri" / "Gunung Putri", "Babakan Madang" /
+# "Babakanmadang"); a split is only guessed after a generic landform word.
+# (Not "batu", "air", "karang", "pasir": "batu putih", "air garam" are ordinary phrases.)
+_SPLIT_PREFIXES = ("gunung", "tanjung", "sungai", "pulau", "teluk", "bukit", "muara", "lubuk", "kuala",
+                   "pangkalan", "ujung")
+
+
+def _kec_spellings(name: str) -> list[str]:
+    key = normalize_phrase(name)
+    out = [key]
+    words = key.split()
+    if len(words) > 1 and all(w.isalpha() for w in words):
+        out.append("".join(words))
+    elif len(words) == 1:
+        for p in _SPLIT_PREFIXES:
+            if key.startswith(p) and len(key) - len(p) >= 4:
+                out.append(f"{p} {key[len(p):]}")
+                break
+    return out
+
+
+# Bare island names that are also ordinary words ("Kepulauan Seribu" -> "seribu" = a thousand).
+_ISLAND_COMMON = frozenset({"seribu"})
+
+
 @functools.cache
 def load() -> Gazetteer:
     """Read the data files and build the automaton (once per process)."""
@@ -112,7 +137,7 @@ def load() -> Gazetteer:
         province_of[code] = row["province_code"]
         by_name[row["name"].lower()] = code
         sname = row["short_name"]
-        variants = {sname, sname.replace(" ", ""), sname.replace("-", "")}
+        variants = {sname, sname.replace(" ", ""), sname.replace("-", ""), *_kec_spellings(sname)[1:]}
         for v in variants:
             info = _info(keys, v)
             info.cities = (*info.cities, code) if code not in info.cities else info.cities
@@ -121,18 +146,33 @@ def load() -> Gazetteer:
             for p in prefixes:
                 info = _info(keys, f"{p} {v}")
                 info.cities, info.explicit = (code,), row["type"]
+    # "Kepulauan Mentawai" is usually just "Mentawai" (Anambas, Talaud, Sangihe, Selayar, Meranti...):
+    # the island regency is the usual meaning of the bare name, even where a kecamatan shares it.
+    for code, sname in short.items():
+        if types[code] != "kabupaten" or not sname.startswith("Kepulauan "):
+            continue
+        bare = sname[len("Kepulauan ") :]
+        info = _info(keys, bare)
+        if info.cities or info.province is not None or bare.lower() in _ISLAND_COMMON:
+            continue
+        info.cities, info.kind = (code,), "alias"
     # "Kota Sragen" is common usage for a regency's capital town: map it unless a real Kota exists.
     for code, sname in short.items():
         key = normalize_phrase("kota " + sname)
         if key not in keys or not keys[key].cities:
             info = _info(keys, key)
             info.cities = (code,)
-    for row in _rows("kecamatan.csv"):
-        info = _info(keys, row["name"])
-        if row["kab_code"] not in info.kec:
-            info.kec = (*info.kec, row["kab_code"])
-        if not info.cities and info.province is None and info.kind == "name":
-            info.kind = "kec"
+    kec_rows = _rows("kecamatan.csv")
+    official = {normalize_phrase(row["name"]) for row in kec_rows}
+    for row in kec_rows:
+        for variant in _kec_spellings(row["name"]):
+            if variant != normalize_phrase(row["name"]) and variant in official:
+                continue  # another kecamatan is officially spelled so
+            info = _info(keys, variant)
+            if row["kab_code"] not in info.kec:
+                info.kec = (*info.kec, row["kab_code"])
+            if not info.cities and info.province is None and info.kind == "name":
+                info.kind = "kec"
     for row in _rows("aliases.csv"):
         kind, weight = row["kind"], float(row["weight"] or 0)
         info = _info(keys, row["alias"])
@@ -165,9 +205,7 @@ def load() -> Gazetteer:
     display_keys: dict[str, list[str]] = {}
     for code, place in places.items():
         display_keys.setdefault(fold_name(place.name), []).append(code)
-    return Gazetteer(
-        places, types, short, provinces, province_of, keys, automaton, by_province, display_keys
-    )
+    return Gazetteer(places, types, short, provinces, province_of, keys, automaton, by_province, display_keys)
 
 
 # --------------------------------------------------------------------------- lookup API for the bot

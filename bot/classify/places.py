@@ -7,12 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from bot.classify.gazetteer import Gazetteer, KeyInfo
-from bot.classify.text import Tokens, normalize_phrase
+from bot.classify.text import Tokens, fold_name, normalize_phrase
 
 # Words right before a name that say which of a Kota/Kabupaten pair is meant.
 KAB_WORDS = frozenset({"pemkab", "bupati", "wabup", "kabupaten", "kab", "pemerintah kabupaten"})
-KOTA_WORDS = frozenset({"pemkot", "walikota", "wawali", "wawako", "walkot", "kodya", "polrestabes",
-                        "kapolrestabes", "kota"})
+KOTA_WORDS = frozenset(
+    {"pemkot", "walikota", "wawali", "wawako", "walkot", "kodya", "polrestabes", "kapolrestabes", "kota"}
+)
 POLICE_WORDS = frozenset({"polres", "polresta", "kapolres", "kapolresta", "mapolres", "mapolresta"})
 # Context that says the name is not where the story happens.
 ORIGIN_WORDS = frozenset({"asal", "berasal", "kelahiran", "asli", "perantau", "perantauan", "eks"})
@@ -20,8 +21,24 @@ FROM_WORDS = frozenset({"dari"})
 TOWARD_WORDS = frozenset({"ke", "menuju", "arah", "tujuan", "jurusan"})
 STREET_WORDS = frozenset({"jalan", "jl", "jln", "gang", "gg"})
 ROUTE_WORDS = frozenset({"tol", "jalur", "ruas", "lintas", "trayek", "jurusan", "rute"})
-VILLAGE_WORDS = frozenset({"kecamatan", "kec", "camat", "kelurahan", "kel", "desa", "ds", "dusun",
-                           "kampung", "kp", "lurah", "kades", "nagari", "gampong"})
+VILLAGE_WORDS = frozenset(
+    {
+        "kecamatan",
+        "kec",
+        "camat",
+        "kelurahan",
+        "kel",
+        "desa",
+        "ds",
+        "dusun",
+        "kampung",
+        "kp",
+        "lurah",
+        "kades",
+        "nagari",
+        "gampong",
+    }
+)
 KEC_WORDS = frozenset({"kecamatan", "kec", "camat"})
 # A Polsek is named after its kecamatan ("Polsek Rantepao"): it locates the story like "Kecamatan X".
 POLSEK_WORDS = frozenset({"polsek", "kapolsek", "mapolsek"})
@@ -30,24 +47,107 @@ KEC_PREFIX = KEC_WORDS | POLSEK_WORDS
 # preceding speech verb or "dari" does not discount them ("kata Kasat Reskrim Polres Karawang").
 OFFICE_WORDS = POLICE_WORDS | POLSEK_WORDS | (KAB_WORDS | KOTA_WORDS) - {"kabupaten", "kab", "kota"}
 # An official's title names the official's home, which need not be where the event is.
-OFFICIAL_WORDS = frozenset({"bupati", "wabup", "walikota", "wawali", "wawako", "walkot", "pemkab", "pemkot",
-                            "gubernur", "dprd"})
+OFFICIAL_WORDS = frozenset(
+    {"bupati", "wabup", "walikota", "wawali", "wawako", "walkot", "pemkab", "pemkot", "gubernur", "dprd"}
+)
 COMPARE_WORDS = frozenset({"dibanding", "dibandingkan", "ketimbang", "daripada", "menyusul", "seperti"})
 OUTLET_BEFORE = frozenset({"tribun", "radar", "harian", "koran", "tribunnews"})
 OUTLET_AFTER = frozenset({"pos", "post", "tv", "news", "today", "terkini", "ekspres", "express", "raya"})
 EVENT_BEFORE = frozenset({"di", "wilayah", "kawasan", "daerah", "lokasi", "sekitar", "perairan", "lereng"})
 # "ujar Alex di Gedung KPK, Kuningan, Jakarta Selatan": where a quote was given, not the event.
-SPEECH_WORDS = frozenset({"kata", "ujar", "ucap", "tutur", "jelas", "ungkap", "terang", "katanya", "ujarnya",
-                          "ucapnya", "tuturnya", "jelasnya", "ungkapnya", "terangnya", "imbuhnya", "tegasnya"})
+SPEECH_WORDS = frozenset(
+    {
+        "kata",
+        "ujar",
+        "ucap",
+        "tutur",
+        "jelas",
+        "ungkap",
+        "terang",
+        "katanya",
+        "ujarnya",
+        "ucapnya",
+        "tuturnya",
+        "jelasnya",
+        "ungkapnya",
+        "terangnya",
+        "imbuhnya",
+        "tegasnya",
+    }
+)
 # Words before a name that make it a person's name ("Pak Tegal", "Mbah Kediri", "bernama Ahmad Batu").
-HONORIFICS = frozenset({"pak", "bapak", "bu", "ibu", "mas", "mbak", "bang", "abang", "kang", "cak", "mbah",
-                        "om", "tante", "kakek", "nenek", "bung", "gus", "ning", "uda", "uni", "daeng",
-                        "sdr", "saudara", "saudari", "haji", "hj", "almarhum", "almarhumah", "bin",
-                        "binti", "alias", "bernama", "berinisial", "inisial", "disapa", "sapaan"})
+HONORIFICS = frozenset(
+    {
+        "pak",
+        "bapak",
+        "bu",
+        "ibu",
+        "mas",
+        "mbak",
+        "bang",
+        "abang",
+        "kang",
+        "cak",
+        "mbah",
+        "om",
+        "tante",
+        "kakek",
+        "nenek",
+        "bung",
+        "gus",
+        "ning",
+        "uda",
+        "uni",
+        "daeng",
+        "sdr",
+        "saudara",
+        "saudari",
+        "haji",
+        "hj",
+        "almarhum",
+        "almarhumah",
+        "bin",
+        "binti",
+        "alias",
+        "bernama",
+        "berinisial",
+        "inisial",
+        "disapa",
+        "sapaan",
+    }
+)
 # Common first names: "Ahmad Batu", "Joko Kediri" are people (a surname that is a place name).
-GIVEN_NAMES = frozenset({"ahmad", "achmad", "muhammad", "mohammad", "mochammad", "moh", "muh", "abdul",
-                         "siti", "budi", "agus", "joko", "eko", "dwi", "tri", "rudi", "andi", "hendra",
-                         "bambang", "slamet", "yusuf", "imam", "rizky", "dedi", "wahyu", "nur", "dewi"})
+GIVEN_NAMES = frozenset(
+    {
+        "ahmad",
+        "achmad",
+        "muhammad",
+        "mohammad",
+        "mochammad",
+        "moh",
+        "muh",
+        "abdul",
+        "siti",
+        "budi",
+        "agus",
+        "joko",
+        "eko",
+        "dwi",
+        "tri",
+        "rudi",
+        "andi",
+        "hendra",
+        "bambang",
+        "slamet",
+        "yusuf",
+        "imam",
+        "rizky",
+        "dedi",
+        "wahyu",
+        "nur",
+        "dewi",
+    }
+)
 # "Solo-Semarang" after a route word: the ends of a road or a line, not where the story is.
 _ROUTE_GAP = frozenset({"-", "\u2013", "\u2014", "/"})
 # A name followed by an age in brackets is a person: "Kediri (45)", not a date "(15/9)".
@@ -56,9 +156,92 @@ CLUB_PREFIX = re.compile(r"^(pers[a-z]*|psi[a-z]*|pss|psm[a-z]*|ps|arema)$")
 
 # Dateline: up to ~60 characters before the first dash, e.g. "KLATEN, KOMPAS.com -".
 _DATELINE_RE = re.compile(r"^\s*([^\n]{1,70}?)\s*[-\u2013\u2014]+")
-_OUTLET_PART = re.compile(r"\.(com|id|co|net|news|org)\b|^\s*(antara|esposin|espos|kompas|detik\w*|"
-                          r"okezone|sindonews|liputan6|tempo|tribun\w*|suara\w*|idn\s?times|merdeka|"
-                          r"viva|info nasional|jpnn|inews|republika)\s*$", re.IGNORECASE)
+_OUTLET_PART = re.compile(
+    r"\.(com|id|co|net|news|org)\b|^\s*(antara|esposin|espos|kompas|detik\w*|"
+    r"okezone|sindonews|liputan6|tempo|tribun\w*|suara\w*|idn\s?times|merdeka|"
+    r"viva|info nasional|jpnn|inews|republika)\s*$",
+    re.IGNORECASE,
+)
+
+# Provincial institutions sit in the provincial capital: a protest "di depan Kantor Gubernur Riau" or a
+# hearing "di Kejati Sumut" happens in Pekanbaru or Medan even when the city is never named.
+# (words before the province name, nearest first) -> institution kind.
+SEAT_BEFORE: dict[tuple[str, ...], str] = {
+    ("gubernur", "kantor"): "gov",
+    ("gubernur", "gedung"): "gov",
+    ("gubernur", "dinas"): "gov",
+    ("gubernur", "jabatan"): "gov",
+    ("gubernuran", "kantor"): "gov",
+    ("kota", "balai"): "gov",
+    ("pemprov", "kantor"): "gov",
+    ("pemprov", "gedung"): "gov",
+    ("dprd", "gedung"): "gov",
+    ("dprd", "kantor"): "gov",
+    ("dprd", "di"): "gov",
+    ("dprd", "depan"): "gov",
+    ("dprd", "halaman"): "gov",
+    ("dprd", "ke"): "gov",
+    ("kejati",): "kejati",
+    ("tinggi", "kejaksaan"): "kejati",
+    ("tinggi", "pengadilan"): "kejati",
+    ("mapolda",): "polda",
+    ("polda", "markas"): "polda",
+    ("polda", "di"): "polda",
+}
+SEAT_SKIP = frozenset({"provinsi", "prov"})
+# Capital of each province (seat of the governor, DPRD, Kejati, Pengadilan Tinggi and Polda), and where
+# an institution sits elsewhere (Sofifi is in Tidore Kepulauan, Polda DIY in Sleman, Polda Kepri in
+# Batam, Polda Kaltim in Balikpapan, Kalsel's governor in Banjarbaru).
+CAPITALS: dict[str, str] = {
+    "Aceh": "Kota Banda Aceh",
+    "Sumatera Utara": "Kota Medan",
+    "Sumatera Barat": "Kota Padang",
+    "Riau": "Kota Pekanbaru",
+    "Jambi": "Kota Jambi",
+    "Sumatera Selatan": "Kota Palembang",
+    "Bengkulu": "Kota Bengkulu",
+    "Lampung": "Kota Bandar Lampung",
+    "Kepulauan Bangka Belitung": "Kota Pangkal Pinang",
+    "Kepulauan Riau": "Kota Tanjung Pinang",
+    "DKI Jakarta": "Kota Jakarta Pusat",
+    "Jawa Barat": "Kota Bandung",
+    "Jawa Tengah": "Kota Semarang",
+    "Daerah Istimewa Yogyakarta": "Kota Yogyakarta",
+    "Jawa Timur": "Kota Surabaya",
+    "Banten": "Kota Serang",
+    "Bali": "Kota Denpasar",
+    "Nusa Tenggara Barat": "Kota Mataram",
+    "Nusa Tenggara Timur": "Kota Kupang",
+    "Kalimantan Barat": "Kota Pontianak",
+    "Kalimantan Tengah": "Kota Palangkaraya",
+    "Kalimantan Selatan": "Kota Banjarmasin",
+    "Kalimantan Timur": "Kota Samarinda",
+    "Kalimantan Utara": "Kabupaten Bulungan",
+    "Sulawesi Utara": "Kota Manado",
+    "Sulawesi Tengah": "Kota Palu",
+    "Sulawesi Selatan": "Kota Makassar",
+    "Sulawesi Tenggara": "Kota Kendari",
+    "Gorontalo": "Kota Gorontalo",
+    "Sulawesi Barat": "Kabupaten Mamuju",
+    "Maluku": "Kota Ambon",
+    "Maluku Utara": "Kota Ternate",
+    "Papua": "Kota Jayapura",
+    "Papua Barat": "Kabupaten Manokwari",
+    "Papua Selatan": "Kabupaten Merauke",
+    "Papua Tengah": "Kabupaten Nabire",
+    "Papua Pegunungan": "Kabupaten Jayawijaya",
+    "Papua Barat Daya": "Kota Sorong",
+}
+SEAT_EXCEPTIONS: dict[tuple[str, str], str | None] = {
+    ("gov", "Maluku Utara"): "Kota Tidore Kepulauan",
+    ("gov", "Kalimantan Selatan"): "Kota Banjarbaru",
+    ("polda", "Daerah Istimewa Yogyakarta"): "Kabupaten Sleman",
+    ("polda", "Kepulauan Riau"): "Kota Batam",
+    ("polda", "Kalimantan Timur"): "Kota Balikpapan",
+    ("polda", "DKI Jakarta"): None,
+    ("kejati", "DKI Jakarta"): None,
+}
+W_SEAT = 1.0
 
 W_DATELINE = 3.0
 W_TITLE = 4.0
@@ -93,6 +276,7 @@ class _Mention:
     route: bool = False  # an end of a named road or line ("Tol Semarang-Solo", "rute Solo-Yogya")
     passing: bool = False  # discounted as origin, destination, speaker's place, list or larger region
     compared: bool = False  # a reference point of a comparison ("lebih tinggi dibanding Klaten")
+    seat: str | None = None  # the capital, for a province named as the seat of an institution
 
 
 def parse_dateline(body: str, gaz: Gazetteer) -> tuple[KeyInfo, str] | None:
@@ -198,9 +382,15 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             continue  # "Polres Metro Jakarta Utara", "Polda Metro Jaya": part of the unit's name
         route = False
         nxt_gap = _gap(tokens, j).strip() if j < n else ""
-        if (chained or prev1 in ROUTE_WORDS or (prev2 in ROUTE_WORDS and prev1 in {"ruas", "jalur"})
-                or ((nxt_gap in _ROUTE_GAP or gap.strip() in _ROUTE_GAP)
-                    and any(w in ROUTE_WORDS | STREET_WORDS for w in win[:3]))):
+        if (
+            chained
+            or prev1 in ROUTE_WORDS
+            or (prev2 in ROUTE_WORDS and prev1 in {"ruas", "jalur"})
+            or (
+                (nxt_gap in _ROUTE_GAP or gap.strip() in _ROUTE_GAP)
+                and any(w in ROUTE_WORDS | STREET_WORDS for w in win[:3])
+            )
+        ):
             weight *= 0.3  # a toll road or route is named after its ends, not where it happened
             route = True
             route_word = route_word if chained else True
@@ -210,9 +400,7 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             has_prefix = bool(vote) or prev1 in KAB_WORDS | KOTA_WORDS | POLICE_WORDS | KEC_PREFIX
             if not has_prefix:
                 kec_ok = as_kec and where == "title" and (prev1 in EVENT_BEFORE or " " in info.key)
-                if not kec_ok and (
-                    not _capitalised(tokens, i) or _sentence_initial(tokens, i) or where == "title"
-                ):
+                if not kec_ok and (not _capitalised(tokens, i) or _sentence_initial(tokens, i) or where == "title"):
                     if where == "title" and info.common and prev1 in EVENT_BEFORE:
                         pass  # "Tawuran di Malang": the locative settles it
                     elif where == "title" and info.common:
@@ -256,14 +444,36 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
         if CLUB_PREFIX.match(prev1):
             weight *= 0.5
             passing = True
-        out.append(_Mention(info, i, j, weight, where, vote, " ".join(tokens.words[i:j]), as_kec, prev1,
-                            route, passing, compared))
+        seat = _seat(gaz, info, _window(tokens, i, 5)) if info.province else None
+        out.append(
+            _Mention(
+                info,
+                i,
+                j,
+                weight,
+                where,
+                vote,
+                " ".join(tokens.words[i:j]),
+                as_kec,
+                prev1,
+                route,
+                passing,
+                compared,
+                seat,
+            )
+        )
     # "Jambi, Palembang, Banjarmasin, Palangkaraya": a list of three or more places in one sentence
     # describes a wide story, and none of them is its place.
     run: list[_Mention] = []
     for m in [*out, None]:
-        if m is not None and run and m.start - run[-1].end <= 1 and tokens.breaks[m.start] and m.start > 0 \
-                and tokens.text[tokens.starts[m.start] - 2 : tokens.starts[m.start]].strip() in {",", ""}:
+        if (
+            m is not None
+            and run
+            and m.start - run[-1].end <= 1
+            and tokens.breaks[m.start]
+            and m.start > 0
+            and tokens.text[tokens.starts[m.start] - 2 : tokens.starts[m.start]].strip() in {",", ""}
+        ):
             run.append(m)
             continue
         regions = {(r.info.cities, r.info.province) for r in run if not r.as_kec}
@@ -283,6 +493,34 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
                 b.vote = None
                 b.passing = True
     return out
+
+
+_SEAT_CACHE: dict[tuple[int, str, str], str | None] = {}
+
+
+def _seat_code(gaz: Gazetteer, kind: str, province: str) -> str | None:
+    key = (id(gaz), kind, province)
+    if key not in _SEAT_CACHE:
+        _SEAT_CACHE[key] = _find_seat(gaz, kind, province)
+    return _SEAT_CACHE[key]
+
+
+def _find_seat(gaz: Gazetteer, kind: str, province: str) -> str | None:
+    pname = gaz.provinces[province].name
+    name = SEAT_EXCEPTIONS.get((kind, pname), CAPITALS.get(pname))
+    if name is None:
+        return None
+    codes = [c for c in gaz.display_keys.get(fold_name(name), []) if gaz.province_of[c] == province]
+    return codes[0] if len(codes) == 1 else None
+
+
+def _seat(gaz: Gazetteer, info: KeyInfo, win: list[str]) -> str | None:
+    """The capital, when the province name follows an institution word ("Kantor Gubernur Jatim")."""
+    words = [w for w in win if w not in SEAT_SKIP]
+    for pattern, kind in SEAT_BEFORE.items():
+        if tuple(words[: len(pattern)]) == pattern:
+            return _seat_code(gaz, kind, info.province)
+    return None
 
 
 def locate(
@@ -308,8 +546,7 @@ def locate(
             if dm is not None and m.where != "title" and body.starts[m.start] < dm.end():
                 m.passing = True
         info, phrase = dl
-        mentions.append(_Mention(info, -1, -1, info.weight if info.weight else 1.0, "dateline",
-                                 info.explicit, phrase))
+        mentions.append(_Mention(info, -1, -1, info.weight if info.weight else 1.0, "dateline", info.explicit, phrase))
 
     # Kota vs Kabupaten votes per ambiguous name, from the whole article.
     votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -352,6 +589,18 @@ def locate(
     event: set[str] = set()
     compared: set[str] = set()  # a place the story compares with is not a place of the event
     for m in mentions:
+        if m.seat is None:
+            continue
+        # The institution's seat counts like a place of the event, unless it is only where a
+        # statement was made ("kata Gubernur di Kantor Gubernur Jatim").
+        w = _position_weight(m.where) * W_SEAT * (0.3 if m.weight < m.info.weight * 0.5 else 1.0)
+        scores[m.seat] += w
+        placed.add(m.seat)
+        if w >= _position_weight(m.where) * W_SEAT:
+            event.add(m.seat)
+        if len(reasons[m.seat]) < 4:
+            reasons[m.seat].append(f"{m.where}: seat of {m.text} ({w:.1f})")
+    for m in mentions:
         if m.as_kec:
             continue
         if not m.info.cities:
@@ -359,8 +608,10 @@ def locate(
         code = pick(m.info.cities, m.vote)
         if code is None:
             continue
-        if m.info.province and not m.vote and any(
-            c != code and gaz.province_of[c] == m.info.province for c in explicit_codes
+        if (
+            m.info.province
+            and not m.vote
+            and any(c != code and gaz.province_of[c] == m.info.province for c in explicit_codes)
         ):
             continue  # "Jambi" next to "Kabupaten Muarojambi" is the province
         w = m.weight

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 _TOKEN_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_A-Za-z]+")
 # Punctuation between two tokens that ends a clause: looking back for context stops there.
 _CLAUSE_RE = re.compile(r"[.,;:!?()\[\]\"\u201c\u201d\u2013\u2014|]|\s-\s|\n")
+# Abbreviations written with a dot before a name ("Kec. Cileungsi", "Kab. Bogor", "Jl. Slamet Riyadi").
+ABBREVIATIONS = frozenset({"kec", "kel", "kab", "kp", "ds", "dsn", "jl", "jln", "gg", "prov"})
 _SENTENCE_RE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+|\n+")
 
 
@@ -42,7 +44,10 @@ def tokenize(text: str) -> Tokens:
         words.append(m.group())
         starts.append(m.start())
         gap = text[prev_end : m.start()]
-        breaks.append(not words[:-1] or bool(_CLAUSE_RE.search(gap)))
+        brk = not words[:-1] or bool(_CLAUSE_RE.search(gap))
+        if brk and gap.strip() == "." and words[-2].lower() in ABBREVIATIONS:
+            brk = False  # "Kec. Gunungputri", "Kab. Bogor": the dot ends an abbreviation, not a clause
+        breaks.append(brk)
         prev_end = m.end()
     lower = [w.lower() for w in words]
     parts: list[str] = [" "]
