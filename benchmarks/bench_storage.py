@@ -99,6 +99,12 @@ def timed(conn: sqlite3.Connection, sql: str, params_list: list[tuple]) -> dict[
 
 SEARCH_NEWEST = ("SELECT a.id, a.title, a.url, a.fetched_at FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
                  " WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT 10")
+# What storage.search.search_articles runs (newest stored first, cut in the FTS index; the page is then
+# shown by publication date in Python), and what it ran before (every match sorted by publication date).
+SEARCH_PRODUCT = ("SELECT a.* FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+                  " ORDER BY rowid DESC LIMIT 6 OFFSET 0) ORDER BY a.id DESC")
+SEARCH_BY_DATE = ("SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"
+                  " ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT 6 OFFSET 0")
 SEARCH_RANK = ("SELECT a.id, a.title, a.url, a.fetched_at FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
                " WHERE articles_fts MATCH ? ORDER BY rank LIMIT 10")
 LATEST_CITY_CASE = ("SELECT a.* FROM articles a WHERE a.city_code = ? AND EXISTS (SELECT 1 FROM article_cases c"
@@ -119,6 +125,8 @@ def queries(path: Path, nq: int, cities: list[str]) -> dict[str, dict]:
     pairs = [(rng.choice(cities), rng.choice(case_keys)) for _ in range(nq)]
     out = {
         "search_newest": timed(conn, SEARCH_NEWEST, words),
+        "search_product": timed(conn, SEARCH_PRODUCT, words),
+        "search_by_date": timed(conn, SEARCH_BY_DATE, words[: max(20, nq // 5)]),
         "search_rank": timed(conn, SEARCH_RANK, words[: max(20, nq // 5)]),
         "latest_city_case": timed(conn, LATEST_CITY_CASE, pairs),
         "latest_case": timed(conn, LATEST_CASE, [(k,) for _, k in pairs]),
@@ -127,7 +135,8 @@ def queries(path: Path, nq: int, cities: list[str]) -> dict[str, dict]:
     out["plans"] = {name: [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
                     for name, sql, params in (("latest_city_case", LATEST_CITY_CASE, pairs[0]),
                                               ("latest_case", LATEST_CASE, (pairs[0][1],)),
-                                              ("search_newest", SEARCH_NEWEST, words[0]))}
+                                              ("search_newest", SEARCH_NEWEST, words[0]),
+                                              ("search_product", SEARCH_PRODUCT, words[0]))}
     conn.close()
     return out
 

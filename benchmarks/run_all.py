@@ -55,7 +55,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="1,2,3,4,5,6,7")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--reuse", type=Path, help="results.json whose figures stand for scenarios not in --only")
     args = parser.parse_args()
+    previous = json.loads(args.reuse.read_text()) if args.reuse else {}
     only = {int(x) for x in args.only.split(",")}
     q = args.quick
     from benchmarks import bench_poll
@@ -65,7 +67,9 @@ def main() -> int:
 
     def step(n: int, name: str, fn):
         if n not in only:
-            return None
+            if name in previous:
+                results[name] = previous[name]
+            return previous.get(name)
         print(f"[{n}] {name} …", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         try:
@@ -106,24 +110,37 @@ def main() -> int:
         rows += [Row("5 matching", f"{r['subscriptions']:,} subs / {r['chats']:,} chats, {r['articles']:,} articles: find all",
                      f"{r['match_s']:.2f} s", "≤ 1 s", r["match_s"] <= 1),
                  Row("", "matches (subscription / chat×article)", f"{r['matching_subscriptions']:,} / {r['chat_article_pairs']:,}"),
+                 Row("", "same via candidate_subscriptions (version read per article)",
+                     f"{r['match_per_article_check_s']:.2f} s"),
                  Row("", "index load (once per subscription change)", f"{r['index_load_s']:.2f} s"),
                  Row("", "store_and_queue incl. outbox rows", f"{r['store_and_queue_s']:.1f} s")]
-    step(6, "delivery", lambda: {"skipped": "bot/delivery.py / tests/fake_botapi.py not benchmarked yet"})
+    r = step(6, "delivery", lambda: run_worker("benchmarks.bench_delivery", *(["--chats", "300"] if q else [])))
+    if r and "error" not in r:
+        b, e = r["burst"], r["latency"]
+        rows += [Row("6 delivery", f"{b['messages']:,} alerts to {b['chats']:,} chats, limit {b['overall_rate']:.0f}/s (×10): rate",
+                     f"{b['achieved_rate']:.1f} /s ({b['rate_pct']:.0f} %)", "≥ 90 %", b["rate_pct"] >= 90),
+                 Row("", "429 answers from the rate-enforcing fake", f"{b['answers_429']}", "0", b["answers_429"] == 0),
+                 Row("", "min gap per private / group chat (limit)",
+                     f"{b['min_gap_private_s']:.3f} s / {b['min_gap_group_s']:.3f} s "
+                     f"({b['private_interval']:.1f} / {b['group_interval']:.1f})", "kept", b["pacing_kept"]),
+                 Row("", f"feed item → sendMessage, poll every {e['poll_interval_s']:.0f} s: p95",
+                     f"{e['p95_s']:.2f} s (n={e['n']})", f"≤ {e['poll_interval_s'] + 2:.0f} s", e["p95_s"] <= e["poll_interval_s"] + 2)]
     r = step(7, "storage", lambda: run_worker("benchmarks.bench_storage", *(["--articles", "100000"] if q else []),
                                               timeout=1800))
     if r and "error" not in r:
         rows += [Row("7 storage", f"{r['articles']:,} articles: bulk insert", f"{r['bulk_insert_per_s']:,} /s"),
                  Row("", "insert via store_and_queue (batches of 20)", f"{r['product_insert_per_s']:,} /s"),
                  Row("", "file size", f"{r['file_mb']:,} MB ({r['bytes_per_article']} B/article)"),
-                 Row("", "/search FTS, newest first: p95", f"{r['search_newest']['p95_ms']:.1f} ms", "≤ 50 ms",
-                     r["search_newest"]["p95_ms"] <= 50),
-                 Row("", "/search FTS, bm25 rank: p95", f"{r['search_rank']['p95_ms']:.1f} ms", "≤ 50 ms",
-                     r["search_rank"]["p95_ms"] <= 50),
+                 Row("", "/search as storage.search runs it (newest first): p95",
+                     f"{r['search_product']['p95_ms']:.1f} ms", "≤ 50 ms", r["search_product"]["p95_ms"] <= 50),
+                 Row("", "/search FTS rowid order, bare: p95", f"{r['search_newest']['p95_ms']:.1f} ms"),
+                 Row("", "(not used) all matches by date / bm25: p95",
+                     f"{r['search_by_date']['p95_ms']:.0f} / {r['search_rank']['p95_ms']:.0f} ms"),
                  Row("", "/latest Kab/Kota + case: p95", f"{r['latest_city_case']['p95_ms']:.2f} ms", "≤ 20 ms",
                      r["latest_city_case"]["p95_ms"] <= 20),
                  Row("", "/latest case only: p95", f"{r['latest_case']['p95_ms']:.2f} ms", "≤ 20 ms",
                      r["latest_case"]["p95_ms"] <= 20)]
-    for name in ("poll_cycle", "versus_feedparser", "memory", "classify", "matching", "storage"):
+    for name in ("poll_cycle", "versus_feedparser", "memory", "classify", "matching", "delivery", "storage"):
         if name in results and "error" in results[name]:
             rows.append(Row(name, "ERROR", results[name]["error"][:80]))
     m = results["machine"]

@@ -15,13 +15,57 @@ from bot.models import Article, Subscription, SubscriptionFilter
 
 def area_codes_of(article: Article) -> set[str]:
     """Kab/Kota codes of the article's places plus their province codes ("33.72" → also "33")."""
-    cls = article.classification
-    codes: set[str] = set()
-    for place in (cls.city, *cls.other_cities):
-        if place is not None:
-            codes.add(place.code)
-            codes.add(place.code.split(".", 1)[0])
-    return codes
+    return set(article_facts(article).area_codes)
+
+
+class ArticleFacts:
+    """What every filter check needs from one article, computed once per article, not once per filter.
+
+    Matching 1,000 articles against 100,000 subscriptions checks ~300,000 (filter, article) pairs;
+    rebuilding the area set, the case set and the case-folded text for each pair was most of the time.
+    """
+
+    __slots__ = ("article", "area_codes", "cases", "_text")
+
+    def __init__(self, article: Article) -> None:
+        cls = article.classification
+        codes: set[str] = set()
+        for place in (cls.city, *cls.other_cities):
+            if place is not None:
+                codes.add(place.code)
+                codes.add(place.code.split(".", 1)[0])
+        self.article = article
+        self.area_codes: frozenset[str] = frozenset(codes)
+        self.cases: frozenset[str] = frozenset(cls.cases)
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Title and body, case-folded (for keyword checks); folded on first use."""
+        if self._text is None:
+            self._text = f"{self.article.title}\n{self.article.body}".casefold()
+        return self._text
+
+
+_last_facts: ArticleFacts | None = None
+
+
+def article_facts(article: Article) -> ArticleFacts:
+    """Facts of `article`; the last article's are reused (Article is frozen, so identity is enough).
+
+    Callers loop over subscriptions for one article at a time (bot.alerts, storage.search), so a
+    one-entry cache gives them the saving without changing their calls.
+    """
+    global _last_facts
+    facts = _last_facts
+    if facts is None or facts.article is not article:
+        facts = _last_facts = ArticleFacts(article)
+    return facts
+
+
+@lru_cache(maxsize=4096)
+def _first_word(keyword: str) -> str:
+    return keyword.casefold().split()[0]
 
 
 @lru_cache(maxsize=4096)
@@ -32,24 +76,33 @@ def _keyword_pattern(keyword: str) -> re.Pattern[str]:
 
 
 def contains_keyword(text: str, keyword: str) -> bool:
+    return _contains_folded(text.casefold(), keyword)
+
+
+def _contains_folded(folded: str, keyword: str) -> bool:
     if not keyword.strip():
         return False
-    return _keyword_pattern(keyword).search(text.casefold()) is not None
+    # Any match contains the first word verbatim: a plain substring test rejects most texts cheaply.
+    if _first_word(keyword) not in folded:
+        return False
+    return _keyword_pattern(keyword).search(folded) is not None
 
 
-def filter_matches(flt: SubscriptionFilter, article: Article) -> bool:
-    cls = article.classification
-    if flt.area_codes and not (flt.area_codes & area_codes_of(article)):
+def filter_matches(flt: SubscriptionFilter, article: Article, facts: ArticleFacts | None = None) -> bool:
+    """Does `article` satisfy every dimension of `flt`? Pass `facts` (article_facts) when checking many."""
+    if facts is None or facts.article is not article:
+        facts = article_facts(article)
+    if flt.area_codes and flt.area_codes.isdisjoint(facts.area_codes):
         return False
-    if flt.cases and not (flt.cases & set(cls.cases)):
+    if flt.cases and flt.cases.isdisjoint(facts.cases):
         return False
-    if flt.sentiments and cls.sentiment not in flt.sentiments:
+    if flt.sentiments and article.classification.sentiment not in flt.sentiments:
         return False
     if flt.include_keywords or flt.exclude_keywords:
-        text = f"{article.title}\n{article.body}"
-        if not all(contains_keyword(text, k) for k in flt.include_keywords):
+        text = facts.text
+        if not all(_contains_folded(text, k) for k in flt.include_keywords):
             return False
-        if any(contains_keyword(text, k) for k in flt.exclude_keywords):
+        if any(_contains_folded(text, k) for k in flt.exclude_keywords):
             return False
     return True
 

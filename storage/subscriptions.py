@@ -148,20 +148,29 @@ async def candidate_subscriptions(
     areas and cases, or a chat's active/paused state — differs from the one it was built at. One
     tiny read per call instead of a join and three queries over 100,000 rows. The caller still checks
     sentiment and keywords with bot.matching.filter_matches. Ordered by (chat_id, id).
+
+    Matching many articles in one transaction: call `subscription_index` once and then
+    `index.candidates(...)` per article — the version cannot change while the transaction holds the
+    write lock, and the per-call read is a third of the time at 1,000 articles.
     """
+    return (await subscription_index(conn)).candidates(area_codes, cases)
+
+
+async def subscription_index(conn: aiosqlite.Connection) -> SubscriptionIndex:
+    """The current in-memory subscription index of `conn`, rebuilt if subscriptions changed since."""
     async with conn.execute("SELECT version FROM subscription_state WHERE id = 1") as cursor:
         row = await cursor.fetchone()
     version = int(row[0]) if row else -1
     index = _indexes.get(conn)
     if index is None or index.version != version:
         index = _indexes[conn] = await _build_index(conn, version)
-    return index.candidates(area_codes, cases)
+    return index
 
 
-_Entry = tuple[tuple[int, int], frozenset[str], Subscription]  # ((chat_id, id), cases, subscription)
+_Entry = tuple[int, frozenset[str], Subscription]  # (rank in (chat_id, id) order, cases, subscription)
 
 
-class _SubscriptionIndex:
+class SubscriptionIndex:
     """Active subscriptions by area code; those for any area by case (or "any case" too)."""
 
     __slots__ = ("version", "by_area", "anywhere_by_case", "anything")
@@ -171,9 +180,10 @@ class _SubscriptionIndex:
         self.by_area: dict[str, list[_Entry]] = {}
         self.anywhere_by_case: dict[str, list[_Entry]] = {}
         self.anything: list[_Entry] = []  # no area, no case: every article is a candidate
-        for sub in subs:
+        # An int rank per subscription: sorting and hashing ints is cheaper than (chat_id, id) tuples.
+        for rank, sub in enumerate(sorted(subs, key=lambda s: (s.chat_id, s.id))):
             flt = sub.filter
-            entry = ((sub.chat_id, sub.id), flt.cases, sub)
+            entry = (rank, flt.cases, sub)
             if flt.area_codes:
                 for code in flt.area_codes:
                     self.by_area.setdefault(code, []).append(entry)
@@ -184,23 +194,24 @@ class _SubscriptionIndex:
                 self.anything.append(entry)
 
     def candidates(self, area_codes: Iterable[str], cases: Iterable[str]) -> list[Subscription]:
-        keys = frozenset(cases)
-        found: dict[tuple[int, int], Subscription] = {order: sub for order, _, sub in self.anything}
+        keys = cases if isinstance(cases, frozenset) else frozenset(cases)
+        found: dict[int, Subscription] = {rank: sub for rank, _, sub in self.anything}
         for key in keys:
-            for order, _, sub in self.anywhere_by_case.get(key, ()):
-                found[order] = sub
-        for code in set(area_codes):
-            for order, sub_cases, sub in self.by_area.get(code, ()):
+            for rank, _, sub in self.anywhere_by_case.get(key, ()):
+                found[rank] = sub
+        codes = area_codes if isinstance(area_codes, (set, frozenset)) else set(area_codes)
+        for code in codes:
+            for rank, sub_cases, sub in self.by_area.get(code, ()):
                 if not sub_cases or not keys.isdisjoint(sub_cases):
-                    found[order] = sub
-        return [found[order] for order in sorted(found)]
+                    found[rank] = sub
+        return [found[rank] for rank in sorted(found)]
 
 
 # One index per connection (the service has one); dropped with the connection.
-_indexes: weakref.WeakKeyDictionary[aiosqlite.Connection, _SubscriptionIndex] = weakref.WeakKeyDictionary()
+_indexes: weakref.WeakKeyDictionary[aiosqlite.Connection, SubscriptionIndex] = weakref.WeakKeyDictionary()
 
 
-async def _build_index(conn: aiosqlite.Connection, version: int) -> _SubscriptionIndex:
+async def _build_index(conn: aiosqlite.Connection, version: int) -> SubscriptionIndex:
     async with conn.execute(
         "SELECT s.* FROM subscriptions s JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 AND c.paused = 0"
     ) as cursor:
@@ -215,7 +226,7 @@ async def _build_index(conn: aiosqlite.Connection, version: int) -> _Subscriptio
         for sub_id, key in await cursor.fetchall():
             if sub_id in cases:
                 cases[sub_id].append(key)
-    return _SubscriptionIndex(version, [_subscription(row, areas[row["id"]], cases[row["id"]]) for row in rows])
+    return SubscriptionIndex(version, [_subscription(row, areas[row["id"]], cases[row["id"]]) for row in rows])
 
 
 MAX_PER_CHAT = 50

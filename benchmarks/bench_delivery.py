@@ -1,0 +1,224 @@
+"""Scenario 6: delivery through a fake Bot API that enforces Telegram's limits (scaled ×10).
+
+    python -m benchmarks.bench_delivery [--chats 2000] [--per-chat 2] [--scale 10] [--items 30]
+
+(a) burst: the product's `bot.delivery.Sender` with PTB's real `Bot` + HTTPXRequest against
+    tests/fake_botapi.py's HTTP server on 127.0.0.1, whose core here also *enforces* the limits: more than
+    `overall` sendMessage arrivals in any 1-second window, or two to one chat closer than the chat's
+    interval, answer 429 retry_after. Limits ×10: 250/s overall, 10/s per private chat, 200/min per group.
+    Reported: achieved rate (arrivals over the burst), 429 count, smallest per-chat gap seen.
+(b) end to end: one feed on a loopback HTTP server, the product's poll loop (Poller.poll_due, wake the
+    sender, sleep min(5 s, interval) — as bot/app.py runs it) with a 2 s poll interval and `Sender.run`;
+    items appear at random moments; latency = item published on the server → its sendMessage arrival.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import emit
+from benchmarks.prime import PAST
+
+
+def _rate_core(overall: float, private_interval: float, group_interval: float):
+    from tests.fake_botapi import FakeBotCore
+
+    class RateLimitedCore(FakeBotCore):
+        """FakeBotCore that answers 429 when Telegram's (scaled) limits are exceeded."""
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            self.window: deque[float] = deque()
+            self.last: dict[Any, float] = {}
+            self.min_gap: dict[str, float] = {"private": float("inf"), "group": float("inf")}
+            self.answers_429 = 0
+            self.arrivals: list[float] = []
+
+        async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            if method == "sendMessage":
+                now = time.monotonic()
+                chat = params.get("chat_id")
+                kind = "private" if isinstance(chat, int) and chat > 0 else "group"
+                while self.window and self.window[0] <= now - 1.0:
+                    self.window.popleft()
+                gap = now - self.last.get(chat, -1e9)
+                self.min_gap[kind] = min(self.min_gap[kind], gap)
+                limit_gap = private_interval if kind == "private" else group_interval
+                if len(self.window) >= overall or gap < limit_gap:
+                    self.answers_429 += 1
+                    return self._error(429, "Too Many Requests: retry after 1", retry_after=1)
+                self.window.append(now)
+                self.last[chat] = now
+                self.arrivals.append(now)
+            return await super().handle(method, params)
+
+    return RateLimitedCore(chat_types={})
+
+
+async def _bot(base_url: str):
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    from tests.fake_botapi import TOKEN
+
+    bot = Bot(TOKEN, base_url=base_url, request=HTTPXRequest(connection_pool_size=32))
+    await bot.initialize()
+    return bot
+
+
+async def burst(args: argparse.Namespace, path: Path) -> dict:
+    import sqlite3
+
+    from bot.delivery import PacingPolicy, Sender
+    from storage.db import open_database
+    from tests.fake_botapi import FakeBotAPIServer
+
+    overall, private_iv, group_iv = 25.0 * args.scale, 1.0 / args.scale, 3.0 / args.scale
+    await (await open_database(path)).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    chats = [(i + 1 if i % 2 == 0 else -1000000 - i) for i in range(args.chats)]
+    conn.executemany("INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                     [(c, "private" if c > 0 else "supergroup", PAST, PAST) for c in chats])
+    conn.executemany("INSERT INTO articles (id, link, url, title, body, source, fetched_at, cases, sentiment,"
+                     " confidence) VALUES (?, ?, ?, ?, ?, 'Bench', ?, '[]', 'neutral', 50)",
+                     [(a + 1, f"https://b.example/{a}", f"https://b.example/{a}", f"Judul berita {a}",
+                       "Isi berita singkat.", PAST) for a in range(args.per_chat)])
+    conn.executemany("INSERT INTO deliveries (chat_id, article_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
+                     [(c, a + 1, PAST, PAST) for a in range(args.per_chat) for c in chats])
+    conn.execute("COMMIT")
+    conn.close()
+    core = _rate_core(overall, private_iv, group_iv)
+    policy = PacingPolicy(overall_rate=overall, private_interval=private_iv, group_interval=group_iv)
+    async with FakeBotAPIServer(core) as server:
+        bot = await _bot(server.base_url)
+        db = await open_database(path)
+        sender = Sender(db, bot, policy=policy)
+        t0 = time.perf_counter()
+        await sender.drain(within=600)
+        wall = time.perf_counter() - t0
+        await db.close()
+        await bot.shutdown()
+    arr = core.arrivals
+    rate = (len(arr) - 1) / (arr[-1] - arr[0]) if len(arr) > 1 else 0.0
+    return {"chats": args.chats, "messages": len(arr), "queued": args.chats * args.per_chat,
+            "overall_rate": overall, "private_interval": private_iv, "group_interval": group_iv,
+            "achieved_rate": round(rate, 1), "rate_pct": round(100 * rate / overall, 1), "wall_s": round(wall, 2),
+            "answers_429": core.answers_429, "sent": sender.stats.messages, "failed": sender.stats.failed,
+            "min_gap_private_s": round(core.min_gap["private"], 4), "min_gap_group_s": round(core.min_gap["group"], 4),
+            "pacing_kept": core.min_gap["private"] >= private_iv and core.min_gap["group"] >= group_iv}
+
+
+async def latency(args: argparse.Namespace, path: Path) -> dict:
+    from aiohttp import web
+
+    from bot.delivery import PacingPolicy, Sender
+    from bot.feeds.fetcher import Fetcher
+    from bot.models import SubscriptionFilter
+    from bot.poller import Poller
+    from storage import chats as chat_store
+    from storage import feeds as feed_store
+    from storage import subscriptions as sub_store
+    from storage.db import open_database
+    from tests.fake_botapi import FakeBotAPIServer, FakeBotCore
+
+    items: list[tuple[str, str]] = [("0", "Berita awal")]
+    appeared: dict[str, float] = {}
+
+    async def feed(_: web.Request) -> web.Response:
+        body = "".join(f"<item><title>{t}</title><link>https://lat.example/{g}</link><guid>{g}</guid>"
+                       f"<description>{t}</description></item>" for g, t in reversed(items[-20:]))
+        xml = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Lat</title>{body}</channel></rss>'
+        return web.Response(text=xml, content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    interval = args.interval
+    db = await open_database(path)
+    now = datetime.now(UTC)
+    f = await feed_store.add_feed(db, f"http://127.0.0.1:{port}/feed", now=now, name="Lat")
+    await chat_store.ensure_chat(db, 77, type="private", title=None, now=now)
+    await sub_store.add_subscription(db, 77, SubscriptionFilter(), thread_id=None, now=now)
+    core = FakeBotCore()
+    async with FakeBotAPIServer(core) as server, Fetcher() as fetcher:
+        bot = await _bot(server.base_url)
+        poller = Poller(db, fetcher, interval=interval)
+        sender = Sender(db, bot, policy=PacingPolicy())
+        await poller.poll_due()  # first poll: alerts nobody (the feed's existing items)
+        assert (await feed_store.get_feed(db, f.id)).initial_polled
+        send_task = asyncio.create_task(sender.run())
+
+        async def poll_loop() -> None:  # bot/app.py's _poll_loop
+            tick = min(5.0, float(interval))
+            while True:
+                summary = await poller.poll_due()
+                if summary.queued:
+                    sender.wake()
+                await asyncio.sleep(tick)
+
+        poll_task = asyncio.create_task(poll_loop())
+        rng = random.Random(17)
+        for i in range(1, args.items + 1):
+            await asyncio.sleep(rng.uniform(0.3, interval * 1.5))
+            guid = f"g{i}"
+            items.append((guid, f"Kebakaran gudang nomor {i} di Sukoharjo"))
+            appeared[f"nomor {i} di"] = time.monotonic()
+        deadline = time.monotonic() + 3 * interval + 10
+        while time.monotonic() < deadline and len(core.calls_of("sendMessage")) < args.items:
+            await asyncio.sleep(0.1)
+        poll_task.cancel()
+        await sender.stop()
+        send_task.cancel()
+        for t in (poll_task, send_task):
+            try:
+                await t
+            except asyncio.CancelledError:
+                pass
+        await bot.shutdown()
+    await runner.cleanup()
+    await db.close()
+    lat = []
+    for call in core.calls_of("sendMessage"):
+        text = str(call.params.get("text", ""))
+        for key, at in appeared.items():
+            if key in text:
+                lat.append(call.at - at)
+    lat.sort()
+    p = lambda q: lat[min(len(lat) - 1, int(round(q * (len(lat) - 1))))] if lat else float("nan")  # noqa: E731
+    return {"poll_interval_s": interval, "items": args.items, "n": len(lat), "p50_s": round(p(0.5), 2),
+            "p95_s": round(p(0.95), 2), "max_s": round(max(lat), 2) if lat else None, "missing": args.items - len(lat)}
+
+
+async def _run(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="pantau-bench-") as tmp:
+        b = await burst(args, Path(tmp) / "burst.db")
+        e = await latency(args, Path(tmp) / "lat.db")
+    return {"burst": b, "latency": e}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chats", type=int, default=2000)
+    parser.add_argument("--per-chat", type=int, default=2)
+    parser.add_argument("--scale", type=float, default=10.0)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--items", type=int, default=30)
+    emit(asyncio.run(_run(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
