@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
-from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.error import Conflict, InvalidToken, NetworkError
+from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
@@ -36,6 +37,13 @@ PTBApp = Application[Any, Any, Any, Any, Any, Any]
 _RUNTIME_KEY = "pantau_runtime"
 # How often the poll loop asks the database which feeds are due (each feed keeps its own interval).
 POLL_TICK_MAX = 5.0
+# getUpdates answered 409 Conflict this many times within CONFLICT_WINDOW seconds: another process polls
+# the same token (Telegram gives each poller a 409 in turn), so `pantau run` stops and exits 1. One 409
+# alone is tolerated (a previous instance's long poll can outlive it briefly). PTB retries after 1, 1.5,
+# 2.25 … s, so giving up takes about three seconds and is never a tight loop.
+CONFLICT_LIMIT = 3
+CONFLICT_WINDOW = 60.0
+_CONFLICTS_KEY = "pantau_conflicts"
 
 
 @dataclass(slots=True)
@@ -118,8 +126,34 @@ def build_application(
     application.bot_data["pantau_policy"] = policy or PacingPolicy(overall_rate=settings.send_rate)
     if services is not None:
         application.bot_data[SERVICES_KEY] = services
+    application.add_error_handler(_on_conflict)  # first, so a 409 is not logged as a handler error
     handlers.register(application)
     return application
+
+
+def _drop_conflict_tracebacks(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], Conflict))
+
+
+async def _on_conflict(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Another poller uses this token: warn, and after CONFLICT_LIMIT 409s stop (run_bot exits 1)."""
+    if not isinstance(context.error, Conflict):
+        return
+    now = time.monotonic()
+    seen: list[float] = context.bot_data.setdefault(_CONFLICTS_KEY, [])
+    seen[:] = [t for t in seen if now - t < CONFLICT_WINDOW] + [now]
+    if len(seen) >= CONFLICT_LIMIT:
+        logger.error(
+            "getUpdates answered 409 Conflict %d times: another process polls this bot token; stopping", len(seen)
+        )
+        # PTB's final getUpdates on the way out gets a 409 too; that traceback would bury our one line.
+        logging.getLogger("telegram.ext.Updater").addFilter(_drop_conflict_tracebacks)
+        context.application.stop_running()
+    else:
+        logger.warning(
+            "getUpdates answered 409 Conflict: is another process polling this bot token? (%s)", context.error
+        )
+    raise ApplicationHandlerStop
 
 
 def _file_url(base_url: str) -> str:
@@ -218,6 +252,11 @@ def run_bot(settings: Settings) -> None:
         raise PantauError(
             f"cannot reach the Bot API at {settings.api_base_url}: {_redact(str(exc), settings)}"
         ) from None
+    if len(application.bot_data.get(_CONFLICTS_KEY, ())) >= CONFLICT_LIMIT:
+        raise PantauError(
+            "another process is polling Telegram with this bot token (getUpdates answered 409 Conflict): "
+            "stop the other bot instance or give this one its own TELEGRAM_BOT_TOKEN"
+        )
 
 
 def _redact(text: str, settings: Settings) -> str:

@@ -28,7 +28,13 @@ from datetime import datetime, timedelta
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 
-from bot.formatting import render_alert_html, render_alert_text, render_digest_html, render_digest_text
+from bot.formatting import (
+    TELEGRAM_MAX_TEXT,
+    render_alert_html,
+    render_alert_text,
+    render_digest_html,
+    render_digest_text,
+)
 from bot.models import Article
 from bot.telegram_errors import Action, SendFailure, classify_send_error
 from storage import articles as article_store
@@ -41,6 +47,24 @@ from storage.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
+# When Telegram still says "message is too long" (it counts after parsing entities, in UTF-16 units),
+# the alert is sent once more as plain text cut to this length; if even that is refused it fails.
+SHORT_TEXT_MAX = 2000
+
+
+def telegram_length(text: str) -> int:
+    """Message length as Telegram counts it: UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int = TELEGRAM_MAX_TEXT) -> str:
+    """`text` if it fits in `limit` Telegram characters, else its start plus an ellipsis."""
+    if telegram_length(text) <= limit:
+        return text
+    cut = limit - 1
+    while (excess := telegram_length(text[:cut]) - (limit - 1)) > 0:
+        cut -= (excess + 1) // 2  # each character is one or two units
+    return text[:cut].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +297,21 @@ class Sender:
         sent_to: int | None = None
         try:
             sent_to = await self._deliver(batch)
-        except Exception:
+        except Exception as exc:
             logger.exception("unexpected error delivering to chat %s", batch.chat_id)
+            # A bug must not leave rows 'sending' until the next restart: retry with backoff, then fail
+            # with the reason (counted in /stats) rather than loop forever.
+            attempts = max(row.attempts for row in batch.rows) + 1
+            reason = f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                if attempts < self.policy.max_attempts:
+                    at = self.wall_clock() + timedelta(seconds=self.policy.backoff(attempts))
+                    await delivery_store.requeue_sending(self.db, batch.ids, at=at, error=reason)
+                else:
+                    await delivery_store.requeue_sending(
+                        self.db, batch.ids, at=self.wall_clock(), error=reason, fail=True
+                    )
+                    self.stats.failed += len(batch.ids)
         finally:
             self.pacer.done(batch, self.clock(), sent_to=sent_to)
             self._wake.set()
@@ -302,9 +339,20 @@ class Sender:
         else:
             text = render_alert_html(articles[0], rows[0].reason or None)
         ids = [row.id for row in rows]
-        chat_id, thread_id, html = batch.chat_id, batch.thread_id, True
-        # At most three tries in a row: a migrated chat, then HTML refused, then a deleted topic.
-        for _ in range(4):
+        chat_id, thread_id, html, shortened = batch.chat_id, batch.thread_id, True, False
+
+        def plain(limit: int = TELEGRAM_MAX_TEXT) -> str:
+            whole = (
+                render_digest_text(articles)
+                if len(rows) > 1
+                else render_alert_text(articles[0], rows[0].reason or None)
+            )
+            return clip(whole, limit)
+
+        if telegram_length(text) > TELEGRAM_MAX_TEXT:  # escaping can blow up a pathological title or link
+            html, text = False, plain()
+        # At most four rewrites in a row: a migrated chat, HTML refused, a deleted topic, too long.
+        for _ in range(5):
             try:
                 message = await self.bot.send_message(
                     chat_id=chat_id,
@@ -323,12 +371,11 @@ class Sender:
                     continue
                 if failure.action is Action.PLAIN_TEXT and html:
                     logger.warning("chat %s refused our HTML (%s); sending plain text", chat_id, failure.reason)
-                    html = False
-                    text = (
-                        render_digest_text(articles)
-                        if len(rows) > 1
-                        else render_alert_text(articles[0], rows[0].reason or None)
-                    )
+                    html, text = False, plain()
+                    continue
+                if failure.action is Action.SHORTEN and not shortened:
+                    logger.warning("chat %s: %s; sending a shortened plain-text version", chat_id, failure.reason)
+                    html, shortened, text = False, True, plain(SHORT_TEXT_MAX)
                     continue
                 if failure.action is Action.NO_THREAD and thread_id is not None:
                     thread_id = None

@@ -19,6 +19,7 @@ class Action(StrEnum):
     MIGRATE = "migrate"  # group became a supergroup: move the chat to `new_chat_id`, retry there
     PLAIN_TEXT = "plain_text"  # our HTML was refused: send the same alert without markup
     NO_THREAD = "no_thread"  # the forum topic is gone: send to the chat itself
+    SHORTEN = "shorten"  # Telegram counted the text as too long (entities, UTF-16): resend a shorter one once
     BACKOFF = "backoff"  # transient (network, timeout, server): retry later with exponential backoff
     FAIL = "fail"  # permanent for this message: mark failed with the reason
 
@@ -70,6 +71,8 @@ def classify_send_error(exc: BaseException) -> SendFailure:
             return SendFailure(Action.DEACTIVATE, f"BadRequest: {text}")
         if "can't parse entities" in lowered or "unsupported start tag" in lowered:
             return SendFailure(Action.PLAIN_TEXT, f"BadRequest: {text}")
+        if "message is too long" in lowered or "text is too long" in lowered:
+            return SendFailure(Action.SHORTEN, f"BadRequest: {text}")
         if "message thread not found" in lowered:
             return SendFailure(Action.NO_THREAD, f"BadRequest: {text}")
         return SendFailure(Action.FAIL, f"BadRequest: {text}")

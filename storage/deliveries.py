@@ -157,6 +157,18 @@ async def mark_sending(db: Database, ids: Sequence[int]) -> None:
         await conn.executemany("UPDATE deliveries SET status = 'sending' WHERE id = ?", [(i,) for i in ids])
 
 
+async def requeue_sending(db: Database, ids: Sequence[int], *, at: datetime, error: str, fail: bool = False) -> int:
+    """Rows still 'sending' after a send that ended in a bug go back to pending, due at `at` (or, with
+    `fail`, become failed with `error`); rows the send already settled are left alone."""
+    async with db.transaction() as conn:
+        cursor = await conn.executemany(
+            "UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, attempts = attempts + 1"
+            " WHERE id = ? AND status = 'sending'",
+            [("failed" if fail else "pending", to_db(at), error[:ERROR_MAX], i) for i in ids],
+        )
+        return max(cursor.rowcount, 0)
+
+
 async def mark_sent(
     db: Database, ids: Sequence[int], *, now: datetime, message_id: int | None = None, digest: bool = False
 ) -> None:

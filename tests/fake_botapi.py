@@ -10,7 +10,10 @@ editMessageText, editMessageReplyMarkup, answerCallbackQuery, setMyCommands, del
 getChatMember, getChatAdministrators; any other method gets 400 (a 404 would read as InvalidToken).
 
 Switches (see `FakeBotCore.fail_next` and the sets below): answer 429 with retry_after, 403, 400 "chat not
-found", 400 with migrate_to_chat_id, 400 "can't parse entities", 502, or answer slowly (`delay`).
+found", 400 with migrate_to_chat_id, 400 "can't parse entities", 400 "message is too long", 502, a hang
+longer than the client's timeout ("timeout"), 409 on getUpdates ("conflict", or `conflict = True` for
+another poller that never goes away), or answer slowly (`delay`). Like Telegram, sendMessage refuses a
+text longer than `max_text_length` (4,096, counted in UTF-16 units).
 Every call is recorded with its monotonic arrival time, so pacing can be measured from the server side.
 """
 
@@ -43,13 +46,16 @@ class Call:
 
 @dataclass
 class Failure:
-    kind: str  # retry_after | forbidden | chat_not_found | migrate | parse_entities | server_error | bad_request
+    # retry_after | forbidden | chat_not_found | migrate | parse_entities | too_long | server_error | timeout
+    # | conflict (use method="getUpdates") | bad_request
+    kind: str
     method: str = "sendMessage"
     chat_id: int | None = None  # None: any chat
     times: int = 1
     retry_after: int = 1
     migrate_to: int | None = None
     description: str | None = None
+    hang: float = 3.0  # "timeout": seconds before answering 504 (set it above the client's read timeout)
 
 
 @dataclass
@@ -64,6 +70,8 @@ class FakeBotCore:
     delay: float = 0.0  # seconds before answering sendMessage / editMessageText ("slowly")
     slow_chats: dict[int, float] = field(default_factory=dict)  # per-chat extra delay for sendMessage
     commands: list[dict[str, Any]] = field(default_factory=list)
+    conflict: bool = False  # every getUpdates answers 409: another poller uses this token
+    max_text_length: int = 4096
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -133,7 +141,7 @@ class FakeBotCore:
             body["parameters"] = parameters
         return code, body
 
-    def _failure_answer(self, failure: Failure) -> tuple[int, dict[str, Any]]:
+    async def _failure_answer(self, failure: Failure) -> tuple[int, dict[str, Any]]:
         if failure.kind == "retry_after":
             return self._error(
                 429, f"Too Many Requests: retry after {failure.retry_after}", retry_after=failure.retry_after
@@ -148,8 +156,15 @@ class FakeBotCore:
             )
         if failure.kind == "parse_entities":
             return self._error(400, 'Bad Request: can\'t parse entities: unsupported start tag "x" at byte offset 0')
+        if failure.kind == "too_long":
+            return self._error(400, "Bad Request: message is too long")
         if failure.kind == "server_error":
             return self._error(502, "Bad Gateway")
+        if failure.kind == "timeout":
+            await asyncio.sleep(failure.hang)
+            return self._error(504, "Gateway Timeout")
+        if failure.kind == "conflict":
+            return self._conflict()
         return self._error(400, failure.description or "Bad Request: something is wrong")
 
     def _message(
@@ -184,7 +199,11 @@ class FakeBotCore:
         chat_id = params.get("chat_id")
         failure = self._take_failure(method, chat_id)
         if failure is not None:
-            return self._failure_answer(failure)
+            return await self._failure_answer(failure)
+        if method == "getUpdates" and self.conflict:
+            return self._conflict()
+        if method == "sendMessage" and len(str(params.get("text", "")).encode("utf-16-le")) // 2 > self.max_text_length:
+            return self._error(400, "Bad Request: message is too long")
         if method in {"sendMessage", "editMessageText", "editMessageReplyMarkup"}:
             pause = self.delay + self.slow_chats.get(chat_id, 0.0) if isinstance(chat_id, int) else self.delay
             if pause:
@@ -234,6 +253,11 @@ class FakeBotCore:
                 ]
             )
         return self._error(400, f"Bad Request: method {method} is not implemented by the fake")
+
+    def _conflict(self) -> tuple[int, dict[str, Any]]:
+        return self._error(
+            409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+        )
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
