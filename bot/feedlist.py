@@ -6,6 +6,7 @@ import logging
 from importlib import resources
 
 from bot.errors import DuplicateError, InputError
+from bot.feeds.fetcher import Fetcher
 from bot.feeds.opml import parse_opml
 from storage import feeds as feed_store
 from storage.db import Database
@@ -27,6 +28,12 @@ def resolve_city_code(text: str) -> str:
         hint = ", ".join(suggest_places(text))
         raise InputError(f"unknown Kab/Kota {text!r}" + (f"; did you mean: {hint}?" if hint else ""))
     return places[0].code
+
+
+async def probe_feed(url: str) -> None:
+    """Fetch a feed added from Telegram once, public addresses only; FetchError when that fails."""
+    async with Fetcher(total_timeout=20.0) as fetcher:
+        await fetcher.fetch(url, public_only=True)
 
 
 def default_feeds_opml() -> bytes:

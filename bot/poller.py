@@ -133,7 +133,9 @@ class Poller:
         )
 
     async def _poll(self, feed: Feed, summary: PollSummary) -> None:
-        result = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        # Feeds added from Telegram fetch through the SSRF guard on every poll (DNS can change).
+        guard = {} if feed.added_by == "cli" else {"public_only": True}
+        result = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified, **guard)
         now = self.clock()
         if isinstance(result, NotModified):
             summary.not_modified += 1

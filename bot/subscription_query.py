@@ -27,6 +27,8 @@ from bot.models import Place, Sentiment, SubscriptionFilter
 MAX_RUN = 4
 MAX_KEYWORDS = 10
 MAX_KEYWORD_LEN = 100
+MAX_QUERY_LEN = 500  # characters; a longer query is refused before any parsing
+MAX_UNKNOWN_SHOWN = 5  # unknown words named (with suggestions) in the error
 
 SENTIMENT_WORDS: dict[str, Sentiment] = {
     "positif": Sentiment.POSITIVE,
@@ -109,6 +111,8 @@ def _resolve_run(words: list[str]) -> tuple[str, object] | None:
 
 def parse_query(text: str) -> ParsedQuery:
     """The filter the words describe; raises UnknownWords (an InputError) naming what is not understood."""
+    if len(text) > MAX_QUERY_LEN:
+        raise InputError(f"Terlalu panjang: tulis paling banyak {MAX_QUERY_LEN} karakter.")
     areas: set[str] = set()
     cases: set[str] = set()
     sentiments: set[Sentiment] = set()
@@ -167,7 +171,9 @@ def parse_query(text: str) -> ParsedQuery:
     flush(pending)
 
     if unknown:
-        raise UnknownWords(unknown, {word: suggest(word) for word in unknown})
+        unknown = list(dict.fromkeys(unknown))
+        shown = unknown[:MAX_UNKNOWN_SHOWN]
+        raise UnknownWords(unknown, {word: suggest(word) for word in shown if len(word) <= MAX_RUN * 20})
     if len(include) + len(exclude) > MAX_KEYWORDS:
         raise InputError(f"Paling banyak {MAX_KEYWORDS} kata kunci dalam tanda kutip per langganan.")
     flt = SubscriptionFilter(
@@ -201,12 +207,15 @@ def suggest(word: str, n: int = 3) -> list[str]:
 
 def render_unknown(unknown: list[str], suggestions: dict[str, list[str]]) -> str:
     lines = []
-    for word in unknown:
-        hint = suggestions.get(word) or []
+    for typed in unknown[:MAX_UNKNOWN_SHOWN]:
+        hint = suggestions.get(typed) or []
+        word = typed if len(typed) <= 40 else typed[:40] + "…"
         if hint:
             lines.append(f"• “{word}” tidak dikenal. Mungkin maksud Anda: {', '.join(hint)}?")
         else:
             lines.append(f"• “{word}” tidak dikenal sebagai kota/kabupaten, provinsi, kasus, atau sentimen.")
+    if len(unknown) > MAX_UNKNOWN_SHOWN:
+        lines.append(f"• dan {len(unknown) - MAX_UNKNOWN_SHOWN} kata lain yang tidak dikenal.")
     lines.append('Tidak ada yang disimpan. Kata kunci bebas tulis dalam tanda kutip, mis. "jalan tol".')
     lines.append("Lihat /kota dan /kasus untuk nama yang dikenal.")
     return "\n".join(lines)

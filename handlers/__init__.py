@@ -18,12 +18,14 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from handlers import admin, browse, picker, start, subscriptions
 from handlers.context import AppContext
 from handlers.errors import error_handler
+from handlers.ratelimit import LIMITER_KEY, RateLimiter, make_rate_limit
 
 Callback = Callable[[Update, AppContext], Coroutine[Any, Any, None]]
 
@@ -61,13 +63,21 @@ _COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler and the error handler to the application."""
+    application.bot_data.setdefault(LIMITER_KEY, RateLimiter())
+    # Group -1 runs before the handlers below; it stops an update from a chat over its command limit.
+    names = frozenset(name for c in COMMANDS for name in (c.name, *c.aliases))
+    application.add_handler(TypeHandler(Update, make_rate_limit(names)), group=-1)
     for command in COMMANDS:
         application.add_handler(
             CommandHandler((command.name, *command.aliases), command.callback, filters=_COMMAND_UPDATES)
         )
-    application.add_handler(CallbackQueryHandler(picker.button, pattern=r"^pk:\d+:"))
-    application.add_handler(CallbackQueryHandler(browse.page_button, pattern=r"^pg:\d+:\d+$"))
-    application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:(\d+|all)$"))
+    # PTB passes a callback query with empty data to the first handler that has a pattern, whatever the
+    # pattern; this one matches no non-empty data, so it is the one that gets (and answers) those.
+    application.add_handler(CallbackQueryHandler(start.stale_button, pattern=lambda data: False))
+    application.add_handler(CallbackQueryHandler(picker.button, pattern=r"^pk:[0-9]{1,9}:"))
+    application.add_handler(CallbackQueryHandler(browse.page_button, pattern=r"^pg:[0-9]{1,9}:[0-9]{1,4}$"))
+    application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:([0-9]{1,18}|all)$"))
+    application.add_handler(CallbackQueryHandler(start.stale_button))  # any other callback data
     application.add_handler(ChatMemberHandler(start.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, start.migrated))
     application.add_handler(

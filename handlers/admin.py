@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Update
 
-from bot.errors import DuplicateError, NotFoundError
+from bot.errors import DuplicateError, FetchError, NotFoundError
+from bot.feeds.guard import check_url
 from bot.feeds.urls import is_http_url
 from handlers import texts
 from handlers.common import args_text, is_bot_admin, message_of, reply
@@ -13,6 +16,8 @@ from storage import feeds as feed_store
 from storage.stats import collect_stats
 
 esc = texts.esc
+MAX_URL_LEN = 2000
+_ID_RE = re.compile(r"[0-9]{1,18}")
 
 
 async def _admin_only(update: Update, context: AppContext) -> bool:
@@ -27,10 +32,19 @@ async def add_feed(update: Update, context: AppContext) -> None:
     if not await _admin_only(update, context):
         return
     url = args_text(message_of(update)).split(maxsplit=1)[0] if args_text(message_of(update)) else ""
-    if not url or not is_http_url(url):
+    if not url or len(url) > MAX_URL_LEN or not is_http_url(url):
         await reply(update, "Tulis alamat feed lengkap, mis. <code>/addfeed https://contoh.id/rss</code>.")
         return
+    refused = check_url(url)
+    if refused is not None:
+        await reply(update, f"Feed ditolak: {esc(refused)}.")
+        return
     svc = services(context)
+    try:
+        await svc.feed_probe(url)  # public addresses only, every redirect hop included
+    except FetchError as exc:
+        await reply(update, f"Feed ditolak: tidak bisa diambil ({esc(str(exc))}).")
+        return
     user = update.effective_user
     try:
         feed = await feed_store.add_feed(svc.db, url, now=svc.now(), added_by=f"telegram:{user.id if user else '?'}")
@@ -60,9 +74,11 @@ async def remove_feed(update: Update, context: AppContext) -> None:
         await reply(update, "Tulis nomor feed, mis. <code>/removefeed 3</code> (lihat /feeds).")
         return
     try:
+        if arg.isdigit() and not _ID_RE.fullmatch(arg):  # "²", or more digits than any id has
+            raise NotFoundError(arg)
         feed = await feed_store.remove_feed(services(context).db, arg)
     except NotFoundError:
-        await reply(update, f"Tidak ada feed {esc(arg)}. Lihat /feeds.")
+        await reply(update, f"Tidak ada feed {esc(arg[:100])}. Lihat /feeds.")
         return
     await reply(update, f"🗑 Feed #{feed.id} dihapus: {esc(feed.display_name)}")
 

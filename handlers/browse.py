@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.errors import InputError
 from bot.formatting import render_article_list_html
-from bot.subscription_query import describe_filter, parse_query
+from bot.subscription_query import MAX_QUERY_LEN, describe_filter, parse_query
 from handlers import texts
 from handlers.common import args_text, message_of, reply
 from handlers.context import AppContext, services
@@ -77,6 +77,9 @@ async def search(update: Update, context: AppContext) -> None:
             "Tulis kata yang dicari, mis. <code>/cari banjir bandang</code> atau "
             '<code>/cari "jalan tol" -simulasi</code>.',
         )
+        return
+    if len(words) > MAX_QUERY_LEN:
+        await reply(update, f"Terlalu panjang: tulis paling banyak {MAX_QUERY_LEN} karakter.")
         return
     await _first_page(update, context, "search", words)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.feedlist import probe_feed
 from storage.db import Database
 from storage.timeutil import utcnow
 
@@ -27,6 +28,8 @@ class BotServices:
     db: Database
     clock: Callable[[], datetime] = utcnow
     sender: Sender | None = None
+    # /addfeed fetches a new feed once through the SSRF guard before storing it; raises FetchError.
+    feed_probe: Callable[[str], Awaitable[None]] = probe_feed
 
     def now(self) -> datetime:
         return self.clock()

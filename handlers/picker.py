@@ -22,6 +22,7 @@ from storage.subscriptions import SubscriptionLimitError
 esc = texts.esc
 MAX_PICKERS = 20
 SEARCH_RESULTS = 8
+MAX_PLACE_QUERY = 60
 _SENTIMENT_CODE = {"neg": Sentiment.NEGATIVE, "net": Sentiment.NEUTRAL, "pos": Sentiment.POSITIVE}
 
 
@@ -176,7 +177,7 @@ async def button(update: Update, context: AppContext) -> None:
         draft.cases.symmetric_difference_update({arg})
     elif op == "s" and arg in _SENTIMENT_CODE:
         draft.sentiments.symmetric_difference_update({_SENTIMENT_CODE[arg]})
-    elif op == "a" and arg and arg not in draft.areas:
+    elif op == "a" and _known_area(arg) and arg not in draft.areas:
         draft.areas.append(arg)
     elif op == "clr":
         draft.areas.clear()
@@ -186,6 +187,11 @@ async def button(update: Update, context: AppContext) -> None:
     )
 
 
+def _known_area(code: str) -> bool:
+    """Only codes the buttons can carry: a Kab/Kota or province the classifier knows (data can be forged)."""
+    return classify.place_by_code(code) is not None or classify.province_by_code(code) is not None
+
+
 async def typed_city(update: Update, context: AppContext) -> None:
     """Text typed while a picker waits for a city: offer the matching places as buttons."""
     message = message_of(update)
@@ -193,9 +199,9 @@ async def typed_city(update: Update, context: AppContext) -> None:
     picker_id = _searching(context).get(user.id if user else None)
     if picker_id is None or picker_id not in _pickers(context) or not message.text:
         return
-    query = message.text.strip()
-    found: list[Place | Province] = classify.resolve_place(query)
-    if not found:
+    query = " ".join(message.text.split())[:MAX_PLACE_QUERY]  # no place name is longer
+    found: list[Place | Province] = classify.resolve_place(query) if query else []
+    if not found and query:
         for name in classify.suggest_places(query, n=SEARCH_RESULTS):
             found += [p for p in classify.resolve_place(name) if p not in found]
     if not found:

@@ -60,3 +60,10 @@ async def migrated(update: Update, context: AppContext) -> None:
     if message.migrate_to_chat_id is not None:
         await chat_store.migrate_chat(svc.db, message.chat.id, message.migrate_to_chat_id, now=svc.now())
         logger.info("chat %s migrated to %s", message.chat.id, message.migrate_to_chat_id)
+
+
+async def stale_button(update: Update, context: AppContext) -> None:
+    """A button no handler recognises (an old keyboard, or forged data): say it has expired."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(texts.EXPIRED, show_alert=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.errors import InputError, NotFoundError
@@ -17,6 +19,7 @@ from storage.db import Database
 from storage.subscriptions import SubscriptionLimitError
 
 esc = texts.esc
+_ID_RE = re.compile(r"[0-9]{1,18}")  # an SQLite INTEGER; str.isdigit() also accepts "²" and "٣"
 
 
 def saved_text(sub: Subscription, created: bool, notes: tuple[str, ...], chat: Chat) -> str:
@@ -94,7 +97,9 @@ async def _remove(db: Database, chat_id: int, arg: str) -> str:
     if arg in {"all", "semua"}:
         count = await sub_store.remove_all_subscriptions(db, chat_id)
         return f"🗑 {count} langganan dihapus. Chat ini tidak akan menerima peringatan lagi."
-    if not arg.isdigit():
+    if not _ID_RE.fullmatch(arg):
+        if arg.isdigit():  # "²", or more digits than any id has
+            return f"Tidak ada langganan #{esc(arg[:30])} di chat ini. Lihat /daftar."
         return (
             "Tulis nomor langganan, mis. <code>/berhenti 3</code>, atau <code>/berhenti all</code>. "
             "Nomornya ada di /daftar."

@@ -95,7 +95,7 @@ def render_cases() -> str:
 
 
 def render_cities(prefix: str) -> str:
-    prefix = " ".join(prefix.split()).casefold()
+    prefix = " ".join(prefix.split()).casefold()[:60]  # no place name is longer
     if not prefix:
         provinces = sorted(classify.all_provinces(), key=lambda p: p.name)
         lines = [

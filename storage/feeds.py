@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,7 +73,8 @@ async def get_feed(db: Database, feed_id: int) -> Feed:
 
 async def find_feed(db: Database, id_or_url: str) -> Feed:
     """A feed by its numeric id or its exact URL."""
-    if id_or_url.isdigit():
+    # ASCII digits only, and few enough to fit SQLite's integer ("²".isdigit() is True).
+    if re.fullmatch(r"[0-9]{1,18}", id_or_url):
         return await get_feed(db, int(id_or_url))
     async with db.conn.execute("SELECT * FROM feeds WHERE url = ?", (id_or_url,)) as cursor:
         row = await cursor.fetchone()

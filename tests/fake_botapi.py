@@ -183,8 +183,10 @@ class FakeBotCore:
         if params.get("message_thread_id") is not None:
             message["message_thread_id"] = params["message_thread_id"]
             message["is_topic_message"] = True
-        if "reply_markup" in params:
-            message["reply_markup"] = params["reply_markup"]
+        # Telegram echoes only inline keyboards back in the Message (a ForceReply is not returned).
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
         return message
 
     async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:

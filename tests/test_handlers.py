@@ -249,10 +249,16 @@ async def test_cities_and_cases(tmp_path: Path) -> None:
 
 async def test_admin_commands_and_refusal(tmp_path: Path) -> None:
     async with harness(tmp_path) as h:
+        probed: list[str] = []
+
+        async def probe(url: str) -> None:  # no network in tests; the SSRF guard is tested in test_ssrf.py
+            probed.append(url)
+
+        h.services.feed_probe = probe
         [refused] = await h.text(USER, "/addfeed https://contoh.id/rss")
         assert "khusus admin" in refused
         [added] = await h.text(ADMIN_ID, "/addfeed https://contoh.id/rss")
-        assert "Feed <b>#1</b> ditambahkan" in added
+        assert "Feed <b>#1</b> ditambahkan" in added and probed == ["https://contoh.id/rss"]
         [dup] = await h.text(ADMIN_ID, "/addfeed https://contoh.id/rss")
         assert "sudah ada" in dup
         [listing] = await h.text(ADMIN_ID, "/feeds")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,19 +29,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
+import httpcore
 import httpx
 
 from bot.errors import FetchError
-
-try:
-    import sniffio  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    # httpcore runs `import sniffio` on every connection, lock and shield it sets up; when the module
-    # is missing, each attempt rescans sys.path (a quarter of a poll cycle's CPU at 6,000 feeds). A None
-    # entry makes the failed import instant; httpcore then assumes asyncio, exactly as it did before.
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+from bot.feeds.guard import BlockedAddressError, GuardedBackend, Resolver, system_resolver
 
 USER_AGENT: Final = "Pantau/0.1 (+https://github.com/pantau; news monitoring bot)"
 ACCEPT: Final = (
@@ -100,6 +93,8 @@ class Fetcher:
         user_agent: str = USER_AGENT,
         transport: httpx.AsyncBaseTransport | None = None,
         now: Callable[[], datetime] = _utcnow,
+        resolver: Resolver = system_resolver,
+        guarded_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -110,14 +105,22 @@ class Fetcher:
         self._now = now
         self._global_slots = asyncio.Semaphore(max_concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
-            # Keep as many idle connections as may be busy: feeds cluster on few hosts, and closing and
-            # reopening connections between requests cost more CPU than the requests themselves.
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
-            follow_redirects=False,
-            transport=transport,
+        client_options: dict[str, Any] = {
+            "headers": {"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+            "timeout": httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            "follow_redirects": False,
+        }
+        # Keep as many idle connections as may be busy: feeds cluster on few hosts, and closing and
+        # reopening connections between requests cost more CPU than the requests themselves.
+        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        self._client = httpx.AsyncClient(limits=limits, transport=transport, **client_options)
+        # Feeds added from Telegram go through a second client whose every connection (each redirect hop
+        # too) is made by GuardedBackend: public addresses only. No proxy from the environment: the guard
+        # would vet the proxy's address instead of the feed's.
+        self._public_client = httpx.AsyncClient(
+            transport=_guarded_transport(GuardedBackend(resolver=resolver, inner=guarded_backend), limits),
+            trust_env=False,
+            **client_options,
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -133,11 +136,21 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._public_client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        public_only: bool = False,
     ) -> Fetched | NotModified:
-        """GET `url` conditionally; return the body, or `NotModified` on 304. Raises `FetchError`."""
+        """GET `url` conditionally; return the body, or `NotModified` on 304. Raises `FetchError`.
+
+        `public_only` (feeds added from Telegram): every hop may only connect to public addresses.
+        """
+        client = self._public_client if public_only else self._client
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -153,7 +166,7 @@ class Fetcher:
             async with self._slot(target.host):
                 try:
                     async with asyncio.timeout(self.total_timeout):
-                        outcome = await self._request(target, headers)
+                        outcome = await self._request(client, target, headers)
                 except TimeoutError:
                     raise FetchError(f"timeout after {self.total_timeout:g} s") from None
             if isinstance(outcome, _Redirect):
@@ -198,11 +211,11 @@ class Fetcher:
             yield
 
     async def _request(
-        self, url: httpx.URL, headers: dict[str, str]
+        self, client: httpx.AsyncClient, url: httpx.URL, headers: dict[str, str]
     ) -> _Redirect | tuple[int, httpx.Headers, bytes]:
         try:
-            request = self._client.build_request("GET", url, headers=headers)
-            response = await self._client.send(request, stream=True)
+            request = client.build_request("GET", url, headers=headers)
+            response = await client.send(request, stream=True)
             try:
                 return await self._handle(response)
             finally:
@@ -265,11 +278,13 @@ class Fetcher:
         lowered = text.lower()
         if isinstance(error, httpx.ConnectError):
             causes = _causes(error)
+            blocked = next((c for c in causes if isinstance(c, BlockedAddressError)), None)
+            if blocked is not None:
+                return _short(str(blocked))
             if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in lowered:
                 return "connection refused"
             if any(isinstance(c, socket.gaierror) for c in causes) or any(
-                s in lowered
-                for s in ("name or service", "nodename nor servname", "getaddrinfo", "name resolution")
+                s in lowered for s in ("name or service", "nodename nor servname", "getaddrinfo", "name resolution")
             ):
                 return "DNS lookup failed"
             if "certificate" in lowered:
@@ -280,6 +295,20 @@ class Fetcher:
         if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return _short(f"invalid URL: {text}")
         return _short(f"network error: {text}")
+
+
+def _guarded_transport(backend: GuardedBackend, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # httpx has no public option for an httpcore network backend, so the pool it builds is replaced by
+    # the same pool with ours (http/1.1 only, as httpx's default).
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend,
+    )
+    return transport
 
 
 def _causes(error: BaseException) -> list[BaseException]:
