@@ -87,7 +87,16 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 def menu(*, admin: bool) -> list[BotCommand]:
-    return [BotCommand(c.name, c.description) for c in COMMANDS if admin or not c.admin]
+    """Every command name, English and Indonesian, so the menu offers whichever the user knows."""
+    entries: list[BotCommand] = []
+    for command in COMMANDS:
+        if command.admin and not admin:
+            continue
+        entries.append(BotCommand(command.name, command.description))
+        for alias in command.aliases:
+            plain = command.description.replace(f" (/{alias})", "")
+            entries.append(BotCommand(alias, f"{plain} (= /{command.name})"))
+    return entries
 
 
 async def set_menu(application: Application[Any, Any, Any, Any, Any, Any], admin_ids: frozenset[int]) -> None:
