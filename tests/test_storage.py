@@ -208,3 +208,17 @@ async def test_chat_migration_moves_subscriptions(tmp_path: Path) -> None:
     assert await sub_store.list_subscriptions(db, -10) == []
     assert len(await sub_store.list_subscriptions(db, -10010)) == 1
     await db.close()
+
+
+async def test_with_no_feeds_the_bundled_indonesian_list_is_imported_once(tmp_path: Path) -> None:
+    from bot.feedlist import ensure_feeds
+
+    db = await open_database(tmp_path / "p.db")
+    await ensure_feeds(db)
+    feeds = await feed_store.list_feeds(db)
+    assert len(feeds) >= 10
+    assert all(f.url.startswith("https://") or f.url.startswith("http://") for f in feeds)
+    assert any(f.default_city_code == "33.72" for f in feeds)  # a Solo outlet carries Kota Surakarta
+    await ensure_feeds(db)  # not again: a configured list is never touched
+    assert len(await feed_store.list_feeds(db)) == len(feeds)
+    await db.close()
