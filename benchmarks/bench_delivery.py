@@ -8,7 +8,8 @@
     interval, answer 429 retry_after. Limits ×10: 250/s overall, 10/s per private chat, 200/min per group.
     Reported: achieved rate (arrivals over the burst), 429 count, smallest per-chat gap seen.
 (b) end to end: one feed on a loopback HTTP server, the product's poll loop (Poller.poll_due, wake the
-    sender, sleep min(5 s, interval) — as bot/app.py runs it) with a 2 s poll interval and `Sender.run`;
+    sender, sleep until the next feed is due, 1 s ≤ sleep ≤ min(5 s, interval) — as bot/app.py runs it)
+    with a 2 s poll interval and `Sender.run`;
     items appear at random moments; latency = item published on the server → its sendMessage arrival.
 """
 
@@ -120,10 +121,12 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
 async def latency(args: argparse.Namespace, path: Path) -> dict:
     from aiohttp import web
 
+    from bot.app import POLL_TICK_MAX
     from bot.delivery import PacingPolicy, Sender
     from bot.feeds.fetcher import Fetcher
     from bot.models import SubscriptionFilter
     from bot.poller import Poller
+    from bot.service import sleep_until_due
     from storage import chats as chat_store
     from storage import feeds as feed_store
     from storage import subscriptions as sub_store
@@ -163,12 +166,12 @@ async def latency(args: argparse.Namespace, path: Path) -> dict:
         send_task = asyncio.create_task(sender.run())
 
         async def poll_loop() -> None:  # bot/app.py's _poll_loop
-            tick = min(5.0, float(interval))
+            tick = min(POLL_TICK_MAX, float(interval))
             while True:
                 summary = await poller.poll_due()
                 if summary.queued:
                     sender.wake()
-                await asyncio.sleep(tick)
+                await sleep_until_due(db, tick)
 
         poll_task = asyncio.create_task(poll_loop())
         rng = random.Random(17)

@@ -14,7 +14,7 @@ from storage.articles import NewArticle
 from storage.db import Database
 from storage.deliveries import queue_deliveries
 from storage.feeds import PollSuccess
-from storage.subscriptions import candidate_subscriptions
+from storage.subscriptions import SubscriptionIndex, subscription_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,8 @@ async def store_and_queue(
     if source is None and feed is not None:
         source = feed.display_name
     async with db.transaction() as conn:
+        # Read once per transaction: subscriptions cannot change while it holds the write lock.
+        index: SubscriptionIndex | None = None
         for new in new_articles:
             article = await article_store.insert_article(conn, new, feed_id=feed_id, source=source, now=now)
             if article is None:
@@ -52,7 +54,9 @@ async def store_and_queue(
             stored.append((article, new.alert))
             if not new.alert:
                 continue
-            candidates = await candidate_subscriptions(conn, area_codes_of(article), article.classification.cases)
+            if index is None:
+                index = await subscription_index(conn)
+            candidates = index.candidates(area_codes_of(article), article.classification.cases)
             # One outbox row per chat: its first matching subscription (candidates come ordered by
             # chat, then subscription id) gives the thread and the reason; written in one statement.
             rows: dict[int, tuple[int | None, str]] = {}

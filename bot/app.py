@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 PTBApp = Application[Any, Any, Any, Any, Any, Any]
 _RUNTIME_KEY = "pantau_runtime"
-# How often the poll loop asks the database which feeds are due (each feed keeps its own interval).
+# The poll loop sleeps until the next feed is due, but at most this long (each feed keeps its own
+# interval; a feed an admin just added is picked up within this time).
 POLL_TICK_MAX = 5.0
 # getUpdates answered 409 Conflict this many times within CONFLICT_WINDOW seconds: another process polls
 # the same token (Telegram gives each poller a 409 in turn), so `pantau run` stops and exits 1. One 409
@@ -185,6 +186,7 @@ async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -
     from bot.feedlist import ensure_feeds
     from bot.feeds.fetcher import Fetcher
     from bot.poller import Poller
+    from bot.service import sleep_until_due
 
     settings = svc.settings
     await ensure_feeds(svc.db)
@@ -203,7 +205,14 @@ async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -
                 logger.debug("%s", summary.line())
         except Exception:  # the poller records per-feed errors itself; this is a bug, keep polling
             logger.exception("poll round failed")
-        await asyncio.sleep(tick)
+        try:
+            # Until the next feed is due (≥ 1 s, ≤ tick), not a whole tick after a round that took a while.
+            await sleep_until_due(svc.db, tick)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("reading the next due feed failed")
+            await asyncio.sleep(tick)
 
 
 async def _post_stop(application: PTBApp) -> None:

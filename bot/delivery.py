@@ -8,10 +8,17 @@ Two layers:
 - `Sender` is the I/O loop around it: reads due rows, marks them 'sending' (crash evidence), sends through
   a `telegram.Bot`, and maps each failure (bot.telegram_errors) onto the outbox and the chats table.
 
-Limits (PacingPolicy): overall ≤ `overall_rate` messages/s, spaced evenly so no one-second window ever
-holds more; ≤ 1 message/s per private chat and ≤ 20/min per group or channel, counted from the moment
-the previous send to that chat *finished*, so a slow request cannot bunch two arrivals together.
-RetryAfter pauses only the chat that got it (PTB's AIORateLimiter would pause every chat).
+Limits (PacingPolicy): overall ≤ `overall_rate` messages/s, spaced evenly — (1 + jitter_allowance) /
+overall_rate apart, so arrivals bunched by up to `jitter_allowance` seconds of network jitter still never
+put more than `overall_rate` into one second; ≤ 1 message/s per private chat and ≤ 20/min per group or
+channel, counted from the moment the previous send to that chat *finished* (and was recorded), so a slow
+request cannot bunch two arrivals together. RetryAfter pauses only the chat that got it (PTB's
+AIORateLimiter would pause every chat).
+
+The sender's database work does not grow with sends: it keeps the due rows (and their articles) in
+memory, re-read in one query per `reload_every` seconds or when something changed them (new rows
+queued, a failure rescheduled some), not per send; a step claims its sends ('sending') in one statement,
+and the 'sent' marks of sends finishing together are written in one transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from telegram import Bot, LinkPreviewOptions
@@ -70,6 +77,9 @@ def clip(text: str, limit: int = TELEGRAM_MAX_TEXT) -> str:
 @dataclass(frozen=True, slots=True)
 class PacingPolicy:
     overall_rate: float = 25.0  # messages per second, all chats together
+    # Seconds of arrival jitter one 1-s window absorbs: sends are (1 + this) / overall_rate apart, so
+    # overall_rate + 1 arrivals span 1 + this seconds. 0.03 costs 3 % of the rate.
+    jitter_allowance: float = 0.03
     private_interval: float = 1.0  # seconds between two messages to one private chat
     group_interval: float = 3.0  # 20 per minute to one group or channel
     digest_threshold: int | None = 5  # more alerts than this for one chat within digest_window → digest
@@ -79,6 +89,11 @@ class PacingPolicy:
     backoff_base: float = 5.0
     backoff_max: float = 600.0
     max_in_flight: int = 16  # concurrent sends (to different chats)
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between two sends, all chats together."""
+        return (1.0 + self.jitter_allowance) / self.overall_rate
 
     def interval(self, chat_type: str, chat_id: int) -> float:
         if chat_type in GROUP_TYPES or (chat_type not in {"private"} and chat_id < 0):
@@ -98,6 +113,7 @@ class Batch:
     thread_id: int | None
     chat_type: str
     rows: tuple[Delivery, ...]
+    at: float = 0.0  # monotonic moment of its overall slot: the request starts then, not before
 
     @property
     def digest(self) -> bool:
@@ -133,8 +149,12 @@ class Pacer:
             window.popleft()
         return len(window)
 
-    def plan(self, due: Sequence[Delivery], now: float) -> Plan:
-        """Which chats get a message now. `due` is oldest first; each chat gets at most one batch."""
+    def plan(self, due: Sequence[Delivery], now: float, horizon: float = 0.0) -> Plan:
+        """Which chats get a message now. `due` is oldest first; each chat gets at most one batch.
+
+        With a `horizon`, overall slots up to `now + horizon` are handed out too (each batch's `at`), so
+        the sender claims several sends at once and a late wake-up does not lose a slot.
+        """
         plan = Plan()
         by_chat: dict[int, list[Delivery]] = {}
         for row in due:
@@ -149,14 +169,15 @@ class Pacer:
             if chat_id in self.in_flight:
                 continue
             ready = self.chat_ready.get(chat_id, 0.0)
-            if ready > now:
+            slot = max(self.next_global, now)
+            if ready > now and (ready > slot or slot > now + horizon):
                 later(ready)
                 continue
-            if self.next_global > now:
-                later(self.next_global)
+            if slot > now + horizon:
+                later(self.next_global - horizon)
                 break
-            batch = self._batch(chat_id, rows, now)
-            self.reserve(batch, now)
+            batch = self._batch(chat_id, rows, slot)
+            self.reserve(batch, slot)
             plan.batches.append(batch)
         return plan
 
@@ -168,10 +189,10 @@ class Pacer:
             chosen = tuple(same_topic[: self.policy.digest_max_items])
         else:
             chosen = (first,)
-        return Batch(chat_id=chat_id, thread_id=first.thread_id, chat_type=first.chat_type, rows=chosen)
+        return Batch(chat_id=chat_id, thread_id=first.thread_id, chat_type=first.chat_type, rows=chosen, at=now)
 
     def reserve(self, batch: Batch, now: float) -> None:
-        self.next_global = max(self.next_global, now) + 1.0 / self.policy.overall_rate
+        self.next_global = max(self.next_global, now) + self.policy.spacing
         self.in_flight.add(batch.chat_id)
         interval = self.policy.interval(batch.chat_type, batch.chat_id)
         self.chat_ready[batch.chat_id] = max(self.chat_ready.get(batch.chat_id, 0.0), now + interval)
@@ -184,6 +205,10 @@ class Pacer:
         interval = self.policy.interval(batch.chat_type, batch.chat_id)
         for chat_id in {batch.chat_id, sent_to or batch.chat_id}:
             self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now + interval)
+
+    def release(self, batch: Batch) -> None:
+        """`batch` was planned but will not be sent (its rows changed meanwhile): the chat is free again."""
+        self.in_flight.discard(batch.chat_id)
 
     def pause(self, chat_id: int, until: float) -> None:
         self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), until)
@@ -215,6 +240,9 @@ class Sender:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = utcnow,
         idle_check: float = 5.0,
+        reload_every: float = 1.0,
+        batch_size: int = 500,
+        plan_ahead: float | None = None,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -223,13 +251,26 @@ class Sender:
         self.clock = clock
         self.wall_clock = wall_clock
         self.idle_check = idle_check  # also picks up rows queued by another process (`pantau poll`)
+        self.reload_every = reload_every  # the in-memory due list is at most this old (unless changed)
+        self.batch_size = batch_size  # due rows held in memory
+        # Overall slots handed out ahead of time (a few): claimed together, started on time by a timer.
+        self.plan_ahead = min(0.05, 4 * self.policy.spacing) if plan_ahead is None else plan_ahead
         self.stats = SendStats()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        # The due list in memory: pending rows oldest first, minus the ones planned since it was read.
+        self._due: list[Delivery] = []
+        self._articles: dict[int, Article] = {}
+        self._next_row_at: datetime | None = None
+        self._loaded_at: float | None = None
+        self._stale = True  # rows changed in the database: re-read before planning
+        self._sent_marks: list[tuple[list[int], datetime, int | None, bool, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """New rows were queued (or a send finished): plan again now instead of at the next timer."""
+        """New rows were queued (or a chat resumed): re-read the outbox and plan again now."""
+        self._stale = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -237,12 +278,14 @@ class Sender:
         if recovered:
             logger.warning("%d alerts were being sent when the bot last stopped; sending them again", recovered)
         while not self._stopping:
+            # Cleared before the step, so a send finishing while the step awaits the database still wakes.
+            self._wake.clear()
             try:
                 delay = await self.step()
             except Exception:  # keep draining; a bug here must not silence every chat
                 logger.exception("sender step failed")
+                self._stale = True
                 delay = self.idle_check
-            self._wake.clear()
             if self._stopping:
                 break
             with contextlib.suppress(TimeoutError):
@@ -258,24 +301,45 @@ class Sender:
     async def step(self) -> float:
         """Plan once and start the chosen sends; returns seconds until planning again is worthwhile."""
         now = self.clock()
-        due = await delivery_store.due_deliveries(self.db, self.wall_clock())
-        plan = self.pacer.plan(due, now)
-        for batch in plan.batches:
-            await delivery_store.mark_sending(self.db, batch.ids)
-            task = asyncio.create_task(self._send(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if self._stale or not self._due or self._loaded_at is None or now - self._loaded_at >= self.reload_every:
+            await self._reload()
+            now = self.clock()
+        plan = self.pacer.plan(self._due, now, self.plan_ahead)
+        if plan.batches:
+            planned = {i for batch in plan.batches for i in batch.ids}
+            self._due = [row for row in self._due if row.id not in planned]
+            # 'sending' is in the database before any of these requests starts (crash evidence).
+            claimed = await delivery_store.claim_due(self.db, sorted(planned), now=self.wall_clock())
+            for batch in plan.batches:
+                rows = tuple(row for row in batch.rows if row.id in claimed)
+                if len(rows) < len(batch.rows):
+                    self._stale = True  # the outbox changed under the in-memory list
+                if not rows:
+                    self.pacer.release(batch)
+                    continue
+                articles = {row.article_id: self._articles.get(row.article_id) for row in rows}
+                task = asyncio.create_task(self._send(replace(batch, rows=rows), articles))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         waits = [self.idle_check]
         if plan.wake_at is not None:
             waits.append(plan.wake_at - now)
         # Rows due now but not planned wait for a pacing slot (wake_at) or a send in flight (wake());
         # only a row due in the future needs its own timer.
-        next_row = await delivery_store.next_attempt_at(self.db)
-        if next_row is not None:
-            until_row = (next_row - self.wall_clock()).total_seconds()
+        if self._next_row_at is not None:
+            until_row = (self._next_row_at - self.wall_clock()).total_seconds()
             if until_row > 0:
                 waits.append(until_row)
         return max(0.0, min(waits))
+
+    async def _reload(self) -> None:
+        """Re-read the due rows, their articles and the next future row: three queries, not per send."""
+        self._stale = False
+        wall = self.wall_clock()
+        self._due = await delivery_store.due_deliveries(self.db, wall, limit=self.batch_size)
+        self._articles = await delivery_store.articles_by_id(self.db, {row.article_id for row in self._due})
+        self._next_row_at = await delivery_store.next_attempt_at(self.db)
+        self._loaded_at = self.clock()
 
     async def drain(self, within: float = 30.0) -> None:
         """Send until nothing is due or in flight (rows waiting for a later retry are left queued)."""
@@ -284,7 +348,7 @@ class Sender:
             delay = await self.step()
             if self._tasks:
                 # Wake for the next pacing slot even while a slow send is still in flight.
-                await asyncio.wait(set(self._tasks), timeout=max(delay, 0.01), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(set(self._tasks), timeout=max(delay, 0.002), return_when=asyncio.FIRST_COMPLETED)
                 continue
             due = await delivery_store.due_deliveries(self.db, self.wall_clock(), limit=1)
             if not due:
@@ -293,11 +357,14 @@ class Sender:
                 raise TimeoutError("outbox not drained in time")
             await asyncio.sleep(min(delay, 0.5) or 0.01)
 
-    async def _send(self, batch: Batch) -> None:
+    async def _send(self, batch: Batch, articles: dict[int, Article | None] | None = None) -> None:
         sent_to: int | None = None
         try:
-            sent_to = await self._deliver(batch)
+            if (wait := batch.at - self.clock()) > 0:
+                await asyncio.sleep(wait)  # its overall slot (claimed ahead, already 'sending')
+            sent_to = await self._deliver(batch, articles or {})
         except Exception as exc:
+            self._stale = True
             logger.exception("unexpected error delivering to chat %s", batch.chat_id)
             # A bug must not leave rows 'sending' until the next restart: retry with backoff, then fail
             # with the reason (counted in /stats) rather than loop forever.
@@ -316,16 +383,42 @@ class Sender:
             self.pacer.done(batch, self.clock(), sent_to=sent_to)
             self._wake.set()
 
-    async def _deliver(self, batch: Batch) -> int | None:
+    async def _mark_sent(self, ids: list[int], message_id: int | None, digest: bool) -> None:
+        """Record a successful send; sends finishing together share one transaction. Returns once written,
+        so a chat's next send never starts while its previous one is still 'sending'."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_marks.append((ids, self.wall_clock(), message_id, digest, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_sent())
+        await asyncio.shield(done)
+
+    async def _flush_sent(self) -> None:
+        while self._sent_marks:
+            marks, self._sent_marks = self._sent_marks, []
+            try:
+                await delivery_store.mark_sent_many(
+                    self.db, [(ids, at, message_id, digest) for ids, at, message_id, digest, _ in marks]
+                )
+            except Exception as exc:
+                for *_, done in marks:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for *_, done in marks:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _deliver(self, batch: Batch, known: dict[int, Article | None]) -> int | None:
         articles: list[Article] = []
         missing: list[int] = []
         for row in batch.rows:
-            article = await article_store.get_article(self.db, row.article_id)
+            article = known.get(row.article_id) or await article_store.get_article(self.db, row.article_id)
             if article is None:
                 missing.append(row.id)
             else:
                 articles.append(article)
         if missing:
+            self._stale = True
             await delivery_store.mark_failed(self.db, missing, error="article no longer stored")
         rows = [row for row in batch.rows if row.id not in missing]
         if not rows:
@@ -334,6 +427,7 @@ class Sender:
             text, fit = render_digest_html(articles)
             rows, articles = rows[:fit], articles[:fit]
             if fit < len(batch.rows):  # the rest go in the next digest
+                self._stale = True
                 left = [r.id for r in batch.rows[fit:] if r.id not in missing]
                 await delivery_store.reschedule(self.db, left, at=self.wall_clock(), error=None, count_attempt=False)
         else:
@@ -364,6 +458,7 @@ class Sender:
             except Exception as exc:  # every Telegram outcome is mapped; anything else is a backoff
                 failure = classify_send_error(exc)
                 if failure.action is Action.MIGRATE and failure.new_chat_id is not None:
+                    self._stale = True
                     await chat_store.migrate_chat(self.db, chat_id, failure.new_chat_id, now=self.wall_clock())
                     logger.info("chat %s migrated to %s", chat_id, failure.new_chat_id)
                     self.pacer.forget(chat_id)
@@ -382,9 +477,7 @@ class Sender:
                     continue
                 await self._handle_failure(chat_id, rows, failure)
                 return chat_id
-            await delivery_store.mark_sent(
-                self.db, ids, now=self.wall_clock(), message_id=message.message_id, digest=len(ids) > 1
-            )
+            await self._mark_sent(ids, message.message_id, len(ids) > 1)
             self.stats.messages += 1
             self.stats.alerts_sent += len(ids)
             self.stats.digests += int(len(ids) > 1)
@@ -394,6 +487,7 @@ class Sender:
         return chat_id
 
     async def _handle_failure(self, chat_id: int, rows: list[Delivery], failure: SendFailure) -> None:
+        self._stale = True  # every outcome below changes queued rows
         ids = [row.id for row in rows]
         now = self.wall_clock()
         if failure.action is Action.WAIT:

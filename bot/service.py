@@ -38,7 +38,7 @@ async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
                 if summary.fetched or summary.not_modified or summary.failed:
                     out.write(summary.line() + "\n")
                     out.flush()
-                await _sleep_until_due(db, settings.poll_interval)
+                await sleep_until_due(db, settings.poll_interval)
     finally:
         await db.close()
 
@@ -55,12 +55,13 @@ async def run_console(settings: Settings, out: TextIO) -> int:
                 print_new_articles(summary, out)
                 if summary.fetched or summary.failed:
                     logger.info("%s", summary.line())
-                await _sleep_until_due(db, settings.poll_interval)
+                await sleep_until_due(db, settings.poll_interval)
     finally:
         await db.close()
 
 
-async def _sleep_until_due(db: Database, interval: float) -> None:
+async def sleep_until_due(db: Database, interval: float) -> None:
+    """Sleep until the next feed is due, at least 1 s and at most `interval`."""
     next_due = await feed_store.next_due_at(db)
     if next_due is None:
         delay = interval

@@ -6,12 +6,14 @@ A row left in 'sending' means the process stopped mid-send; `recover_interrupted
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
+from bot.models import Article
+from storage.articles import article_from_row
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
@@ -157,6 +159,41 @@ async def mark_sending(db: Database, ids: Sequence[int]) -> None:
         await conn.executemany("UPDATE deliveries SET status = 'sending' WHERE id = ?", [(i,) for i in ids])
 
 
+async def claim_due(db: Database, ids: Sequence[int], *, now: datetime) -> set[int]:
+    """Mark rows 'sending' before their send, in one statement; returns the ids actually claimed.
+
+    Only rows still pending, due by `now`, of an active unpaused chat are claimed: the sender plans from
+    an in-memory copy of the due list, and a row may have changed since (a chat paused or deactivated,
+    a flood wait held the chat, another process settled it). Unclaimed rows must not be sent.
+    """
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    async with (
+        db.transaction() as conn,
+        conn.execute(
+            f"UPDATE deliveries SET status = 'sending' WHERE id IN ({marks}) AND status = 'pending'"
+            " AND next_attempt_at <= ? AND chat_id IN (SELECT id FROM chats WHERE active = 1 AND paused = 0)"
+            " RETURNING id",
+            [*ids, to_db(now)],
+        ) as cursor,
+    ):
+        return {row[0] for row in await cursor.fetchall()}
+
+
+async def articles_by_id(db: Database, ids: Iterable[int]) -> dict[int, Article]:
+    """The stored articles among `ids`, in one query (missing ids are left out)."""
+    wanted = list(set(ids))
+    found: dict[int, Article] = {}
+    for start in range(0, len(wanted), 500):  # stay far below SQLite's variable limit
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with db.conn.execute(f"SELECT * FROM articles WHERE id IN ({marks})", chunk) as cursor:
+            for row in await cursor.fetchall():
+                found[row["id"]] = article_from_row(row)
+    return found
+
+
 async def requeue_sending(db: Database, ids: Sequence[int], *, at: datetime, error: str, fail: bool = False) -> int:
     """Rows still 'sending' after a send that ended in a bug go back to pending, due at `at` (or, with
     `fail`, become failed with `error`); rows the send already settled are left alone."""
@@ -169,14 +206,14 @@ async def requeue_sending(db: Database, ids: Sequence[int], *, at: datetime, err
         return max(cursor.rowcount, 0)
 
 
-async def mark_sent(
-    db: Database, ids: Sequence[int], *, now: datetime, message_id: int | None = None, digest: bool = False
-) -> None:
+async def mark_sent_many(db: Database, marks: Sequence[tuple[Sequence[int], datetime, int | None, bool]]) -> None:
+    """Mark finished sends as sent — (ids, sent at, message_id, digest) each — in one transaction."""
+    params = [(to_db(now), message_id, int(digest), i) for ids, now, message_id, digest in marks for i in ids]
     async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE deliveries SET status = 'sent', sent_at = ?, message_id = ?, digest = ?,"
             " attempts = attempts + 1 WHERE id = ?",
-            [(to_db(now), message_id, int(digest), i) for i in ids],
+            params,
         )
 
 
