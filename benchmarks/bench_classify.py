@@ -56,10 +56,21 @@ def main() -> int:
             classify(title, body)
         elapsed = time.perf_counter() - start
         best = max(best, len(articles) / elapsed)
-    print(f"{len(articles)} articles x {args.repeat}: {best:.0f} articles/s (best run), data load {load_s * 1000:.0f} ms")
+    print(
+        f"{len(articles)} articles x {args.repeat}: {best:.0f} articles/s (best run), data load {load_s * 1000:.0f} ms"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"articles_per_s": round(best, 1), "n": len(articles),
-                                         "body_chars": 1500, "load_ms": round(load_s * 1000, 1)}) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "articles_per_s": round(best, 1),
+                    "n": len(articles),
+                    "body_chars": 1500,
+                    "load_ms": round(load_s * 1000, 1),
+                }
+            )
+            + "\n"
+        )
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import tempfile
 import time
@@ -87,14 +88,29 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
     chats = [(i + 1 if i % 2 == 0 else -1000000 - i) for i in range(args.chats)]
-    conn.executemany("INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                     [(c, "private" if c > 0 else "supergroup", PAST, PAST) for c in chats])
-    conn.executemany("INSERT INTO articles (id, link, url, title, body, source, fetched_at, cases, sentiment,"
-                     " confidence) VALUES (?, ?, ?, ?, ?, 'Bench', ?, '[]', 'neutral', 50)",
-                     [(a + 1, f"https://b.example/{a}", f"https://b.example/{a}", f"Judul berita {a}",
-                       "Isi berita singkat.", PAST) for a in range(args.per_chat)])
-    conn.executemany("INSERT INTO deliveries (chat_id, article_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
-                     [(c, a + 1, PAST, PAST) for a in range(args.per_chat) for c in chats])
+    conn.executemany(
+        "INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        [(c, "private" if c > 0 else "supergroup", PAST, PAST) for c in chats],
+    )
+    conn.executemany(
+        "INSERT INTO articles (id, link, url, title, body, source, fetched_at, cases, sentiment,"
+        " confidence) VALUES (?, ?, ?, ?, ?, 'Bench', ?, '[]', 'neutral', 50)",
+        [
+            (
+                a + 1,
+                f"https://b.example/{a}",
+                f"https://b.example/{a}",
+                f"Judul berita {a}",
+                "Isi berita singkat.",
+                PAST,
+            )
+            for a in range(args.per_chat)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO deliveries (chat_id, article_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
+        [(c, a + 1, PAST, PAST) for a in range(args.per_chat) for c in chats],
+    )
     conn.execute("COMMIT")
     conn.close()
     core = _rate_core(overall, private_iv, group_iv)
@@ -110,12 +126,23 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
         await bot.shutdown()
     arr = core.arrivals
     rate = (len(arr) - 1) / (arr[-1] - arr[0]) if len(arr) > 1 else 0.0
-    return {"chats": args.chats, "messages": len(arr), "queued": args.chats * args.per_chat,
-            "overall_rate": overall, "private_interval": private_iv, "group_interval": group_iv,
-            "achieved_rate": round(rate, 1), "rate_pct": round(100 * rate / overall, 1), "wall_s": round(wall, 2),
-            "answers_429": core.answers_429, "sent": sender.stats.messages, "failed": sender.stats.failed,
-            "min_gap_private_s": round(core.min_gap["private"], 4), "min_gap_group_s": round(core.min_gap["group"], 4),
-            "pacing_kept": core.min_gap["private"] >= private_iv and core.min_gap["group"] >= group_iv}
+    return {
+        "chats": args.chats,
+        "messages": len(arr),
+        "queued": args.chats * args.per_chat,
+        "overall_rate": overall,
+        "private_interval": private_iv,
+        "group_interval": group_iv,
+        "achieved_rate": round(rate, 1),
+        "rate_pct": round(100 * rate / overall, 1),
+        "wall_s": round(wall, 2),
+        "answers_429": core.answers_429,
+        "sent": sender.stats.messages,
+        "failed": sender.stats.failed,
+        "min_gap_private_s": round(core.min_gap["private"], 4),
+        "min_gap_group_s": round(core.min_gap["group"], 4),
+        "pacing_kept": core.min_gap["private"] >= private_iv and core.min_gap["group"] >= group_iv,
+    }
 
 
 async def latency(args: argparse.Namespace, path: Path) -> dict:
@@ -137,8 +164,11 @@ async def latency(args: argparse.Namespace, path: Path) -> dict:
     appeared: dict[str, float] = {}
 
     async def feed(_: web.Request) -> web.Response:
-        body = "".join(f"<item><title>{t}</title><link>https://lat.example/{g}</link><guid>{g}</guid>"
-                       f"<description>{t}</description></item>" for g, t in reversed(items[-20:]))
+        body = "".join(
+            f"<item><title>{t}</title><link>https://lat.example/{g}</link><guid>{g}</guid>"
+            f"<description>{t}</description></item>"
+            for g, t in reversed(items[-20:])
+        )
         xml = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Lat</title>{body}</channel></rss>'
         return web.Response(text=xml, content_type="application/rss+xml")
 
@@ -181,16 +211,14 @@ async def latency(args: argparse.Namespace, path: Path) -> dict:
             items.append((guid, f"Kebakaran gudang nomor {i} di Sukoharjo"))
             appeared[f"nomor {i} di"] = time.monotonic()
         deadline = time.monotonic() + 3 * interval + 10
-        while time.monotonic() < deadline and len(core.calls_of("sendMessage")) < args.items:
+        while time.monotonic() < deadline and len(core.calls_of("sendMessage")) < args.items:  # noqa: ASYNC110 (polls the fake server's call log)
             await asyncio.sleep(0.1)
         poll_task.cancel()
         await sender.stop()
         send_task.cancel()
         for t in (poll_task, send_task):
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await t
-            except asyncio.CancelledError:
-                pass
         await bot.shutdown()
     await runner.cleanup()
     await db.close()
@@ -202,8 +230,15 @@ async def latency(args: argparse.Namespace, path: Path) -> dict:
                 lat.append(call.at - at)
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(round(q * (len(lat) - 1))))] if lat else float("nan")  # noqa: E731
-    return {"poll_interval_s": interval, "items": args.items, "n": len(lat), "p50_s": round(p(0.5), 2),
-            "p95_s": round(p(0.95), 2), "max_s": round(max(lat), 2) if lat else None, "missing": args.items - len(lat)}
+    return {
+        "poll_interval_s": interval,
+        "items": args.items,
+        "n": len(lat),
+        "p50_s": round(p(0.5), 2),
+        "p95_s": round(p(0.95), 2),
+        "max_s": round(max(lat), 2) if lat else None,
+        "missing": args.items - len(lat),
+    }
 
 
 async def _run(args: argparse.Namespace) -> dict:

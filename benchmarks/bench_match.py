@@ -28,9 +28,31 @@ from pathlib import Path
 from benchmarks.common import article_text, city_names, emit, rusage_self
 from benchmarks.prime import PAST
 
-CASES = ("kecelakaan kebakaran banjir tanah_longsor gempa cuaca_ekstrem pembunuhan penganiayaan pencurian"
-         " narkoba korupsi penipuan asusila judi unjuk_rasa orang_hilang bunuh_diri terorisme kesehatan_wabah"
-         " ketenagakerjaan pemilu infrastruktur lingkungan").split()
+CASES = [
+    "kecelakaan",
+    "kebakaran",
+    "banjir",
+    "tanah_longsor",
+    "gempa",
+    "cuaca_ekstrem",
+    "pembunuhan",
+    "penganiayaan",
+    "pencurian",
+    "narkoba",
+    "korupsi",
+    "penipuan",
+    "asusila",
+    "judi",
+    "unjuk_rasa",
+    "orang_hilang",
+    "bunuh_diri",
+    "terorisme",
+    "kesehatan_wabah",
+    "ketenagakerjaan",
+    "pemilu",
+    "infrastruktur",
+    "lingkungan",
+]
 KEYWORDS = ("jembatan", "pasar", "sekolah", "banjir rob", "bupati", "puskesmas", "harga beras", "pelabuhan")
 
 
@@ -40,8 +62,10 @@ def build_subscriptions(path: Path, subs: int, chats: int, seed: int = 3) -> Non
     provinces = sorted({c.split(".")[0] for c in cities})
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, 'group', ?, ?)",
-                     [(-1000000 - i, PAST, PAST) for i in range(chats)])
+    conn.executemany(
+        "INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, 'group', ?, ?)",
+        [(-1000000 - i, PAST, PAST) for i in range(chats)],
+    )
     rows, areas, cases = [], [], []
     for sid in range(1, subs + 1):
         chat = -1000000 - rng.randrange(chats)
@@ -67,12 +91,16 @@ def build_subscriptions(path: Path, subs: int, chats: int, seed: int = 3) -> Non
         rows.append((sid, chat, int(not a), int(not k), sentiments, json.dumps(include), PAST))
         areas += [(sid, x) for x in a]
         cases += [(sid, x) for x in k]
-    conn.executemany("INSERT INTO subscriptions (id, chat_id, any_area, any_case, sentiments, include_keywords,"
-                     " exclude_keywords, created_at) VALUES (?, ?, ?, ?, ?, ?, '[]', ?)", rows)
+    conn.executemany(
+        "INSERT INTO subscriptions (id, chat_id, any_area, any_case, sentiments, include_keywords,"
+        " exclude_keywords, created_at) VALUES (?, ?, ?, ?, ?, ?, '[]', ?)",
+        rows,
+    )
     conn.executemany("INSERT INTO subscription_areas (subscription_id, area_code) VALUES (?, ?)", areas)
     conn.executemany("INSERT INTO subscription_cases (subscription_id, case_key) VALUES (?, ?)", cases)
-    conn.execute("INSERT INTO feeds (id, url, added_at, next_check_at) VALUES (1, 'http://127.0.0.2/f', ?, ?)",
-                 (PAST, PAST))
+    conn.execute(
+        "INSERT INTO feeds (id, url, added_at, next_check_at) VALUES (1, 'http://127.0.0.2/f', ?, ?)", (PAST, PAST)
+    )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -93,9 +121,14 @@ def make_articles(n: int, seed: int = 5):
         if rng.random() < 0.2:
             c2 = rng.choice(list(names))
             others = (Place(name=names[c2], code=c2, province="Provinsi"),)
-        cls = Classification(city=place, other_cities=others, province="Provinsi",
-                             cases=tuple(rng.sample(CASES, rng.choice((0, 1, 1, 2)))),
-                             sentiment=rng.choice(list(Sentiment)), confidence=70)
+        cls = Classification(
+            city=place,
+            other_cities=others,
+            province="Provinsi",
+            cases=tuple(rng.sample(CASES, rng.choice((0, 1, 1, 2)))),
+            sentiment=rng.choice(list(Sentiment)),
+            confidence=70,
+        )
         link = f"https://match.example/{seed}/{i}"
         item = FeedItem(guid=link, link=link, title=title, summary=body, author=None, published=None)
         out.append(NewArticle(item=item, link=normalize_link(link), classification=cls, alert=True))
@@ -121,9 +154,21 @@ async def _run(args: argparse.Namespace) -> dict:
         db = await open_database(path)
         feed = await get_feed(db, 1)
         # (a) matching alone, on Article values as store_and_queue builds them
-        arts = [Article(id=i + 1, feed_id=1, link=n.link, title=n.item.title, body=n.item.summary, author=None,
-                        source="x", published_at=None, fetched_at=now, classification=n.classification)
-                for i, n in enumerate(news)]
+        arts = [
+            Article(
+                id=i + 1,
+                feed_id=1,
+                link=n.link,
+                title=n.item.title,
+                body=n.item.summary,
+                author=None,
+                source="x",
+                published_at=None,
+                fetched_at=now,
+                classification=n.classification,
+            )
+            for i, n in enumerate(news)
+        ]
         t0 = time.perf_counter()
         await candidate_subscriptions(db.conn, ["00.00"], [])  # loads the subscription index once
         index_s = time.perf_counter() - t0
@@ -161,11 +206,22 @@ async def _run(args: argparse.Namespace) -> dict:
             stored += len(res.stored)
         store_s = time.perf_counter() - t0
         await db.close()
-    return {"subscriptions": args.subs, "chats": args.chats, "articles": args.articles,
-            "build_s": round(build_s, 1), "index_load_s": round(index_s, 3), "candidates": candidates, "matching_subscriptions": matches,
-            "chat_article_pairs": chats_hit, "match_s": round(match_s, 3), "match_cpu_s": round(match_cpu, 3),
-            "match_per_article_check_s": round(per_call_s, 3),
-            "store_and_queue_s": round(store_s, 3), "stored": stored, "queued": queued}
+    return {
+        "subscriptions": args.subs,
+        "chats": args.chats,
+        "articles": args.articles,
+        "build_s": round(build_s, 1),
+        "index_load_s": round(index_s, 3),
+        "candidates": candidates,
+        "matching_subscriptions": matches,
+        "chat_article_pairs": chats_hit,
+        "match_s": round(match_s, 3),
+        "match_cpu_s": round(match_cpu, 3),
+        "match_per_article_check_s": round(per_call_s, 3),
+        "store_and_queue_s": round(store_s, 3),
+        "stored": stored,
+        "queued": queued,
+    }
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks.common import emit, rss_mb, run_worker, rusage_self
-from benchmarks.feed_farm import FarmProcess, advance, stats
-
+from benchmarks.feed_farm import FarmProcess, stats
 
 # ---------------------------------------------------------------- workers (run in their own process)
+
 
 async def _cycles(args: argparse.Namespace) -> dict:
     import httpx
@@ -57,20 +57,28 @@ async def _cycles(args: argparse.Namespace) -> dict:
         summary = await poller.poll_due()
         wall = time.perf_counter() - t0
         after = rusage_self()
-        cycles.append({
-            "wall_s": round(wall, 3),
-            "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
-            "rss_mb": round(rss_mb(), 1),
-            "fetched": summary.fetched, "not_modified": summary.not_modified, "failed": summary.failed,
-            "new_articles": summary.new_articles, "queued": summary.queued,
-        })
+        cycles.append(
+            {
+                "wall_s": round(wall, 3),
+                "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
+                "rss_mb": round(rss_mb(), 1),
+                "fetched": summary.fetched,
+                "not_modified": summary.not_modified,
+                "failed": summary.failed,
+                "new_articles": summary.new_articles,
+                "queued": summary.queued,
+            }
+        )
         if args.verbose:
             print(c, cycles[-1], file=sys.stderr, flush=True)
     await control.aclose()
     await fetcher.aclose()
     await db.close()
-    return {"cycles": cycles, "peak_rss_mb": round(rusage_self()["maxrss_mb"], 1),
-            "process_cpu_s": round(rusage_self()["cpu_s"], 2)}
+    return {
+        "cycles": cycles,
+        "peak_rss_mb": round(rusage_self()["maxrss_mb"], 1),
+        "process_cpu_s": round(rusage_self()["cpu_s"], 2),
+    }
 
 
 def _naive(args: argparse.Namespace) -> dict:
@@ -87,8 +95,12 @@ def _naive(args: argparse.Namespace) -> dict:
         entries += len(feedparser.parse(url).entries)
     wall = time.perf_counter() - t0
     after = rusage_self()
-    return {"wall_s": round(wall, 3), "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3), "entries": entries,
-            "peak_rss_mb": round(after["maxrss_mb"], 1)}
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
+        "entries": entries,
+        "peak_rss_mb": round(after["maxrss_mb"], 1),
+    }
 
 
 def worker_main(argv: list[str]) -> None:
@@ -118,6 +130,7 @@ def worker_main(argv: list[str]) -> None:
 
 # ---------------------------------------------------------------- scenarios (run from run_all.py)
 
+
 def _primed_farm(tmp: Path, feeds: int, chats: int = 0):
     from benchmarks.prime import prime, subscribe_sample
 
@@ -135,52 +148,105 @@ def scenario_cycle(feeds: int = 6000, *, concurrency: int = 64, per_host: int = 
         farm, db, prime_s = _primed_farm(Path(tmp), feeds, chats=1000)
         try:
             stats(farm.control, reset=True)
-            res = run_worker("benchmarks.bench_poll", "cycle", "--db", str(db), "--control", farm.control,
-                             "--feeds", str(feeds), "--concurrency", str(concurrency),
-                             "--per-host", str(per_host))
+            res = run_worker(
+                "benchmarks.bench_poll",
+                "cycle",
+                "--db",
+                str(db),
+                "--control",
+                farm.control,
+                "--feeds",
+                str(feeds),
+                "--concurrency",
+                str(concurrency),
+                "--per-host",
+                str(per_host),
+            )
             res["farm"] = stats(farm.control)
         finally:
             farm.__exit__()
     cyc = res["cycles"][0]
-    return {"feeds": feeds, "hosts": farm.hosts, "rtt_ms": farm.delay * 1000, "prime_s": round(prime_s, 1),
-            "concurrency": concurrency, "per_host": per_host, **cyc,
-            "peak_rss_mb": res["peak_rss_mb"], "farm": res["farm"]}
+    return {
+        "feeds": feeds,
+        "hosts": farm.hosts,
+        "rtt_ms": farm.delay * 1000,
+        "prime_s": round(prime_s, 1),
+        "concurrency": concurrency,
+        "per_host": per_host,
+        **cyc,
+        "peak_rss_mb": res["peak_rss_mb"],
+        "farm": res["farm"],
+    }
 
 
 def scenario_versus(feeds: int = 600) -> dict:
     with tempfile.TemporaryDirectory(prefix="pantau-bench-") as tmp:
         farm, db, _ = _primed_farm(Path(tmp), feeds, chats=100)
         try:
-            pantau = run_worker("benchmarks.bench_poll", "cycle", "--db", str(db), "--control", farm.control,
-                                "--feeds", str(feeds))
-            naive = run_worker("benchmarks.bench_poll", "naive", "--port", str(farm.port), "--hosts",
-                               str(farm.hosts), "--feeds", str(feeds))
+            pantau = run_worker(
+                "benchmarks.bench_poll", "cycle", "--db", str(db), "--control", farm.control, "--feeds", str(feeds)
+            )
+            naive = run_worker(
+                "benchmarks.bench_poll",
+                "naive",
+                "--port",
+                str(farm.port),
+                "--hosts",
+                str(farm.hosts),
+                "--feeds",
+                str(feeds),
+            )
         finally:
             farm.__exit__()
     p = pantau["cycles"][0]
-    return {"feeds": feeds, "pantau_wall_s": p["wall_s"], "pantau_cpu_s": p["cpu_s"],
-            "pantau_new_articles": p["new_articles"], "pantau_not_modified": p["not_modified"],
-            "feedparser_wall_s": naive["wall_s"], "feedparser_cpu_s": naive["cpu_s"],
-            "feedparser_entries": naive["entries"], "speedup": round(naive["wall_s"] / p["wall_s"], 1)}
+    return {
+        "feeds": feeds,
+        "pantau_wall_s": p["wall_s"],
+        "pantau_cpu_s": p["cpu_s"],
+        "pantau_new_articles": p["new_articles"],
+        "pantau_not_modified": p["not_modified"],
+        "feedparser_wall_s": naive["wall_s"],
+        "feedparser_cpu_s": naive["cpu_s"],
+        "feedparser_entries": naive["entries"],
+        "speedup": round(naive["wall_s"] / p["wall_s"], 1),
+    }
 
 
 def scenario_memory(feeds: int = 1000, cycles: int = 100) -> dict:
     with tempfile.TemporaryDirectory(prefix="pantau-bench-") as tmp:
         farm, db, _ = _primed_farm(Path(tmp), feeds, chats=200)
         try:
-            res = run_worker("benchmarks.bench_poll", "cycle", "--db", str(db), "--control", farm.control,
-                             "--feeds", str(feeds), "--cycles", str(cycles), timeout=1800)
+            res = run_worker(
+                "benchmarks.bench_poll",
+                "cycle",
+                "--db",
+                str(db),
+                "--control",
+                farm.control,
+                "--feeds",
+                str(feeds),
+                "--cycles",
+                str(cycles),
+                timeout=1800,
+            )
         finally:
             farm.__exit__()
     rss = [c["rss_mb"] for c in res["cycles"]]
     ref = rss[min(9, len(rss) - 1)]
     walls = sorted(c["wall_s"] for c in res["cycles"])
-    return {"feeds": feeds, "cycles": cycles, "rss_after_cycle_10_mb": ref, "rss_last_mb": rss[-1],
-            "rss_max_mb": max(rss), "growth_pct": round(100 * (rss[-1] - ref) / ref, 1),
-            "peak_rss_mb": res["peak_rss_mb"], "median_cycle_wall_s": walls[len(walls) // 2],
-            "new_articles_total": sum(c["new_articles"] for c in res["cycles"]),
-            "failed_total": sum(c["failed"] for c in res["cycles"]),
-            "rss_series_mb": rss}
+    return {
+        "feeds": feeds,
+        "cycles": cycles,
+        "rss_after_cycle_10_mb": ref,
+        "rss_last_mb": rss[-1],
+        "rss_max_mb": max(rss),
+        "growth_pct": round(100 * (rss[-1] - ref) / ref, 1),
+        "peak_rss_mb": res["peak_rss_mb"],
+        "median_cycle_wall_s": walls[len(walls) // 2],
+        "new_articles_total": sum(c["new_articles"] for c in res["cycles"]),
+        "failed_total": sum(c["failed"] for c in res["cycles"]),
+        "rss_series_mb": rss,
+    }
 
 
 if __name__ == "__main__":

@@ -30,14 +30,40 @@ from pathlib import Path
 
 from benchmarks.common import article_text, city_names, emit, rusage_self
 
-EVENT_CASE = {"kecelakaan": "kecelakaan", "tabrakan": "kecelakaan", "kebakaran": "kebakaran",
-              "terbakar": "kebakaran", "banjir": "banjir", "longsor": "tanah_longsor", "gempa": "gempa",
-              "korupsi": "korupsi", "tersangka": "korupsi", "narkoba": "narkoba", "sabu": "narkoba",
-              "pencurian": "pencurian", "maling": "pencurian", "penipuan": "penipuan",
-              "pembunuhan": "pembunuhan", "penganiayaan": "penganiayaan", "demo": "unjuk_rasa",
-              "unjuk": "unjuk_rasa"}
-SEARCH_WORDS = ("banjir", "korupsi", "jembatan", "puskesmas", "bupati", "pelabuhan", "kebakaran pasar",
-                "harga beras", "bantuan sosial", "festival budaya", "kecelakaan bus", "irigasi sawah")
+EVENT_CASE = {
+    "kecelakaan": "kecelakaan",
+    "tabrakan": "kecelakaan",
+    "kebakaran": "kebakaran",
+    "terbakar": "kebakaran",
+    "banjir": "banjir",
+    "longsor": "tanah_longsor",
+    "gempa": "gempa",
+    "korupsi": "korupsi",
+    "tersangka": "korupsi",
+    "narkoba": "narkoba",
+    "sabu": "narkoba",
+    "pencurian": "pencurian",
+    "maling": "pencurian",
+    "penipuan": "penipuan",
+    "pembunuhan": "pembunuhan",
+    "penganiayaan": "penganiayaan",
+    "demo": "unjuk_rasa",
+    "unjuk": "unjuk_rasa",
+}
+SEARCH_WORDS = (
+    "banjir",
+    "korupsi",
+    "jembatan",
+    "puskesmas",
+    "bupati",
+    "pelabuhan",
+    "kebakaran pasar",
+    "harga beras",
+    "bantuan sosial",
+    "festival budaya",
+    "kecelakaan bus",
+    "irigasi sawah",
+)
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -65,14 +91,28 @@ def bulk_insert(path: Path, n: int) -> tuple[float, dict[str, int]]:
             title, body, city = article_text(i)
             when = (START + timedelta(seconds=i * step)).isoformat(timespec="seconds")
             cs = _cases_of(title, rng)
-            arts.append((i + 1, f"https://arsip.example/{i}", f"https://arsip.example/{i}", title, body, "Arsip",
-                         when, when, city, json.dumps(cs)))
+            arts.append(
+                (
+                    i + 1,
+                    f"https://arsip.example/{i}",
+                    f"https://arsip.example/{i}",
+                    title,
+                    body,
+                    "Arsip",
+                    when,
+                    when,
+                    city,
+                    json.dumps(cs),
+                )
+            )
             cases += [(i + 1, key, rank) for rank, key in enumerate(cs)]
             city_count[city] = city_count.get(city, 0) + 1
         conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO articles (id, link, url, title, body, source, published_at, fetched_at, city_code,"
-            " cases, sentiment, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'neutral', 50)", arts)
+            " cases, sentiment, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'neutral', 50)",
+            arts,
+        )
         conn.executemany("INSERT INTO article_cases (article_id, case_key, rank) VALUES (?, ?, ?)", cases)
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - t0
@@ -93,24 +133,39 @@ def timed(conn: sqlite3.Connection, sql: str, params_list: list[tuple]) -> dict[
         t0 = time.perf_counter()
         conn.execute(sql, params).fetchall()
         times.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(_p(times, 0.95), 2),
-            "max_ms": round(max(times), 2)}
+    return {
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(_p(times, 0.95), 2),
+        "max_ms": round(max(times), 2),
+    }
 
 
-SEARCH_NEWEST = ("SELECT a.id, a.title, a.url, a.fetched_at FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-                 " WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT 10")
+SEARCH_NEWEST = (
+    "SELECT a.id, a.title, a.url, a.fetched_at FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+    " WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT 10"
+)
 # What storage.search.search_articles runs (newest stored first, cut in the FTS index; the page is then
 # shown by publication date in Python), and what it ran before (every match sorted by publication date).
-SEARCH_PRODUCT = ("SELECT a.* FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-                  " ORDER BY rowid DESC LIMIT 6 OFFSET 0) ORDER BY a.id DESC")
-SEARCH_BY_DATE = ("SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"
-                  " ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT 6 OFFSET 0")
-SEARCH_RANK = ("SELECT a.id, a.title, a.url, a.fetched_at FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-               " WHERE articles_fts MATCH ? ORDER BY rank LIMIT 10")
-LATEST_CITY_CASE = ("SELECT a.* FROM articles a WHERE a.city_code = ? AND EXISTS (SELECT 1 FROM article_cases c"
-                    " WHERE c.article_id = a.id AND c.case_key = ?) ORDER BY a.fetched_at DESC LIMIT 5")
-LATEST_CASE = ("SELECT a.* FROM article_cases c JOIN articles a ON a.id = c.article_id WHERE c.case_key = ?"
-               " ORDER BY c.article_id DESC LIMIT 5")  # ids grow with fetched_at
+SEARCH_PRODUCT = (
+    "SELECT a.* FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+    " ORDER BY rowid DESC LIMIT 6 OFFSET 0) ORDER BY a.id DESC"
+)
+SEARCH_BY_DATE = (
+    "SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"
+    " ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT 6 OFFSET 0"
+)
+SEARCH_RANK = (
+    "SELECT a.id, a.title, a.url, a.fetched_at FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+    " WHERE articles_fts MATCH ? ORDER BY rank LIMIT 10"
+)
+LATEST_CITY_CASE = (
+    "SELECT a.* FROM articles a WHERE a.city_code = ? AND EXISTS (SELECT 1 FROM article_cases c"
+    " WHERE c.article_id = a.id AND c.case_key = ?) ORDER BY a.fetched_at DESC LIMIT 5"
+)
+LATEST_CASE = (
+    "SELECT a.* FROM article_cases c JOIN articles a ON a.id = c.article_id WHERE c.case_key = ?"
+    " ORDER BY c.article_id DESC LIMIT 5"
+)  # ids grow with fetched_at
 LATEST_CITY = "SELECT a.* FROM articles a WHERE a.city_code = ? ORDER BY a.fetched_at DESC LIMIT 5"
 
 
@@ -132,18 +187,22 @@ def queries(path: Path, nq: int, cities: list[str]) -> dict[str, dict]:
         "latest_case": timed(conn, LATEST_CASE, [(k,) for _, k in pairs]),
         "latest_city": timed(conn, LATEST_CITY, [(c,) for c, _ in pairs]),
     }
-    out["plans"] = {name: [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
-                    for name, sql, params in (("latest_city_case", LATEST_CITY_CASE, pairs[0]),
-                                              ("latest_case", LATEST_CASE, (pairs[0][1],)),
-                                              ("search_newest", SEARCH_NEWEST, words[0]),
-                                              ("search_product", SEARCH_PRODUCT, words[0]))}
+    out["plans"] = {
+        name: [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        for name, sql, params in (
+            ("latest_city_case", LATEST_CITY_CASE, pairs[0]),
+            ("latest_case", LATEST_CASE, (pairs[0][1],)),
+            ("search_newest", SEARCH_NEWEST, words[0]),
+            ("search_product", SEARCH_PRODUCT, words[0]),
+        )
+    }
     conn.close()
     return out
 
 
 async def product_insert(path: Path, n: int, offset: int) -> float:
-    from bot.feeds.urls import normalize_link
     from bot.alerts import store_and_queue
+    from bot.feeds.urls import normalize_link
     from bot.models import Classification, FeedItem, Sentiment
     from storage.articles import NewArticle
     from storage.db import open_database
@@ -154,10 +213,14 @@ async def product_insert(path: Path, n: int, offset: int) -> float:
     for i in range(offset, offset + n):
         title, body, _ = article_text(i)
         link = f"https://baru.example/{i}"
-        news.append(NewArticle(item=FeedItem(guid=link, link=link, title=title, summary=body, author=None,
-                                             published=None), link=normalize_link(link),
-                               classification=Classification(None, (), None, ("banjir",), Sentiment.NEUTRAL, 50),
-                               alert=True))
+        news.append(
+            NewArticle(
+                item=FeedItem(guid=link, link=link, title=title, summary=body, author=None, published=None),
+                link=normalize_link(link),
+                classification=Classification(None, (), None, ("banjir",), Sentiment.NEUTRAL, 50),
+                alert=True,
+            )
+        )
     t0 = time.perf_counter()
     for start in range(0, n, 20):
         await store_and_queue(db, None, news[start : start + 20], now=now)
@@ -181,9 +244,16 @@ def run(n: int, nq: int) -> dict:
         cities = sorted(city_count)
         q = queries(path, nq, cities)
         rate = asyncio.run(product_insert(path, 2000, n))
-    return {"articles": n, "bulk_insert_s": round(elapsed, 1), "bulk_insert_per_s": round(n / elapsed),
-            "file_mb": round(size / 2**20), "bytes_per_article": round(size / n),
-            "product_insert_per_s": round(rate), **q, "peak_rss_mb": round(rusage_self()["maxrss_mb"], 1)}
+    return {
+        "articles": n,
+        "bulk_insert_s": round(elapsed, 1),
+        "bulk_insert_per_s": round(n / elapsed),
+        "file_mb": round(size / 2**20),
+        "bytes_per_article": round(size / n),
+        "product_insert_per_s": round(rate),
+        **q,
+        "peak_rss_mb": round(rusage_self()["maxrss_mb"], 1),
+    }
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -171,9 +170,22 @@ class FarmProcess:
 
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self._proc = subprocess.Popen(
-            [PYTHON, "-m", "benchmarks.feed_farm", "--feeds", str(self.feeds), "--hosts", str(self.hosts),
-             "--delay", str(self.delay)],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [
+                PYTHON,
+                "-m",
+                "benchmarks.feed_farm",
+                "--feeds",
+                str(self.feeds),
+                "--hosts",
+                str(self.hosts),
+                "--delay",
+                str(self.delay),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         line = self._proc.stdout.readline()  # type: ignore[union-attr]
         if not line.startswith("READY "):

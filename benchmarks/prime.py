@@ -38,8 +38,10 @@ def prime(path: Path, *, feeds: int, port: int, hosts: int) -> None:
     conn.executemany(
         "INSERT INTO feeds (id, url, title, etag, added_at, added_by, last_checked_at, last_success_at,"
         " next_check_at, initial_polled) VALUES (?, ?, ?, ?, ?, 'cli', ?, ?, ?, 1)",
-        [(n + 1, feed_url(n, port, hosts), f"Portal Berita {n}", etag_of(n, 0), PAST, PAST, PAST, PAST)
-         for n in range(feeds)],
+        [
+            (n + 1, feed_url(n, port, hosts), f"Portal Berita {n}", etag_of(n, 0), PAST, PAST, PAST, PAST)
+            for n in range(feeds)
+        ],
     )
     article_id = 0
     articles, items = [], []
@@ -47,8 +49,20 @@ def prime(path: Path, *, feeds: int, port: int, hosts: int) -> None:
         for k in item_ks(0):
             article_id += 1
             title, body, city = article_text(item_seed(n, k))
-            articles.append((article_id, normalize_link(item_link(n, k)), item_link(n, k), n + 1, title, body,
-                             f"Portal Berita {n}", PAST, PAST, city))
+            articles.append(
+                (
+                    article_id,
+                    normalize_link(item_link(n, k)),
+                    item_link(n, k),
+                    n + 1,
+                    title,
+                    body,
+                    f"Portal Berita {n}",
+                    PAST,
+                    PAST,
+                    city,
+                )
+            )
             items.append((n + 1, item_guid(n, k), article_id, PAST))
         if len(articles) >= 20_000 or n == feeds - 1:
             conn.executemany(
@@ -75,13 +89,16 @@ def subscribe_sample(path: Path, *, chats: int, seed: int = 1) -> None:
     conn.execute("BEGIN")
     sub_id = 0
     for chat in range(1, chats + 1):
-        conn.execute("INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, 'group', ?, ?)",
-                     (chat, PAST, PAST))
+        conn.execute(
+            "INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, 'group', ?, ?)", (chat, PAST, PAST)
+        )
         for code in rng.sample(cities, 3):
             sub_id += 1
             conn.execute(
                 "INSERT INTO subscriptions (id, chat_id, any_area, any_case, include_keywords, exclude_keywords,"
-                " created_at) VALUES (?, ?, 0, 1, ?, ?, ?)", (sub_id, chat, json.dumps([]), json.dumps([]), PAST))
+                " created_at) VALUES (?, ?, 0, 1, ?, ?, ?)",
+                (sub_id, chat, json.dumps([]), json.dumps([]), PAST),
+            )
             conn.execute("INSERT INTO subscription_areas VALUES (?, ?)", (sub_id, code))
     conn.execute("COMMIT")
     conn.close()

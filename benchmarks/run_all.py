@@ -37,14 +37,24 @@ def machine() -> dict:
                 break
     import sqlite3
 
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "os": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "os": platform.platform(),
+    }
 
 
 def classify_bench() -> dict:
     out = ROOT / "benchmarks" / ".classify.json"
-    subprocess.run([PYTHON, str(ROOT / "benchmarks" / "bench_classify.py"), "--json", str(out)], check=True,
-                   cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [PYTHON, str(ROOT / "benchmarks" / "bench_classify.py"), "--json", str(out)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     data = json.loads(out.read_text())
     out.unlink()
     return data
@@ -83,63 +93,145 @@ def main() -> int:
 
     r = step(1, "poll_cycle", lambda: bench_poll.scenario_cycle(600 if q else 6000))
     if r and "error" not in r:
-        rows += [Row("1 poll cycle", f"{r['feeds']} feeds, {r['hosts']} hosts, {r['rtt_ms']:.0f} ms RTT: wall",
-                     f"{r['wall_s']:.1f} s", "≤ 30 s", r["wall_s"] <= 30),
-                 Row("", "CPU (user+sys)", f"{r['cpu_s']:.1f} s", "≤ 30 s", r["cpu_s"] <= 30),
-                 Row("", "peak RSS", f"{r['peak_rss_mb']:.0f} MB", "≤ 200 MB", r["peak_rss_mb"] <= 200),
-                 Row("", "304 / fetched / new articles / queued",
-                     f"{r['not_modified']} / {r['fetched']} / {r['new_articles']} / {r['queued']}")]
+        rows += [
+            Row(
+                "1 poll cycle",
+                f"{r['feeds']} feeds, {r['hosts']} hosts, {r['rtt_ms']:.0f} ms RTT: wall",
+                f"{r['wall_s']:.1f} s",
+                "≤ 30 s",
+                r["wall_s"] <= 30,
+            ),
+            Row("", "CPU (user+sys)", f"{r['cpu_s']:.1f} s", "≤ 30 s", r["cpu_s"] <= 30),
+            Row("", "peak RSS", f"{r['peak_rss_mb']:.0f} MB", "≤ 200 MB", r["peak_rss_mb"] <= 200),
+            Row(
+                "",
+                "304 / fetched / new articles / queued",
+                f"{r['not_modified']} / {r['fetched']} / {r['new_articles']} / {r['queued']}",
+            ),
+        ]
     r = step(2, "versus_feedparser", lambda: bench_poll.scenario_versus(600))
     if r and "error" not in r:
-        rows += [Row("2 vs feedparser loop", f"{r['feeds']} feeds: Pantau cycle wall", f"{r['pantau_wall_s']:.2f} s"),
-                 Row("", "sequential feedparser.parse(url) wall", f"{r['feedparser_wall_s']:.1f} s"),
-                 Row("", "speed-up (wall)", f"{r['speedup']:.0f}×", "≥ 10×", r["speedup"] >= 10),
-                 Row("", "CPU: Pantau / feedparser loop", f"{r['pantau_cpu_s']:.1f} s / {r['feedparser_cpu_s']:.1f} s")]
+        rows += [
+            Row("2 vs feedparser loop", f"{r['feeds']} feeds: Pantau cycle wall", f"{r['pantau_wall_s']:.2f} s"),
+            Row("", "sequential feedparser.parse(url) wall", f"{r['feedparser_wall_s']:.1f} s"),
+            Row("", "speed-up (wall)", f"{r['speedup']:.0f}×", "≥ 10×", r["speedup"] >= 10),
+            Row("", "CPU: Pantau / feedparser loop", f"{r['pantau_cpu_s']:.1f} s / {r['feedparser_cpu_s']:.1f} s"),
+        ]
     r = step(3, "memory", lambda: bench_poll.scenario_memory(1000, 20 if q else 100))
     if r and "error" not in r:
-        rows += [Row("3 memory", f"{r['feeds']} feeds × {r['cycles']} cycles: RSS after cycle 10 → last",
-                     f"{r['rss_after_cycle_10_mb']:.0f} → {r['rss_last_mb']:.0f} MB"),
-                 Row("", "growth after cycle 10", f"{r['growth_pct']:+.1f} %", "≤ 10 %", r["growth_pct"] <= 10),
-                 Row("", "median cycle wall", f"{r['median_cycle_wall_s']:.2f} s")]
+        rows += [
+            Row(
+                "3 memory",
+                f"{r['feeds']} feeds × {r['cycles']} cycles: RSS after cycle 10 → last",
+                f"{r['rss_after_cycle_10_mb']:.0f} → {r['rss_last_mb']:.0f} MB",
+            ),
+            Row("", "growth after cycle 10", f"{r['growth_pct']:+.1f} %", "≤ 10 %", r["growth_pct"] <= 10),
+            Row("", "median cycle wall", f"{r['median_cycle_wall_s']:.2f} s"),
+        ]
     r = step(4, "classify", classify_bench)
     if r and "error" not in r:
-        rows.append(Row("4 classification", f"dev set ({r['n']} articles, {r['body_chars']}-char bodies)",
-                        f"{r['articles_per_s']:.0f} /s", "≥ 500 /s", r["articles_per_s"] >= 500))
-    r = step(5, "matching", lambda: run_worker("benchmarks.bench_match", *(["--subs", "20000", "--chats", "4000"] if q else [])))
+        rows.append(
+            Row(
+                "4 classification",
+                f"dev set ({r['n']} articles, {r['body_chars']}-char bodies)",
+                f"{r['articles_per_s']:.0f} /s",
+                "≥ 500 /s",
+                r["articles_per_s"] >= 500,
+            )
+        )
+    r = step(
+        5,
+        "matching",
+        lambda: run_worker("benchmarks.bench_match", *(["--subs", "20000", "--chats", "4000"] if q else [])),
+    )
     if r and "error" not in r:
-        rows += [Row("5 matching", f"{r['subscriptions']:,} subs / {r['chats']:,} chats, {r['articles']:,} articles: find all",
-                     f"{r['match_s']:.2f} s", "≤ 1 s", r["match_s"] <= 1),
-                 Row("", "matches (subscription / chat×article)", f"{r['matching_subscriptions']:,} / {r['chat_article_pairs']:,}"),
-                 Row("", "same via candidate_subscriptions (version read per article)",
-                     f"{r['match_per_article_check_s']:.2f} s"),
-                 Row("", "index load (once per subscription change)", f"{r['index_load_s']:.2f} s"),
-                 Row("", "store_and_queue incl. outbox rows", f"{r['store_and_queue_s']:.1f} s")]
+        rows += [
+            Row(
+                "5 matching",
+                f"{r['subscriptions']:,} subs / {r['chats']:,} chats, {r['articles']:,} articles: find all",
+                f"{r['match_s']:.2f} s",
+                "≤ 1 s",
+                r["match_s"] <= 1,
+            ),
+            Row(
+                "",
+                "matches (subscription / chat×article)",
+                f"{r['matching_subscriptions']:,} / {r['chat_article_pairs']:,}",
+            ),
+            Row(
+                "",
+                "same via candidate_subscriptions (version read per article)",
+                f"{r['match_per_article_check_s']:.2f} s",
+            ),
+            Row("", "index load (once per subscription change)", f"{r['index_load_s']:.2f} s"),
+            Row("", "store_and_queue incl. outbox rows", f"{r['store_and_queue_s']:.1f} s"),
+        ]
     r = step(6, "delivery", lambda: run_worker("benchmarks.bench_delivery", *(["--chats", "300"] if q else [])))
     if r and "error" not in r:
         b, e = r["burst"], r["latency"]
-        rows += [Row("6 delivery", f"{b['messages']:,} alerts to {b['chats']:,} chats, limit {b['overall_rate']:.0f}/s (×10): rate",
-                     f"{b['achieved_rate']:.1f} /s ({b['rate_pct']:.0f} %)", "≥ 90 %", b["rate_pct"] >= 90),
-                 Row("", "429 answers from the rate-enforcing fake", f"{b['answers_429']}", "0", b["answers_429"] == 0),
-                 Row("", "min gap per private / group chat (limit)",
-                     f"{b['min_gap_private_s']:.3f} s / {b['min_gap_group_s']:.3f} s "
-                     f"({b['private_interval']:.1f} / {b['group_interval']:.1f})", "kept", b["pacing_kept"]),
-                 Row("", f"feed item → sendMessage, poll every {e['poll_interval_s']:.0f} s: p95",
-                     f"{e['p95_s']:.2f} s (n={e['n']})", f"≤ {e['poll_interval_s'] + 2:.0f} s", e["p95_s"] <= e["poll_interval_s"] + 2)]
-    r = step(7, "storage", lambda: run_worker("benchmarks.bench_storage", *(["--articles", "100000"] if q else []),
-                                              timeout=1800))
+        rows += [
+            Row(
+                "6 delivery",
+                f"{b['messages']:,} alerts to {b['chats']:,} chats, limit {b['overall_rate']:.0f}/s (×10): rate",
+                f"{b['achieved_rate']:.1f} /s ({b['rate_pct']:.0f} %)",
+                "≥ 90 %",
+                b["rate_pct"] >= 90,
+            ),
+            Row("", "429 answers from the rate-enforcing fake", f"{b['answers_429']}", "0", b["answers_429"] == 0),
+            Row(
+                "",
+                "min gap per private / group chat (limit)",
+                f"{b['min_gap_private_s']:.3f} s / {b['min_gap_group_s']:.3f} s "
+                f"({b['private_interval']:.1f} / {b['group_interval']:.1f})",
+                "kept",
+                b["pacing_kept"],
+            ),
+            Row(
+                "",
+                f"feed item → sendMessage, poll every {e['poll_interval_s']:.0f} s: p95",
+                f"{e['p95_s']:.2f} s (n={e['n']})",
+                f"≤ {e['poll_interval_s'] + 2:.0f} s",
+                e["p95_s"] <= e["poll_interval_s"] + 2,
+            ),
+        ]
+    r = step(
+        7,
+        "storage",
+        lambda: run_worker("benchmarks.bench_storage", *(["--articles", "100000"] if q else []), timeout=1800),
+    )
     if r and "error" not in r:
-        rows += [Row("7 storage", f"{r['articles']:,} articles: bulk insert", f"{r['bulk_insert_per_s']:,} /s"),
-                 Row("", "insert via store_and_queue (batches of 20)", f"{r['product_insert_per_s']:,} /s"),
-                 Row("", "file size", f"{r['file_mb']:,} MB ({r['bytes_per_article']} B/article)"),
-                 Row("", "/search as storage.search runs it (newest first): p95",
-                     f"{r['search_product']['p95_ms']:.1f} ms", "≤ 50 ms", r["search_product"]["p95_ms"] <= 50),
-                 Row("", "/search FTS rowid order, bare: p95", f"{r['search_newest']['p95_ms']:.1f} ms"),
-                 Row("", "(not used) all matches by date / bm25: p95",
-                     f"{r['search_by_date']['p95_ms']:.0f} / {r['search_rank']['p95_ms']:.0f} ms"),
-                 Row("", "/latest Kab/Kota + case: p95", f"{r['latest_city_case']['p95_ms']:.2f} ms", "≤ 20 ms",
-                     r["latest_city_case"]["p95_ms"] <= 20),
-                 Row("", "/latest case only: p95", f"{r['latest_case']['p95_ms']:.2f} ms", "≤ 20 ms",
-                     r["latest_case"]["p95_ms"] <= 20)]
+        rows += [
+            Row("7 storage", f"{r['articles']:,} articles: bulk insert", f"{r['bulk_insert_per_s']:,} /s"),
+            Row("", "insert via store_and_queue (batches of 20)", f"{r['product_insert_per_s']:,} /s"),
+            Row("", "file size", f"{r['file_mb']:,} MB ({r['bytes_per_article']} B/article)"),
+            Row(
+                "",
+                "/search as storage.search runs it (newest first): p95",
+                f"{r['search_product']['p95_ms']:.1f} ms",
+                "≤ 50 ms",
+                r["search_product"]["p95_ms"] <= 50,
+            ),
+            Row("", "/search FTS rowid order, bare: p95", f"{r['search_newest']['p95_ms']:.1f} ms"),
+            Row(
+                "",
+                "(not used) all matches by date / bm25: p95",
+                f"{r['search_by_date']['p95_ms']:.0f} / {r['search_rank']['p95_ms']:.0f} ms",
+            ),
+            Row(
+                "",
+                "/latest Kab/Kota + case: p95",
+                f"{r['latest_city_case']['p95_ms']:.2f} ms",
+                "≤ 20 ms",
+                r["latest_city_case"]["p95_ms"] <= 20,
+            ),
+            Row(
+                "",
+                "/latest case only: p95",
+                f"{r['latest_case']['p95_ms']:.2f} ms",
+                "≤ 20 ms",
+                r["latest_case"]["p95_ms"] <= 20,
+            ),
+        ]
     for name in ("poll_cycle", "versus_feedparser", "memory", "classify", "matching", "delivery", "storage"):
         if name in results and "error" in results[name]:
             rows.append(Row(name, "ERROR", results[name]["error"][:80]))

@@ -63,8 +63,5 @@ async def run_console(settings: Settings, out: TextIO) -> int:
 async def sleep_until_due(db: Database, interval: float) -> None:
     """Sleep until the next feed is due, at least 1 s and at most `interval`."""
     next_due = await feed_store.next_due_at(db)
-    if next_due is None:
-        delay = interval
-    else:
-        delay = (next_due - utcnow()).total_seconds()
+    delay = interval if next_due is None else (next_due - utcnow()).total_seconds()
     await asyncio.sleep(min(max(delay, 1.0), interval))

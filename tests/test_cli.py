@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.feed_server import FeedServer, feed_server  # noqa: F401  (fixture)
+from tests.feed_server import FeedServer
 
 RSS = (
     b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Warta Uji</title>'
@@ -103,7 +103,7 @@ def test_import_of_malformed_opml_names_the_problem_and_adds_nothing(tmp_path: P
     assert "no feeds" in pantau("feeds", "list", env=env).stdout
 
 
-def test_poll_once_prints_a_summary_line(tmp_path: Path, feed_server: FeedServer) -> None:  # noqa: F811
+def test_poll_once_prints_a_summary_line(tmp_path: Path, feed_server: FeedServer) -> None:
     feed_server.route("/rss", body=RSS, etag='"e1"')
     feed_server.route("/gone", status=404)
     env = {"PANTAU_DB": str(tmp_path / "p.db")}
@@ -137,7 +137,7 @@ def test_demo_prints_at_least_30_alerts_offline() -> None:
     assert re.search(r"Second poll.*not modified: 3, failed: 0; new articles: 0; alerts queued: 0", result.stdout)
 
 
-def test_console_mode_polls_and_prints_alerts(tmp_path: Path, feed_server: FeedServer) -> None:  # noqa: F811
+def test_console_mode_polls_and_prints_alerts(tmp_path: Path, feed_server: FeedServer) -> None:
     feed_server.route("/rss", body=RSS)
     env = {"PANTAU_DB": str(tmp_path / "p.db"), "PANTAU_POLL_INTERVAL": "1"}
     pantau("feeds", "add", feed_server.url("/rss"), env=env)

@@ -301,7 +301,18 @@ async def test_menu_is_registered(tmp_path: Path) -> None:
         public = [c["command"] for c in calls[0].params["commands"]]
         assert "subscribe" in public and "addfeed" not in public
         # English names and their Indonesian aliases are all in the menu.
-        for name in ("langganan", "daftar", "berhenti", "terbaru", "cari", "kota", "kasus", "jeda", "lanjut", "bantuan"):
+        for name in (
+            "langganan",
+            "daftar",
+            "berhenti",
+            "terbaru",
+            "cari",
+            "kota",
+            "kasus",
+            "jeda",
+            "lanjut",
+            "bantuan",
+        ):
             assert name in public
         assert len(public) == len(set(public)) <= 100  # Telegram's limit
         assert calls[1].params["scope"] == {"type": "chat", "chat_id": ADMIN_ID}

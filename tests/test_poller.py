@@ -14,7 +14,7 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
 from storage.db import Database, open_database
-from tests.feed_server import FeedServer, feed_server  # noqa: F401  (fixture)
+from tests.feed_server import FeedServer
 
 
 def rss(*items: tuple[str, str, str, str], ttl: int | None = None) -> bytes:
@@ -79,7 +79,7 @@ async def make_due(db: Database) -> None:
 
 async def test_first_poll_is_silent_then_conditional_get_then_new_item_alerts(
     db: Database,
-    feed_server: FeedServer,  # noqa: F811
+    feed_server: FeedServer,
 ) -> None:
     route = feed_server.route("/rss", body=rss(CULTURE), etag='"v1"')
     await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
@@ -108,7 +108,7 @@ async def test_first_poll_is_silent_then_conditional_get_then_new_item_alerts(
         assert [tuple(r) for r in await cur.fetchall()] == [(42, "pending")]
 
 
-async def test_backfill_alerts_newest_n_on_first_poll(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+async def test_backfill_alerts_newest_n_on_first_poll(db: Database, feed_server: FeedServer) -> None:
     feed_server.route("/rss", body=rss(FIRE, CRASH, CULTURE))
     await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC), backfill=2)
     await subscribe(db, 7, SubscriptionFilter())
@@ -137,7 +137,7 @@ async def test_failing_feed_records_error_backs_off_and_others_go_on(
     db: Database,
     feed_server: FeedServer,
     route: dict[str, object],
-    error: str,  # noqa: F811
+    error: str,
 ) -> None:
     feed_server.route("/bad", **route)
     feed_server.route("/good", body=rss(CRASH))
@@ -160,7 +160,7 @@ async def test_failing_feed_records_error_backs_off_and_others_go_on(
     assert again.next_check_at - (again.last_checked_at or datetime.now(UTC)) >= timedelta(seconds=119)
 
 
-async def test_same_story_in_two_feeds_is_one_article(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+async def test_same_story_in_two_feeds_is_one_article(db: Database, feed_server: FeedServer) -> None:
     tracked = (FIRE[0] + "-b", FIRE[1] + "?utm_source=twitter&utm_medium=social#top", FIRE[2], FIRE[3])
     feed_server.route("/a", body=rss(FIRE))
     feed_server.route("/b", body=rss(tracked))
@@ -176,7 +176,7 @@ async def test_same_story_in_two_feeds_is_one_article(db: Database, feed_server:
     assert again.new_articles == 0 and again.queued == 0
 
 
-async def test_restart_does_not_store_or_alert_again(feed_server: FeedServer, tmp_path: Path) -> None:  # noqa: F811
+async def test_restart_does_not_store_or_alert_again(feed_server: FeedServer, tmp_path: Path) -> None:
     feed_server.route("/rss", body=rss(FIRE, CRASH))
     first_run = await open_database(tmp_path / "restart.db")
     try:
@@ -195,7 +195,7 @@ async def test_restart_does_not_store_or_alert_again(feed_server: FeedServer, tm
         await second_run.close()
 
 
-async def test_permanent_redirect_moves_the_stored_url(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+async def test_permanent_redirect_moves_the_stored_url(db: Database, feed_server: FeedServer) -> None:
     feed_server.route("/old", status=301, redirect_to="/new")
     feed_server.route("/new", body=rss(CULTURE))
     feed = await feed_store.add_feed(db, feed_server.url("/old"), now=datetime.now(UTC))
@@ -204,7 +204,7 @@ async def test_permanent_redirect_moves_the_stored_url(db: Database, feed_server
     assert (await feed_store.get_feed(db, feed.id)).url == feed_server.url("/new")
 
 
-async def test_ttl_stretches_the_interval(db: Database, feed_server: FeedServer) -> None:  # noqa: F811
+async def test_ttl_stretches_the_interval(db: Database, feed_server: FeedServer) -> None:
     feed_server.route("/rss", body=rss(CULTURE, ttl=30))
     feed = await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
     async with fast_fetcher() as fetcher:

@@ -60,7 +60,8 @@ async def test_old_file_is_upgraded_step_by_step_keeping_data(tmp_path: Path) ->
     raw = sqlite3.connect(path)
     raw.executescript(MIGRATIONS[1] + "\nPRAGMA user_version = 1;")  # type: ignore[operator]
     raw.execute(
-        "INSERT INTO feeds (url, added_at, next_check_at) VALUES ('https://a.example/rss', '2024-12-01T00:00:00+00:00', '2024-12-01T00:00:00+00:00')"
+        "INSERT INTO feeds (url, added_at, next_check_at)"
+        " VALUES ('https://a.example/rss', '2024-12-01T00:00:00+00:00', '2024-12-01T00:00:00+00:00')"
     )
     raw.commit()
     raw.close()

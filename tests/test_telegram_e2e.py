@@ -162,7 +162,14 @@ async def test_pantau_run_delivers_matching_alerts_once_in_order(tmp_path: Path)
             try:
                 # The bot comes up: menu set, polling Telegram.
                 await wait_for(lambda: bool(core.calls_of("getUpdates")), 30, "getUpdates")
-                assert [c["command"] for c in core.commands][:6] == ["start", "mulai", "help", "bantuan", "subscribe", "langganan"]
+                assert [c["command"] for c in core.commands][:6] == [
+                    "start",
+                    "mulai",
+                    "help",
+                    "bantuan",
+                    "subscribe",
+                    "langganan",
+                ]
 
                 core.push_text(USER, "/start")
                 core.push_text(USER, "/subscribe Solo kecelakaan")
