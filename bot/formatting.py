@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from bot.models import Article, Sentiment
+from bot.text import shorten
 
 WIB = timezone(timedelta(hours=7), "WIB")
 TELEGRAM_MAX_TEXT = 4096
@@ -29,14 +30,7 @@ def format_wib(moment: datetime) -> str:
 
 def lead(text: str, limit: int = LEAD_MAX) -> str:
     """The first `limit` characters of the body, cut at a word boundary, with an ellipsis if cut."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-") + "…"
+    return shorten(text, limit)
 
 
 def _place_line(article: Article) -> str:

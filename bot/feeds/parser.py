@@ -36,6 +36,7 @@ import feedparser  # type: ignore[import-untyped]
 from bot.errors import ParseError
 from bot.feeds.urls import is_http_url
 from bot.models import FeedItem
+from bot.text import shorten
 
 SUMMARY_MAX_CHARS: Final = 5000
 MAX_FUTURE: Final = timedelta(days=1)
@@ -121,7 +122,7 @@ def _summary(entry: Any) -> str:
         text = _detail_text(detail, None)
         if len(text) > len(best):
             best = text
-    return _truncate(best, SUMMARY_MAX_CHARS)
+    return shorten(best, SUMMARY_MAX_CHARS)
 
 
 def _published(entry: Any, *, now: datetime) -> datetime | None:
@@ -260,18 +261,8 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
 def _short(text: str, limit: int = 200) -> str:
-    return _truncate(_collapse(text), limit)
+    return shorten(text, limit)
 
 
 # --- Indonesian dates ---------------------------------------------------------------------------
