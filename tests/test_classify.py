@@ -706,3 +706,58 @@ def test_ordinary_phrases_are_not_kecamatan() -> None:
 )
 def test_abbreviated_prefixes(body: str, city: str) -> None:
     assert city_of("Rumah Terbakar", body) == city
+
+
+# ----------------------------------------------------------------------------- generalisation fixes
+
+
+def test_quake_bulletin_with_damage_object_noun_is_neutral() -> None:
+    body = ("Palu (ANTARA) - BMKG mencatat gempa bermagnitudo 4,8 di Kabupaten Donggala. Gempa tidak "
+            "berpotensi tsunami. Hingga pagi belum ada laporan kerusakan bangunan maupun korban jiwa.")
+    cls = classify("Gempa M 4,8 Guncang Donggala, BMKG: Tidak Berpotensi Tsunami", body)
+    assert cls.cases == ("gempa",)
+    assert cls.sentiment is Sentiment.NEUTRAL
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "absent"),
+    [
+        ("Lantik Pejabat, Gubernur Minta Jauhi Korupsi dan Pungli",
+         "Gubernur meminta pejabat menjauhi praktik korupsi, pungutan liar dan penyalahgunaan wewenang.",
+         "korupsi"),
+        ("Dinkes Gelar Imunisasi Campak Serentak untuk 30.000 Anak",
+         "Imunisasi campak dan rubela digelar di posyandu agar tidak terjadi penularan campak.",
+         "kesehatan_wabah"),
+    ],
+)
+def test_exhortation_and_immunisation_are_no_case(title: str, body: str, absent: str) -> None:
+    assert absent not in classify(title, body).cases
+
+
+def test_negation_covers_a_list() -> None:
+    # "tanpa" heads the list: neither item is an event; a later, separate mention still counts.
+    cls = classify("Rapat Koordinasi Pemda", "Pemda berkomitmen bekerja tanpa korupsi, pungli dan suap.")
+    assert "korupsi" not in cls.cases
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Kekeringan Landa 12 Desa, Warga Beli Air Rp 150 Ribu per Tangki",
+        "Serangan Hama Tikus, Ratusan Hektare Sawah Gagal Panen",
+    ],
+)
+def test_harm_outside_taxonomy_is_negative(title: str) -> None:
+    body = "Warga mengeluhkan kondisi tersebut. Pemerintah daerah menyiapkan bantuan."
+    cls = classify(title, body)
+    assert cls.cases == ()
+    assert cls.sentiment is Sentiment.NEGATIVE
+
+
+def test_regional_agency_office_is_not_a_place_of_the_event() -> None:
+    body = ("AMBON, KOMPAS.com - Sebuah speedboat terbalik di perairan Kabupaten Maluku Tengah, Maluku. "
+            "Tiga penumpang hilang. Kepala Kantor SAR Ambon mengatakan tim gabungan melakukan pencarian. "
+            "Kantor SAR Ambon mengerahkan kapal. Polres Maluku Tengah memeriksa motoris speedboat.")
+    cls = classify("Speedboat Terbalik di Perairan Maluku Tengah, Tiga Penumpang Hilang", body)
+    assert cls.city is not None and cls.city.name == "Kabupaten Maluku Tengah"
+    assert [c.name for c in cls.other_cities] == []

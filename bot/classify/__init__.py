@@ -63,9 +63,12 @@ CASE_TONE: dict[str, float] = {
 # there was damage or harm, and the negated phrases that say there was none.
 _DAMAGE_RE = re.compile(r"\b(rusak|kerusakan|roboh|ambruk|runtuh|retak|korban|tewas|meninggal|luka|"
                         r"mengungsi|pengungsi|tsunami)\w*")
+# "belum ada laporan kerusakan bangunan maupun korban jiwa": the object may carry a noun, and a second
+# object may follow a conjunction.
 _NO_DAMAGE_RE = re.compile(r"\b(tidak|tak|belum|tanpa|nihil)\s+(ada\s+)?(laporan\s+)?(menimbulkan\s+|"
                            r"berpotensi\s+|dilaporkan\s+)?(adanya\s+)?(kerusakan|korban|tsunami)\w*"
-                           r"(\s+(jiwa|maupun|atau|dan)\s+(kerusakan|korban)\w*)?")
+                           r"(\s+(jiwa|bangunan|rumah|fisik|berarti|serius))?"
+                           r"(\s+(maupun|atau|ataupun|dan)\s+(kerusakan|korban)\w*(\s+(jiwa|bangunan|rumah))?)?")
 # A headline about the good outcome of a bad event (TAXONOMY.md: rescues, stolen goods returned,
 # missing people found safe, aid delivered, reopenings) is positive even though the case is negative;
 # not when someone was found dead.
@@ -76,6 +79,12 @@ _OUTCOME_RE = re.compile(r"\b(selamatkan|diselamatkan|menyelamatkan|berhasil die
 _DEATH_RE = re.compile(r"\b(tewas|meninggal|jasad|jenazah|mayat|tak bernyawa|tidak bernyawa|tewaskan|"
                        r"membusuk|kerangka|pembunuhan|pembunuh|dibunuh|tersangka|sabu|ganja|narkoba|bom)\b")
 OUTCOME_PULL = 0.25
+# Harm outside the taxonomy (TAXONOMY.md "Outside the taxonomy": eruptions, drought and harvest failure,
+# kidnapping, extortion) gets no case, yet such a headline is still bad news for residents.
+_UNCASED_HARM_RE = re.compile(r"\b(erupsi|meletus|awan panas|guguran lava|kekeringan|krisis air|gagal panen|"
+                              r"puso|kelaparan|rawan pangan|penculikan|diculik|menculik|pemerasan|memeras|"
+                              r"diperas)\b")
+UNCASED_HARM_PULL = -0.2
 # Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
 GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
 NEG_THRESHOLD = -0.20
@@ -146,6 +155,8 @@ def classify(
         main = cr.cases[0]
         strength = min(1.0, cr.scores[main] / 12.0)
         case_pull = CASE_TONE.get(main, 0.0) * (0.5 + 0.5 * strength)
+    elif not cr.hoax and _UNCASED_HARM_RE.search(title.lower()):
+        case_pull = UNCASED_HARM_PULL
     if cr.hoax:
         tone *= 0.3
     elif cr.title_drill and not cr.cases:

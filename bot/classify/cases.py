@@ -133,6 +133,8 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], lis
                 pats.append(_Hit(e.case, ti, tj, e.weight, key, w))
     out: list[_Hit] = []
     suppressed: list[tuple[int, int, bool]] = []
+    negated: list[tuple[_Hit, bool]] = []  # negated hits and whether the negation was plain
+    pats.sort(key=lambda h: h.start)
     for h in pats:
         cover = next(((a, b) for a, b in antis.get(h.case, ()) if a <= h.start and h.end <= b), None)
         if cover is not None:
@@ -155,10 +157,14 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], lis
         ):
             continue
         before = _preceding_ngrams(tokens, h.start, 3)
-        if any(g in rules.negations for g in before):
+        carried = next((plain for n, plain in negated if n.case == h.case and _listed_after(tokens, n, h)), None)
+        if carried is not None or any(g in rules.negations for g in before):
             # Only a plain negation says there was no event; "cegah korupsi", "rawan banjir" and
             # "memberantas judi" still speak of a real ill, so those words keep their tone.
-            if any(g in PLAIN_NEGATIONS for g in before):
+            # A negation covers the whole list it heads: "menjauhi korupsi, pungutan liar dan ...".
+            plain = carried if carried is not None else any(g in PLAIN_NEGATIONS for g in before)
+            negated.append((h, plain))
+            if plain:
                 suppressed.append((h.start, h.end, False))
             continue
         if any(g in rules.drills for g in before):
@@ -166,6 +172,20 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], lis
             continue
         out.append(h)
     return out, suppressed
+
+
+LIST_JOINERS = frozenset({"dan", "atau", "serta", "maupun", "ataupun"})
+
+
+def _listed_after(tokens: Tokens, prev: _Hit, h: _Hit) -> bool:
+    """True if hit h follows hit prev as the next item of one list ("korupsi, pungli dan suap")."""
+    if not 0 <= h.start - prev.end <= 1:
+        return False
+    if any(w not in LIST_JOINERS for w in tokens.lower[prev.end : h.start]):
+        return False
+    a = tokens.starts[prev.end - 1] + len(tokens.words[prev.end - 1])
+    gap = tokens.text[a : tokens.starts[h.start]]
+    return not gap.strip(" ,") or gap.strip(" ,") in LIST_JOINERS
 
 
 PLAIN_NEGATIONS = frozenset({"tidak", "tak", "bukan", "belum", "tanpa", "nihil", "bebas", "tiada"})

@@ -50,6 +50,12 @@ OFFICE_WORDS = POLICE_WORDS | POLSEK_WORDS | (KAB_WORDS | KOTA_WORDS) - {"kabupa
 OFFICIAL_WORDS = frozenset(
     {"bupati", "wabup", "walikota", "wawali", "wawako", "walkot", "pemkab", "pemkot", "gubernur", "dprd"}
 )
+# Regional offices of national agencies are named after the city they sit in but cover a wide region
+# (a SAR office, a geophysics station, a quarantine or wildlife office, a naval or air base).
+REGIONAL_OFFICE_WORDS = frozenset(
+    {"sar", "basarnas", "geofisika", "meteorologi", "karantina", "bksda", "bbksda", "lantamal", "lanal",
+     "lanud", "ksop", "syahbandar", "bbpom", "bpom"}
+)
 COMPARE_WORDS = frozenset({"dibanding", "dibandingkan", "ketimbang", "daripada", "menyusul", "seperti"})
 OUTLET_BEFORE = frozenset({"tribun", "radar", "harian", "koran", "tribunnews"})
 OUTLET_AFTER = frozenset({"pos", "post", "tv", "news", "today", "terkini", "ekspres", "express", "raya"})
@@ -443,6 +449,9 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
             passing = True  # "Bupati Sragen", "dibanding Klaten": named, but not a place of the event
         if CLUB_PREFIX.match(prev1):
             weight *= 0.5
+            passing = True
+        if prev1 in REGIONAL_OFFICE_WORDS:
+            weight *= 0.5  # "Kantor SAR Ambon", "Stasiun Geofisika Palu": a wide region's base, the speaker's unit
             passing = True
         seat = _seat(gaz, info, _window(tokens, i, 5)) if info.province else None
         out.append(
