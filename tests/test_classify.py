@@ -297,8 +297,11 @@ SENTIMENT = [
     # Good outcome in the headline: rescue, goods returned.
     ("Prajurit Selamatkan Anak Tenggelam di Sungai", "Seorang anak tenggelam saat berenang di sungai. "
      "Prajurit yang berjaga berhasil menyelamatkan korban dalam keadaan selamat.", Sentiment.POSITIVE),
-    ("Polisi Serahkan 14 Motor Curian ke Pemiliknya", "Motor yang berhasil disita polisi diserahkan kepada pemiliknya. Warga senang.",
-     Sentiment.POSITIVE),
+    (
+        "Polisi Serahkan 14 Motor Curian ke Pemiliknya",
+        "Motor yang berhasil disita polisi diserahkan kepada pemiliknya. Warga senang.",
+        Sentiment.POSITIVE,
+    ),
     ("Jasad Pemancing yang Tenggelam Ditemukan", "Korban tenggelam ditemukan meninggal oleh tim SAR.",
      Sentiment.NEGATIVE),
 ]

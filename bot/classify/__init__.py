@@ -108,13 +108,13 @@ def resolve_case_word(word: str) -> str | None:
     if key.replace(" ", "_") in rules.keys:
         return key.replace(" ", "_")
     if key in rules.words:
-        return rules.words[key]
+        return str(rules.words[key])
     # Fall back on the strongest rule phrases ("dibegal", "tabrakan").
     for _, (phrase, entries) in rules.automaton.iter(f" {key} "):
         if phrase == key:
             best = max((e for e in entries if not e.anti), key=lambda e: e.weight, default=None)
             if best is not None and best.weight >= 2:
-                return best.case
+                return str(best.case)
     return None
 
 

@@ -160,8 +160,7 @@ class EvalReport:
         ranked = sorted(self.confidence, key=lambda cc: cc[0], reverse=True)
         half = len(ranked) // 2
         high, low = ranked[:half], ranked[half:]
-        acc = lambda xs: sum(ok for _, ok in xs) / len(xs) if xs else 0.0  # noqa: E731
-        return acc(high), acc(low)
+        return _accuracy(high), _accuracy(low)
 
 
 def _same_city(a: str | None, b: str | None) -> bool:
@@ -292,3 +291,7 @@ def format_report(report: EvalReport) -> str:
         for e in report.errors:
             out.append(f"  {e.id}  {e.field:<9} expected {e.expected}  got {e.predicted}")
     return "\n".join(out)
+
+
+def _accuracy(answers: list[tuple[int, bool]]) -> float:
+    return sum(ok for _, ok in answers) / len(answers) if answers else 0.0

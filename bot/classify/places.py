@@ -493,7 +493,7 @@ def _mentions(tokens: Tokens, gaz: Gazetteer, where: str, lower_ok: bool) -> lis
         run = [m] if m is not None else []
     # "Kecamatan Semin, Yogyakarta" / "Jebres, Jawa Tengah": a name right after another place and a
     # comma is the larger region that contains it, not a second place.
-    for a, b in zip(out, out[1:]):
+    for a, b in zip(out, out[1:], strict=False):
         if b.start == a.end and tokens.breaks[b.start] and b.info.cities and not b.as_kec:
             inner = a.info.kec if a.as_kec else a.info.cities
             same_prov = {gaz.province_of[c] for c in inner} & {gaz.province_of[c] for c in b.info.cities}
@@ -525,6 +525,8 @@ def _find_seat(gaz: Gazetteer, kind: str, province: str) -> str | None:
 
 def _seat(gaz: Gazetteer, info: KeyInfo, win: list[str]) -> str | None:
     """The capital, when the province name follows an institution word ("Kantor Gubernur Jatim")."""
+    if info.province is None:
+        return None
     words = [w for w in win if w not in SEAT_SKIP]
     for pattern, kind in SEAT_BEFORE.items():
         if tuple(words[: len(pattern)]) == pattern:

@@ -28,7 +28,8 @@ CONTRAST = frozenset({"tetapi", "tapi", "namun", "melainkan", "padahal", "sedang
 POST_BOOSTERS = frozenset({"sekali", "banget", "amat"})
 # Multi-word expressions joined into one lexicon token before scoring.
 PHRASES = {
-    "rumah sakit": "rumahsakit", "sakit hati": "sakithati", "luar biasa": "luarbiasa", "terima kasih": "terimakasih", "gotong royong": "gotongroyong",
+    "rumah sakit": "rumahsakit", "sakit hati": "sakithati", "luar biasa": "luarbiasa", "terima kasih": "terimakasih",
+    "gotong royong": "gotongroyong",
     "kerja sama": "kerjasama", "bekerja sama": "kerjasama", "unjuk rasa": "unjukrasa",
     "meninggal dunia": "meninggal", "tidak ada korban jiwa": "nihilkorban",
     "tidak ada korban": "nihilkorban", "tak ada korban": "nihilkorban",
@@ -48,14 +49,14 @@ EN_STOPWORDS = frozenset({"the", "and", "of", "to", "is", "in", "that", "was", "
                           "are", "as", "by", "it", "has", "have", "were", "from", "its", "their"})
 
 
-class IndoVader(SentimentIntensityAnalyzer):
+class IndoVader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment ships no types
     """VADER with a replaced lexicon and Indonesian control words mapped to English ones."""
 
     def __init__(self, lexicon: dict[str, float]) -> None:
         super().__init__()
         self.lexicon = dict(lexicon)
         self.lexicon.update({"nihilkorban": 1.0, "nihiltsunami": 0.8})
-        self.emojis = {}  # emoji descriptions are English; they would leak English valence
+        self.emojis: dict[str, str] = {}  # emoji descriptions are English; they would leak English valence
 
     def rewrite(self, text: str) -> str:
         text = _PHRASE_RE.sub(lambda m: PHRASES[m.group(1)], text.lower())
@@ -122,11 +123,14 @@ def _drill_clip(scorer: Callable[[str], float], sentence: str) -> float:
 
 
 def score_text(title: str, body: str, language: str) -> SentimentScore:
+    scorer: Callable[[str], float]
     if language == "en":
         eng = english_analyzer()
 
-        def scorer(s: str) -> float:
+        def scorer_en(s: str) -> float:
             return float(eng.polarity_scores(s)["compound"])
+
+        scorer = scorer_en
     else:
         scorer = indo_analyzer().score
     sentences = split_sentences(body)[:60]

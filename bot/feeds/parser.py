@@ -31,7 +31,7 @@ from html.parser import HTMLParser
 from typing import Any, Final
 from urllib.parse import urljoin
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 
 from bot.errors import ParseError
 from bot.feeds.urls import is_http_url
