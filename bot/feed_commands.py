@@ -11,6 +11,7 @@ from bot.feedlist import import_opml, resolve_city_code
 from bot.feeds.opml import OpmlFeed, export_opml
 from bot.feeds.urls import is_http_url
 from bot.formatting import format_wib
+from bot.models import Feed
 from storage import feeds as feed_store
 from storage.db import open_database
 from storage.timeutil import utcnow
@@ -34,17 +35,8 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) ->
             feeds = await feed_store.list_feeds(db)
             if not feeds:
                 out.write("no feeds; add one with: pantau feeds add URL\n")
-            for feed in feeds:
-                status = "ok" if feed.error_count == 0 else f"failing ({feed.error_count}×: {feed.last_error})"
-                if feed.last_checked_at is None:
-                    status = "never polled"
-                last = format_wib(feed.last_checked_at) if feed.last_checked_at else "-"
-                out.write(
-                    f"{feed.id:>4}  {feed.display_name[:40]:<40}  {status}\n"
-                    f"      {feed.url}\n      last poll: {last}  next poll: {format_wib(feed.next_check_at)}"
-                    + (f"  city: {feed.default_city_code}" if feed.default_city_code else "")
-                    + "\n"
-                )
+            else:
+                out.write(feed_table(feeds) + "\n")
         elif action == "remove":
             feed = await feed_store.remove_feed(db, args.feed)
             out.write(f"removed feed {feed.id}: {feed.url}\n")
@@ -66,3 +58,41 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) ->
         return 0
     finally:
         await db.close()
+
+
+def feed_table(feeds: list[Feed]) -> str:
+    """`pantau feeds list`: one row per feed, then its URL and last error indented below it."""
+    from bot.classify import place_by_code
+
+    header = ("ID", "NAME", "STATUS", "ERRORS", "LAST POLL", "NEXT POLL", "KAB/KOTA")
+    rows: list[tuple[str, ...]] = []
+    details: list[list[str]] = []
+    for feed in feeds:
+        if feed.last_checked_at is None:
+            status = "never polled"
+        elif feed.error_count:
+            status = "failing"
+        else:
+            status = "ok"
+        place = place_by_code(feed.default_city_code) if feed.default_city_code else None
+        rows.append(
+            (
+                str(feed.id),
+                (feed.name or feed.title or "-")[:36],
+                status,
+                str(feed.error_count),
+                format_wib(feed.last_checked_at) if feed.last_checked_at else "-",
+                format_wib(feed.next_check_at),
+                place.name if place else (feed.default_city_code or "-"),
+            )
+        )
+        extra = [feed.url]
+        if feed.error_count and feed.last_error:
+            extra.append(f"last error: {feed.last_error}")
+        details.append(extra)
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
+    for row, extra in zip(rows, details, strict=True):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        lines.extend(f"    {line}" for line in extra)
+    return "\n".join(lines)

@@ -76,7 +76,7 @@ def test_feeds_add_list_export_import_remove(tmp_path: Path) -> None:
     assert bad_city.returncode == 1 and "Atlantis" in bad_city.stderr
 
     listing = pantau("feeds", "list", env=env)
-    assert "Warta" in listing.stdout and "never polled" in listing.stdout and "33.72" in listing.stdout
+    assert "Warta" in listing.stdout and "never polled" in listing.stdout and "Kota Surakarta" in listing.stdout
 
     exported = pantau("feeds", "export", env=env)
     assert exported.returncode == 0 and "<opml" in exported.stdout and "https://warta.example/rss" in exported.stdout
@@ -114,6 +114,8 @@ def test_poll_once_prints_a_summary_line(tmp_path: Path, feed_server: FeedServer
     assert "feeds fetched: 1, not modified: 0, failed: 1; new articles: 1; alerts queued: 0" in first.stdout
     second = pantau("poll", "--once", env=env)
     assert "feeds fetched: 0, not modified: 1, failed: 1; new articles: 0" in second.stdout
+    listing = pantau("feeds", "list", env=env).stdout
+    assert "failing" in listing and "last error: HTTP 404" in listing and "Warta Uji" in listing
 
 
 def test_second_run_on_the_same_database_exits_at_once(tmp_path: Path) -> None:
