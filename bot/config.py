@@ -6,11 +6,14 @@ Nothing here runs at import time: `Settings.from_env` takes the mapping to read,
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from bot.errors import ConfigError
+
+N = TypeVar("N", int, float)
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_POLL_INTERVAL = 300
@@ -62,15 +65,15 @@ class Settings:
 
         db_path = Path(get("PANTAU_DB") or "pantau.db")
 
-        interval = DEFAULT_POLL_INTERVAL
-        raw = get("PANTAU_POLL_INTERVAL")
-        if raw is not None:
-            try:
-                interval = int(raw)
-            except ValueError:
-                raise ConfigError(f"PANTAU_POLL_INTERVAL: expected whole seconds, got {raw!r}") from None
-            if interval < 1:
-                raise ConfigError(f"PANTAU_POLL_INTERVAL: must be at least 1 second, got {interval}")
+        interval = _number(
+            "PANTAU_POLL_INTERVAL",
+            get("PANTAU_POLL_INTERVAL"),
+            int,
+            DEFAULT_POLL_INTERVAL,
+            expected="whole seconds",
+            valid=lambda v: v >= 1,
+            limits="must be at least 1 second",
+        )
 
         admin_ids: set[int] = set()
         raw = get("PANTAU_ADMIN_IDS")
@@ -90,15 +93,15 @@ class Settings:
         if level not in _LOG_LEVELS:
             raise ConfigError(f"PANTAU_LOG_LEVEL: expected one of {', '.join(_LOG_LEVELS)}, got {level!r}")
 
-        send_rate = DEFAULT_SEND_RATE
-        raw = get("PANTAU_SEND_RATE")
-        if raw is not None:
-            try:
-                send_rate = float(raw)
-            except ValueError:
-                raise ConfigError(f"PANTAU_SEND_RATE: expected messages per second, got {raw!r}") from None
-            if not 0 < send_rate <= 1000:
-                raise ConfigError(f"PANTAU_SEND_RATE: must be between 0 and 1000, got {raw}")
+        send_rate = _number(
+            "PANTAU_SEND_RATE",
+            get("PANTAU_SEND_RATE"),
+            float,
+            DEFAULT_SEND_RATE,
+            expected="messages per second",
+            valid=lambda v: 0 < v <= 1000,
+            limits="must be between 0 and 1000",
+        )
 
         return cls(
             telegram_token=Secret(token) if token else None,
@@ -113,3 +116,25 @@ class Settings:
     @property
     def log_level_number(self) -> int:
         return int(logging.getLevelName(self.log_level))
+
+
+def _number(
+    name: str,
+    raw: str | None,
+    cast: Callable[[str], N],
+    default: N,
+    *,
+    expected: str,
+    valid: Callable[[N], bool],
+    limits: str,
+) -> N:
+    """A numeric variable: its default when unset, else parsed and range-checked, naming it on error."""
+    if raw is None:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected {expected}, got {raw!r}") from None
+    if not valid(value):
+        raise ConfigError(f"{name}: {limits}, got {raw}")
+    return value

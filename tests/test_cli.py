@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.feed_server import FeedServer
+from tests.processes import clean_environ
 
 RSS = (
     b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Warta Uji</title>'
@@ -27,7 +27,7 @@ def pantau(
     cwd: Path | None = None,
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+    base = clean_environ()
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env={**base, **(env or {})},
@@ -143,7 +143,7 @@ def test_console_mode_polls_and_prints_alerts(tmp_path: Path, feed_server: FeedS
     feed_server.route("/rss", body=RSS)
     env = {"PANTAU_DB": str(tmp_path / "p.db"), "PANTAU_POLL_INTERVAL": "1"}
     pantau("feeds", "add", feed_server.url("/rss"), env=env)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+    base = clean_environ()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         env={**base, **env},

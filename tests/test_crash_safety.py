@@ -33,6 +33,7 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
 from storage.db import open_database
+from tests.processes import clean_environ
 
 CHATS = list(range(1001, 1061))  # 60 private chats
 ARTICLES = 4  # per chat: under the digest threshold, so each alert is one message
@@ -87,7 +88,7 @@ async def test_sigkill_during_a_burst_loses_nothing_and_duplicates_only_in_fligh
         async with FakeBotAPIServer() as api:
             core = api.core
             core.delay = 0.03  # each send takes a moment, so kills find sends in flight
-            base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+            base = clean_environ()
             env = {
                 **base,
                 "PANTAU_DB": str(db_path),

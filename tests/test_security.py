@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from bot.delivery import Sender
 from handlers.ratelimit import LIMITER_KEY, RateLimiter, Verdict
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
+from tests.processes import clean_environ
 
 USER = 4242
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,7 +189,7 @@ async def test_token_never_in_the_debug_log_of_a_full_run(tmp_path: Path) -> Non
     """`pantau run` at DEBUG: start-up, commands, a failing send, a failing getUpdates, a handler error."""
     async with FakeBotAPIServer() as api:
         core = api.core
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+        base = clean_environ()
         env = {
             **base,
             "PANTAU_DB": str(tmp_path / "pantau.db"),

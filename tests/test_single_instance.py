@@ -5,7 +5,6 @@ stop with a clear message instead of retrying forever."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from test_telegram_e2e import Pantau, wait_for
 
 from storage import feeds as feed_store
 from storage.db import open_database
+from tests.processes import clean_environ
 
 USER = 4242
 
@@ -34,7 +34,7 @@ async def bot_env(tmp_path: Path, api: FakeBotAPIServer) -> dict[str, str]:
         await feed_store.add_feed(db, "http://127.0.0.1:9/feed.xml", now=NOW)  # discard port: refused
     finally:
         await db.close()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+    base = clean_environ()
     return {
         **base,
         "PANTAU_DB": str(tmp_path / "pantau.db"),

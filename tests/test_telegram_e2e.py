@@ -6,7 +6,6 @@ twice."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 import pytest
 from fake_botapi import TOKEN, FakeBotAPIServer
 from feed_server import FeedServer
+
+from tests.processes import clean_environ
 
 USER = 4242
 
@@ -147,7 +148,7 @@ async def test_pantau_run_delivers_matching_alerts_once_in_order(tmp_path: Path)
         route = feeds.route("/solo.xml", body=rss([OLD_ITEM]))
         async with FakeBotAPIServer() as api:
             core = api.core
-            base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+            base = clean_environ()
             env = {
                 **base,
                 "PANTAU_DB": str(db_path),
@@ -230,7 +231,7 @@ async def test_pantau_run_delivers_matching_alerts_once_in_order(tmp_path: Path)
 async def test_rejected_token_is_a_one_line_error_without_the_token(tmp_path: Path) -> None:
     async with FakeBotAPIServer() as api:
         api.core.token = "999:another-token"  # the server knows a different bot: 401 on getMe
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+        base = clean_environ()
         env = {
             **base,
             "PANTAU_DB": str(tmp_path / "p.db"),
@@ -254,7 +255,7 @@ async def test_rejected_token_is_a_one_line_error_without_the_token(tmp_path: Pa
 
 
 async def test_unreachable_bot_api_is_a_clear_error(tmp_path: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PANTAU_"))}
+    base = clean_environ()
     env = {
         **base,
         "PANTAU_DB": str(tmp_path / "p.db"),
