@@ -2,13 +2,13 @@
 
     python -m benchmarks.bench_delivery [--chats 2000] [--per-chat 2] [--scale 10] [--items 30]
 
-(a) burst: the product's `bot.delivery.Sender` with PTB's real `Bot` + HTTPXRequest against
+(a) burst: the product's `bot.delivery.sender.Sender` with PTB's real `Bot` + HTTPXRequest against
     tests/fake_botapi.py's HTTP server on 127.0.0.1, whose core here also *enforces* the limits: more than
     `overall` sendMessage arrivals in any 1-second window, or two to one chat closer than the chat's
     interval, answer 429 retry_after. Limits ×10: 250/s overall, 10/s per private chat, 200/min per group.
     Reported: achieved rate (arrivals over the burst), 429 count, smallest per-chat gap seen.
 (b) end to end: one feed on a loopback HTTP server, the product's poll loop (Poller.poll_due, wake the
-    sender, sleep until the next feed is due, 1 s ≤ sleep ≤ min(5 s, interval) — as bot/app.py runs it)
+    sender, sleep until the next feed is due, 1 s ≤ sleep ≤ min(5 s, interval) — as bot/runtime/telegram_app.py runs it)
     with a 2 s poll interval and `Sender.run`;
     items appear at random moments; latency = item published on the server → its sendMessage arrival.
 """
@@ -79,7 +79,7 @@ async def _bot(base_url: str):
 async def burst(args: argparse.Namespace, path: Path) -> dict:
     import sqlite3
 
-    from bot.delivery import PacingPolicy, Sender
+    from bot.delivery.sender import PacingPolicy, Sender
     from storage.db import open_database
     from tests.fake_botapi import FakeBotAPIServer
 
@@ -148,12 +148,12 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
 async def latency(args: argparse.Namespace, path: Path) -> dict:
     from aiohttp import web
 
-    from bot.app import POLL_TICK_MAX
-    from bot.delivery import PacingPolicy, Sender
+    from bot.delivery.sender import PacingPolicy, Sender
     from bot.feeds.fetcher import Fetcher
+    from bot.ingest.poller import Poller
     from bot.models import SubscriptionFilter
-    from bot.poller import Poller
-    from bot.service import sleep_until_due
+    from bot.runtime.console import sleep_until_due
+    from bot.runtime.telegram_app import POLL_TICK_MAX
     from storage import chats as chat_store
     from storage import feeds as feed_store
     from storage import subscriptions as sub_store
@@ -195,7 +195,7 @@ async def latency(args: argparse.Namespace, path: Path) -> dict:
         assert (await feed_store.get_feed(db, f.id)).initial_polled
         send_task = asyncio.create_task(sender.run())
 
-        async def poll_loop() -> None:  # bot/app.py's _poll_loop
+        async def poll_loop() -> None:  # bot/runtime/telegram_app.py's _poll_loop
             tick = min(POLL_TICK_MAX, float(interval))
             while True:
                 summary = await poller.poll_due()

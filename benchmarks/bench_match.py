@@ -136,9 +136,9 @@ def make_articles(n: int, seed: int = 5):
 
 
 async def _run(args: argparse.Namespace) -> dict:
-    from bot.alerts import store_and_queue
-    from bot.matching import article_facts, filter_matches
+    from bot.ingest.store import store_and_queue
     from bot.models import Article
+    from bot.subscriptions.matching import article_facts, filter_matches
     from storage.db import open_database
     from storage.feeds import get_feed
     from storage.subscriptions import candidate_subscriptions, subscription_index
@@ -190,7 +190,7 @@ async def _run(args: argparse.Namespace) -> dict:
                 chats_hit += len({s.chat_id for s in matched})
         match_s = time.perf_counter() - t0
         match_cpu = rusage_self()["cpu_s"] - before["cpu_s"]
-        # The same through candidate_subscriptions (one version read per article, as bot.alerts calls it).
+        # The same through candidate_subscriptions (one version read per article, as bot.ingest.store calls it).
         t0 = time.perf_counter()
         for art in arts:
             facts = article_facts(art)

@@ -31,7 +31,7 @@ async def _cycles(args: argparse.Namespace) -> dict:
 
     from bot.classify import classify
     from bot.feeds.fetcher import Fetcher
-    from bot.poller import Poller
+    from bot.ingest.poller import Poller
     from storage.db import open_database
     from storage.timeutil import utcnow
 

@@ -201,8 +201,8 @@ def queries(path: Path, nq: int, cities: list[str]) -> dict[str, dict]:
 
 
 async def product_insert(path: Path, n: int, offset: int) -> float:
-    from bot.alerts import store_and_queue
     from bot.feeds.urls import normalize_link
+    from bot.ingest.store import store_and_queue
     from bot.models import Classification, FeedItem, Sentiment
     from storage.articles import NewArticle
     from storage.db import open_database

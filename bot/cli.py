@@ -121,7 +121,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(format_report(evaluate_file(args.file)))
         return 0
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.runtime.demo import run_demo
 
         configure_logging(logging.WARNING)
         return asyncio.run(run_demo(sys.stdout))
@@ -131,26 +131,26 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(settings)
     if args.command == "poll":
-        from bot.service import poll_command
+        from bot.runtime.console import poll_command
 
         return asyncio.run(poll_command(settings, once=args.once, out=sys.stdout))
     if args.command == "feeds":
-        from bot import feed_commands
+        from bot.runtime import feed_commands
 
         return asyncio.run(feed_commands.dispatch(settings, args, sys.stdout))
     raise AssertionError(f"unhandled command {args.command}")
 
 
 def _run(settings: Settings) -> int:
-    from bot.runlock import RunLock
+    from bot.runtime.runlock import RunLock
 
     with RunLock(settings.db_path):
         if settings.telegram_token is None:
-            from bot.service import run_console
+            from bot.runtime.console import run_console
 
             logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
             return asyncio.run(run_console(settings, sys.stdout))
-        from bot.app import run_bot
+        from bot.runtime.telegram_app import run_bot
 
         run_bot(settings)
         return 0

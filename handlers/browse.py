@@ -6,7 +6,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.errors import InputError
 from bot.formatting import render_article_list_html
-from bot.subscription_query import MAX_QUERY_LEN, describe_filter, parse_query
+from bot.subscriptions.matching import filter_matches
+from bot.subscriptions.query import MAX_QUERY_LEN, describe_filter, parse_query
 from handlers import texts
 from handlers.common import args_text, message_of, reply
 from handlers.context import AppContext, services
@@ -34,7 +35,9 @@ async def _page(context: AppContext, kind: str, words: str, page: int) -> tuple[
     offset = page * PAGE_SIZE
     if kind == "latest":
         flt = parse_query(words).filter
-        result = await latest_articles(svc.db, flt, offset=offset, limit=PAGE_SIZE)
+        result = await latest_articles(
+            svc.db, flt, lambda article: filter_matches(flt, article), offset=offset, limit=PAGE_SIZE
+        )
         header = f"<b>Berita terbaru</b> — {esc(describe_filter(flt))}"
     else:
         result = await search_articles(svc.db, words, offset=offset, limit=PAGE_SIZE)

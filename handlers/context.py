@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, cast
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.feedlist import probe_feed
+from bot.ingest.feedlist import probe_feed
 from storage.db import Database
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from bot.delivery import Sender
+    from bot.delivery.sender import Sender
 
 SERVICES_KEY = "pantau"
 

@@ -12,7 +12,7 @@ from telegram.constants import ChatType
 from bot import classify
 from bot.classify import Province
 from bot.models import Place, Sentiment, SubscriptionFilter
-from bot.subscription_query import SENTIMENT_NAME, describe_filter
+from bot.subscriptions.query import SENTIMENT_NAME, describe_filter
 from handlers import texts
 from handlers.common import can_manage, chat_of, message_of, register, reply
 from handlers.context import AppContext, services

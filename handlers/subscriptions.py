@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.errors import InputError, NotFoundError
 from bot.models import Subscription
-from bot.subscription_query import ParsedQuery, describe_filter, parse_query
+from bot.subscriptions.query import ParsedQuery, describe_filter, parse_query
 from handlers import picker, texts
 from handlers.common import args_text, chat_of, message_of, register, reply, require_manager, thread_of
 from handlers.context import AppContext, services

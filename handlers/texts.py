@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from bot import classify
 from bot.formatting import TELEGRAM_MAX_TEXT, format_wib
 from bot.models import Feed, Subscription
-from bot.subscription_query import describe_filter
+from bot.subscriptions.query import describe_filter
 from storage.chats import Chat
 from storage.stats import Stats
 

@@ -1,4 +1,4 @@
-"""The outbox: one row per chat × article, written with the article, drained by the sender (bot.delivery).
+"""The outbox: one row per chat × article, written with the article, drained by the sender (bot.delivery.sender).
 
 Status flow: pending → sending → sent | pending (retry later) | failed (with the reason, counted in /stats).
 A row left in 'sending' means the process stopped mid-send; `recover_interrupted` puts it back in the queue.
@@ -260,3 +260,11 @@ async def failure_reasons(db: Database, limit: int = 5) -> list[tuple[str, int]]
         (limit,),
     ) as cursor:
         return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+
+async def recipients_of(db: Database, article_id: int) -> list[tuple[int, str]]:
+    """(chat id, "Cocok" reason) of every outbox row queued for one article; the demo prints them."""
+    async with db.conn.execute(
+        "SELECT chat_id, reason FROM deliveries WHERE article_id = ? ORDER BY chat_id DESC", (article_id,)
+    ) as cursor:
+        return [(int(chat_id), str(reason)) for chat_id, reason in await cursor.fetchall()]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import InputError
-from bot.matching import filter_matches
 from bot.models import Article, SubscriptionFilter
 from storage.articles import article_from_row
 from storage.db import Database
@@ -25,11 +25,18 @@ class Page:
     has_more: bool
 
 
-async def latest_articles(db: Database, flt: SubscriptionFilter, *, offset: int = 0, limit: int = 5) -> Page:
+async def latest_articles(
+    db: Database,
+    flt: SubscriptionFilter,
+    accept: Callable[[Article], bool],
+    *,
+    offset: int = 0,
+    limit: int = 5,
+) -> Page:
     """Newest stored articles that satisfy `flt` exactly (same rule as alerts), one page of them.
 
     SQL narrows on case and sentiment through indexes and on area as a superset (an article whose only
-    matching place is among its other cities is still considered); bot.matching decides.
+    matching place is among its other cities is still considered); bot.subscriptions.matching decides.
     """
     where: list[str] = []
     args: list[object] = []
@@ -64,7 +71,7 @@ async def latest_articles(db: Database, flt: SubscriptionFilter, *, offset: int 
         scanned += len(rows)
         for row in rows:
             article = article_from_row(row)
-            if filter_matches(flt, article):
+            if accept(article):
                 found.append(article)
         if len(rows) < _BATCH:
             break

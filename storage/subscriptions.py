@@ -147,7 +147,7 @@ async def candidate_subscriptions(
     whenever `subscription_state.version` — bumped by triggers on any change to subscriptions, their
     areas and cases, or a chat's active/paused state — differs from the one it was built at. One
     tiny read per call instead of a join and three queries over 100,000 rows. The caller still checks
-    sentiment and keywords with bot.matching.filter_matches. Ordered by (chat_id, id).
+    sentiment and keywords with bot.subscriptions.matching.filter_matches. Ordered by (chat_id, id).
 
     Matching many articles in one transaction: call `subscription_index` once and then
     `index.candidates(...)` per article — the version cannot change while the transaction holds the

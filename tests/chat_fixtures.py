@@ -12,10 +12,10 @@ from typing import Any
 from fake_botapi import TOKEN, FakeBotCore, FakeRequest, message_payload
 from telegram import Update
 
-from bot.alerts import StoreResult, store_and_queue
-from bot.app import build_application
 from bot.config import Secret, Settings
+from bot.ingest.store import StoreResult, store_and_queue
 from bot.models import Classification, FeedItem, Place, Sentiment
+from bot.runtime.telegram_app import build_application
 from handlers.context import BotServices
 from storage.articles import NewArticle
 from storage.db import Database, open_database

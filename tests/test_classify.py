@@ -161,8 +161,10 @@ def test_polsek_names_its_kecamatan() -> None:
 
 
 def test_speakers_police_unit_is_not_discounted() -> None:
-    body = ("MS (43) terancam 15 tahun penjara karena mencabuli siswi SMP. "
-            "\"Tersangka dijerat pasal perlindungan anak,\" kata Kasat Reskrim Polres Karawang AKP Bima.")
+    body = (
+        "MS (43) terancam 15 tahun penjara karena mencabuli siswi SMP. "
+        '"Tersangka dijerat pasal perlindungan anak," kata Kasat Reskrim Polres Karawang AKP Bima.'
+    )
     assert city_of("Dukun Palsu Cabuli Siswi SMP", body) == "Kabupaten Karawang"
 
 
@@ -242,14 +244,15 @@ TRAPS = [
     ),
     ("Banjir Diskon Akhir Tahun di Pusat Perbelanjaan", "Pengunjung memadati mal yang banjir diskon.", "banjir"),
     ("Pejabat Kebakaran Jenggot Ditanya Anggaran", "Sang pejabat kebakaran jenggot saat ditanya.", "kebakaran"),
-    ("Politikus Sebut Ada Pembunuhan Karakter", "Ia menilai ada upaya pembunuhan karakter terhadap dirinya.",
-     "pembunuhan"),
-    ("Simulasi Kebakaran Digelar di Gedung DPRD", "Petugas menggelar simulasi kebakaran dan evakuasi.",
-     "kebakaran"),
+    (
+        "Politikus Sebut Ada Pembunuhan Karakter",
+        "Ia menilai ada upaya pembunuhan karakter terhadap dirinya.",
+        "pembunuhan",
+    ),
+    ("Simulasi Kebakaran Digelar di Gedung DPRD", "Petugas menggelar simulasi kebakaran dan evakuasi.", "kebakaran"),
     ("Cek Fakta: Hoaks Video Candi Terbakar", "Video yang diklaim candi terbakar adalah hoaks.", "kebakaran"),
     ("Gubernur Berharap Tidak Ada OTT di Daerahnya", "Gubernur berharap tidak ada OTT KPK lagi.", "korupsi"),
-    ("Pemkab Teken MoU Pencegahan Korupsi dengan KPK", "Nota kesepahaman pencegahan korupsi diteken.",
-     "korupsi"),
+    ("Pemkab Teken MoU Pencegahan Korupsi dengan KPK", "Nota kesepahaman pencegahan korupsi diteken.", "korupsi"),
 ]
 
 
@@ -290,20 +293,33 @@ SENTIMENT = [
     ("Pelayanan Tidak Baik, Warga Kecewa", "Warga kecewa karena pelayanan tidak baik.", Sentiment.NEGATIVE),
     ("Jalan Rusak Tak Kunjung Diperbaiki", "Kerusakan jalan makin parah dan merusak kendaraan.", Sentiment.NEGATIVE),
     # BMKG bulletin without damage: neutral; with casualties: negative.
-    ("Gempa Magnitudo 4,8 Guncang Garut", "Gempa mengguncang wilayah Garut. BMKG menyebut gempa tidak "
-     "berpotensi tsunami.", Sentiment.NEUTRAL),
-    ("Gempa Magnitudo 6 Guncang Garut", "Gempa mengguncang Garut. Dua warga tewas dan puluhan rumah rusak.",
-     Sentiment.NEGATIVE),
+    (
+        "Gempa Magnitudo 4,8 Guncang Garut",
+        "Gempa mengguncang wilayah Garut. BMKG menyebut gempa tidak berpotensi tsunami.",
+        Sentiment.NEUTRAL,
+    ),
+    (
+        "Gempa Magnitudo 6 Guncang Garut",
+        "Gempa mengguncang Garut. Dua warga tewas dan puluhan rumah rusak.",
+        Sentiment.NEGATIVE,
+    ),
     # Good outcome in the headline: rescue, goods returned.
-    ("Prajurit Selamatkan Anak Tenggelam di Sungai", "Seorang anak tenggelam saat berenang di sungai. "
-     "Prajurit yang berjaga berhasil menyelamatkan korban dalam keadaan selamat.", Sentiment.POSITIVE),
+    (
+        "Prajurit Selamatkan Anak Tenggelam di Sungai",
+        "Seorang anak tenggelam saat berenang di sungai. "
+        "Prajurit yang berjaga berhasil menyelamatkan korban dalam keadaan selamat.",
+        Sentiment.POSITIVE,
+    ),
     (
         "Polisi Serahkan 14 Motor Curian ke Pemiliknya",
         "Motor yang berhasil disita polisi diserahkan kepada pemiliknya. Warga senang.",
         Sentiment.POSITIVE,
     ),
-    ("Jasad Pemancing yang Tenggelam Ditemukan", "Korban tenggelam ditemukan meninggal oleh tim SAR.",
-     Sentiment.NEGATIVE),
+    (
+        "Jasad Pemancing yang Tenggelam Ditemukan",
+        "Korban tenggelam ditemukan meninggal oleh tim SAR.",
+        Sentiment.NEGATIVE,
+    ),
 ]
 
 
@@ -370,30 +386,61 @@ def _others(cls) -> list[str]:  # type: ignore[no-untyped-def]
 
 # A place inside a road or route name ("Tol X-Y", "Jalan Raya X-Y", "jurusan X-Y") is not an event place.
 ROUTE_NAMES = [
-    ("Truk Terguling di Tol Semarang-Solo KM 480",
-     "BOYOLALI - Sebuah truk bermuatan pasir terguling di Tol Semarang-Solo KM 480 wilayah Kabupaten "
-     "Boyolali, Selasa (12/3/2024). Sopir mengalami luka ringan.", "Kabupaten Boyolali", "Kota Surakarta"),
-    ("Dua Motor Bertabrakan di Jalan Raya Solo-Sragen",
-     "Kecelakaan terjadi di Jalan Raya Solo-Sragen, Desa Pungsari, Kecamatan Plupuh, Kabupaten Sragen, "
-     "Rabu pagi. Satu pengendara tewas di lokasi.", "Kabupaten Sragen", "Kota Surakarta"),
-    ("Mobil Tabrak Pohon di Jalan Solo-Yogya",
-     "KLATEN - Sebuah mobil menabrak pohon di Jalan Solo-Yogya, Kecamatan Prambanan, Klaten, Kamis malam. "
-     "Pengemudi luka-luka.", "Kabupaten Klaten", "Kota Yogyakarta"),
-    ("Bus Jurusan Solo-Semarang Terbakar di Salatiga",
-     "SALATIGA - Bus jurusan Solo-Semarang terbakar di Jalan Lingkar Salatiga, Jumat. Seluruh penumpang "
-     "selamat namun bus hangus.", "Kota Salatiga", "Kota Semarang"),
-    ("KA Prambanan Ekspres Tertemper Mobil di Kalasan",
-     "SLEMAN - KA Prambanan Ekspres rute Solo-Yogyakarta menemper sebuah mobil di perlintasan tanpa palang "
-     "di Kalasan, Sleman. Dua orang luka.", "Kabupaten Sleman", "Kota Yogyakarta"),
-    ("Kecelakaan Beruntun di Tol Jakarta-Cikampek KM 47",
-     "KARAWANG - Kecelakaan beruntun melibatkan lima kendaraan terjadi di Tol Jakarta-Cikampek KM 47, "
-     "Kabupaten Karawang. Tiga orang luka berat.", "Kabupaten Karawang", "Kota Jakarta Pusat"),
-    ("Jalur Pantura Semarang-Demak Tergenang Banjir",
-     "DEMAK - Banjir setinggi 50 cm merendam Jalur Pantura Semarang-Demak di Kecamatan Sayung, Kabupaten "
-     "Demak. Kendaraan terjebak macet.", "Kabupaten Demak", "Kota Semarang"),
-    ("Sabu Disita dari Penumpang Pesawat di Bandara Hang Nadim",
-     "BATAM - Petugas menyita sabu dari penumpang pesawat rute Batam Balikpapan di Bandara Hang Nadim, "
-     "Kota Batam.", "Kota Batam", "Kota Balikpapan"),
+    (
+        "Truk Terguling di Tol Semarang-Solo KM 480",
+        "BOYOLALI - Sebuah truk bermuatan pasir terguling di Tol Semarang-Solo KM 480 wilayah Kabupaten "
+        "Boyolali, Selasa (12/3/2024). Sopir mengalami luka ringan.",
+        "Kabupaten Boyolali",
+        "Kota Surakarta",
+    ),
+    (
+        "Dua Motor Bertabrakan di Jalan Raya Solo-Sragen",
+        "Kecelakaan terjadi di Jalan Raya Solo-Sragen, Desa Pungsari, Kecamatan Plupuh, Kabupaten Sragen, "
+        "Rabu pagi. Satu pengendara tewas di lokasi.",
+        "Kabupaten Sragen",
+        "Kota Surakarta",
+    ),
+    (
+        "Mobil Tabrak Pohon di Jalan Solo-Yogya",
+        "KLATEN - Sebuah mobil menabrak pohon di Jalan Solo-Yogya, Kecamatan Prambanan, Klaten, Kamis malam. "
+        "Pengemudi luka-luka.",
+        "Kabupaten Klaten",
+        "Kota Yogyakarta",
+    ),
+    (
+        "Bus Jurusan Solo-Semarang Terbakar di Salatiga",
+        "SALATIGA - Bus jurusan Solo-Semarang terbakar di Jalan Lingkar Salatiga, Jumat. Seluruh penumpang "
+        "selamat namun bus hangus.",
+        "Kota Salatiga",
+        "Kota Semarang",
+    ),
+    (
+        "KA Prambanan Ekspres Tertemper Mobil di Kalasan",
+        "SLEMAN - KA Prambanan Ekspres rute Solo-Yogyakarta menemper sebuah mobil di perlintasan tanpa palang "
+        "di Kalasan, Sleman. Dua orang luka.",
+        "Kabupaten Sleman",
+        "Kota Yogyakarta",
+    ),
+    (
+        "Kecelakaan Beruntun di Tol Jakarta-Cikampek KM 47",
+        "KARAWANG - Kecelakaan beruntun melibatkan lima kendaraan terjadi di Tol Jakarta-Cikampek KM 47, "
+        "Kabupaten Karawang. Tiga orang luka berat.",
+        "Kabupaten Karawang",
+        "Kota Jakarta Pusat",
+    ),
+    (
+        "Jalur Pantura Semarang-Demak Tergenang Banjir",
+        "DEMAK - Banjir setinggi 50 cm merendam Jalur Pantura Semarang-Demak di Kecamatan Sayung, Kabupaten "
+        "Demak. Kendaraan terjebak macet.",
+        "Kabupaten Demak",
+        "Kota Semarang",
+    ),
+    (
+        "Sabu Disita dari Penumpang Pesawat di Bandara Hang Nadim",
+        "BATAM - Petugas menyita sabu dari penumpang pesawat rute Batam Balikpapan di Bandara Hang Nadim, Kota Batam.",
+        "Kota Batam",
+        "Kota Balikpapan",
+    ),
 ]
 
 
@@ -411,16 +458,31 @@ def test_route_alone_does_not_locate_the_story() -> None:
 
 
 STREET_NAMES = [
-    ("Jambret Beraksi di Jalan Slamet Riyadi", "SOLO - Seorang pejalan kaki dijambret di Jalan Slamet Riyadi, Solo.",
-     "Kota Surakarta"),
-    ("Jambret Beraksi di Jalan Sudirman", "SALATIGA - Seorang ibu dijambret di Jalan Sudirman, Kota Salatiga.",
-     "Kota Salatiga"),
-    ("Toko Emas di Jl. Pemuda Dirampok", "MAGELANG - Toko emas di Jl. Pemuda, Kota Magelang, dirampok dua pria.",
-     "Kota Magelang"),
-    ("Motor Dicuri di Jalan Solo", "KLATEN - Sebuah motor dicuri di depan toko di Jalan Solo, Kecamatan Klaten "
-     "Tengah, Klaten.", "Kabupaten Klaten"),
-    ("Toko di Jalan Magelang Terbakar", "YOGYAKARTA - Sebuah toko di Jalan Magelang, Kota Yogyakarta, terbakar "
-     "Senin malam.", "Kota Yogyakarta"),
+    (
+        "Jambret Beraksi di Jalan Slamet Riyadi",
+        "SOLO - Seorang pejalan kaki dijambret di Jalan Slamet Riyadi, Solo.",
+        "Kota Surakarta",
+    ),
+    (
+        "Jambret Beraksi di Jalan Sudirman",
+        "SALATIGA - Seorang ibu dijambret di Jalan Sudirman, Kota Salatiga.",
+        "Kota Salatiga",
+    ),
+    (
+        "Toko Emas di Jl. Pemuda Dirampok",
+        "MAGELANG - Toko emas di Jl. Pemuda, Kota Magelang, dirampok dua pria.",
+        "Kota Magelang",
+    ),
+    (
+        "Motor Dicuri di Jalan Solo",
+        "KLATEN - Sebuah motor dicuri di depan toko di Jalan Solo, Kecamatan Klaten Tengah, Klaten.",
+        "Kabupaten Klaten",
+    ),
+    (
+        "Toko di Jalan Magelang Terbakar",
+        "YOGYAKARTA - Sebuah toko di Jalan Magelang, Kota Yogyakarta, terbakar Senin malam.",
+        "Kota Yogyakarta",
+    ),
 ]
 
 
@@ -433,27 +495,43 @@ def test_street_named_after_a_city(title: str, body: str, city: str) -> None:
 
 # A case word suppressed by a drill, idiom, programme name, negation or hoax check carries no tone.
 SUPPRESSED_TONE = [
-    ("Simulasi Kebakaran di RSUD Sukoharjo",
-     "SUKOHARJO - RSUD Sukoharjo menggelar simulasi kebakaran, Rabu. Dalam simulasi itu petugas "
-     "mengevakuasi pasien. Kegiatan berjalan lancar dan tidak ada korban.", {Sentiment.NEUTRAL}),
-    ("Gladi Penanganan Gempa di Bantul",
-     "BANTUL - BPBD Bantul menggelar gladi penanganan gempa bumi di Balai Desa Srigading, Kamis.",
-     {Sentiment.NEUTRAL}),
-    ("Polisi Pastikan Kabar Begal di Karanganyar Hoaks",
-     "KARANGANYAR - Polisi memastikan kabar begal di Karanganyar yang beredar di media sosial hoaks. "
-     "Warga diminta tidak panik.", {Sentiment.NEUTRAL}),
-    ("Banjir Diskon di Mal Solo Jelang Lebaran",
-     "SOLO - Pusat perbelanjaan di Solo banjir diskon jelang Lebaran. Pengunjung senang berbelanja.",
-     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
-    ("Wali Kota Kebakaran Jenggot Tanggapi Kritik Warga Madiun",
-     "MADIUN - Wali Kota Madiun kebakaran jenggot menanggapi kritik warga soal parkir.",
-     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
-    ("BPJS Ketenagakerjaan Bayar Jaminan Kecelakaan Kerja Peserta di Boyolali",
-     "BOYOLALI - BPJS Ketenagakerjaan membayarkan jaminan kecelakaan kerja kepada peserta di Boyolali.",
-     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
-    ("Petugas Pastikan Tidak Ada Kebakaran di Pasar Klewer",
-     "SOLO - Dinas Pemadam Kebakaran Kota Solo memastikan tidak ada kebakaran di Pasar Klewer, Senin.",
-     {Sentiment.NEUTRAL, Sentiment.POSITIVE}),
+    (
+        "Simulasi Kebakaran di RSUD Sukoharjo",
+        "SUKOHARJO - RSUD Sukoharjo menggelar simulasi kebakaran, Rabu. Dalam simulasi itu petugas "
+        "mengevakuasi pasien. Kegiatan berjalan lancar dan tidak ada korban.",
+        {Sentiment.NEUTRAL},
+    ),
+    (
+        "Gladi Penanganan Gempa di Bantul",
+        "BANTUL - BPBD Bantul menggelar gladi penanganan gempa bumi di Balai Desa Srigading, Kamis.",
+        {Sentiment.NEUTRAL},
+    ),
+    (
+        "Polisi Pastikan Kabar Begal di Karanganyar Hoaks",
+        "KARANGANYAR - Polisi memastikan kabar begal di Karanganyar yang beredar di media sosial hoaks. "
+        "Warga diminta tidak panik.",
+        {Sentiment.NEUTRAL},
+    ),
+    (
+        "Banjir Diskon di Mal Solo Jelang Lebaran",
+        "SOLO - Pusat perbelanjaan di Solo banjir diskon jelang Lebaran. Pengunjung senang berbelanja.",
+        {Sentiment.NEUTRAL, Sentiment.POSITIVE},
+    ),
+    (
+        "Wali Kota Kebakaran Jenggot Tanggapi Kritik Warga Madiun",
+        "MADIUN - Wali Kota Madiun kebakaran jenggot menanggapi kritik warga soal parkir.",
+        {Sentiment.NEUTRAL, Sentiment.POSITIVE},
+    ),
+    (
+        "BPJS Ketenagakerjaan Bayar Jaminan Kecelakaan Kerja Peserta di Boyolali",
+        "BOYOLALI - BPJS Ketenagakerjaan membayarkan jaminan kecelakaan kerja kepada peserta di Boyolali.",
+        {Sentiment.NEUTRAL, Sentiment.POSITIVE},
+    ),
+    (
+        "Petugas Pastikan Tidak Ada Kebakaran di Pasar Klewer",
+        "SOLO - Dinas Pemadam Kebakaran Kota Solo memastikan tidak ada kebakaran di Pasar Klewer, Senin.",
+        {Sentiment.NEUTRAL, Sentiment.POSITIVE},
+    ),
 ]
 
 
@@ -465,31 +543,55 @@ def test_suppressed_case_word_has_no_tone(title: str, body: str, allowed: set[Se
 
 
 def test_real_fire_stays_negative_next_to_a_drill_rule() -> None:
-    cls = classify("Kebakaran Gudang di Sukoharjo", "SUKOHARJO - Gudang mebel di Kecamatan Grogol terbakar, "
-                   "Rabu dini hari. Kerugian ditaksir ratusan juta rupiah.")
+    cls = classify(
+        "Kebakaran Gudang di Sukoharjo",
+        "SUKOHARJO - Gudang mebel di Kecamatan Grogol terbakar, Rabu dini hari. Kerugian ditaksir ratusan juta rupiah.",
+    )
     assert "kebakaran" in cls.cases and cls.sentiment is Sentiment.NEGATIVE
 
 
 # other_cities: places of the same event only, not places merely mentioned.
 OTHER_CITIES = [
-    ("Pemuda Asal Wonogiri Ditangkap karena Mencuri di Sukoharjo",
-     "SUKOHARJO - Seorang pemuda asal Wonogiri ditangkap polisi setelah mencuri motor di Kecamatan "
-     "Grogol, Sukoharjo. Warga asal Wonogiri itu sudah tiga kali beraksi.", "Kabupaten Sukoharjo", []),
-    ("Warga Asal Klaten Tewas Tertabrak Kereta di Bekasi",
-     "BEKASI - Seorang warga asal Klaten tewas tertabrak kereta di perlintasan Bulak Kapal, Kota Bekasi.",
-     "Kota Bekasi", []),
-    ("Angka Pencurian di Sukoharjo Lebih Tinggi Dibanding Karanganyar",
-     "SUKOHARJO - Polres Sukoharjo mencatat 40 kasus pencurian tahun ini, lebih tinggi dibanding "
-     "Karanganyar. Di Karanganyar tercatat 25 kasus.", "Kabupaten Sukoharjo", []),
-    ("Korban Kecelakaan di Tegal Dibawa ke RSUD Brebes",
-     "TEGAL - Tiga orang luka dalam kecelakaan di Kecamatan Warureja, Kabupaten Tegal. Para korban dibawa "
-     "ke RSUD Kabupaten Brebes.", "Kabupaten Tegal", []),
-    ("Pencuri Motor di Sragen Ditangkap di Karanganyar",
-     "SRAGEN - Pelaku pencurian motor di Sragen ditangkap polisi di Karanganyar setelah buron dua pekan.",
-     "Kabupaten Sragen", ["Kabupaten Karanganyar"]),
-    ("Banjir Rendam Ratusan Rumah di Grobogan dan Demak",
-     "GROBOGAN - Banjir merendam ratusan rumah di Kabupaten Grobogan dan Kabupaten Demak setelah Sungai Lusi "
-     "meluap. Di Demak, banjir juga merendam jalan desa.", "Kabupaten Grobogan", ["Kabupaten Demak"]),
+    (
+        "Pemuda Asal Wonogiri Ditangkap karena Mencuri di Sukoharjo",
+        "SUKOHARJO - Seorang pemuda asal Wonogiri ditangkap polisi setelah mencuri motor di Kecamatan "
+        "Grogol, Sukoharjo. Warga asal Wonogiri itu sudah tiga kali beraksi.",
+        "Kabupaten Sukoharjo",
+        [],
+    ),
+    (
+        "Warga Asal Klaten Tewas Tertabrak Kereta di Bekasi",
+        "BEKASI - Seorang warga asal Klaten tewas tertabrak kereta di perlintasan Bulak Kapal, Kota Bekasi.",
+        "Kota Bekasi",
+        [],
+    ),
+    (
+        "Angka Pencurian di Sukoharjo Lebih Tinggi Dibanding Karanganyar",
+        "SUKOHARJO - Polres Sukoharjo mencatat 40 kasus pencurian tahun ini, lebih tinggi dibanding "
+        "Karanganyar. Di Karanganyar tercatat 25 kasus.",
+        "Kabupaten Sukoharjo",
+        [],
+    ),
+    (
+        "Korban Kecelakaan di Tegal Dibawa ke RSUD Brebes",
+        "TEGAL - Tiga orang luka dalam kecelakaan di Kecamatan Warureja, Kabupaten Tegal. Para korban dibawa "
+        "ke RSUD Kabupaten Brebes.",
+        "Kabupaten Tegal",
+        [],
+    ),
+    (
+        "Pencuri Motor di Sragen Ditangkap di Karanganyar",
+        "SRAGEN - Pelaku pencurian motor di Sragen ditangkap polisi di Karanganyar setelah buron dua pekan.",
+        "Kabupaten Sragen",
+        ["Kabupaten Karanganyar"],
+    ),
+    (
+        "Banjir Rendam Ratusan Rumah di Grobogan dan Demak",
+        "GROBOGAN - Banjir merendam ratusan rumah di Kabupaten Grobogan dan Kabupaten Demak setelah Sungai Lusi "
+        "meluap. Di Demak, banjir juga merendam jalan desa.",
+        "Kabupaten Grobogan",
+        ["Kabupaten Demak"],
+    ),
 ]
 
 
@@ -501,36 +603,69 @@ def test_other_cities_are_places_of_the_event(title: str, body: str, city: str, 
 
 
 def test_outlet_base_in_dateline_is_not_another_place() -> None:
-    cls = classify("Longsor Tutup Jalur Cangar, Mojokerto", "Kompas.com, Surabaya - Longsor menutup jalur "
-                   "Cangar di Kecamatan Pacet, Kabupaten Mojokerto, Jumat. Gubernur menyatakan jalur ditutup "
-                   "sementara, ujarnya di Surabaya.")
+    cls = classify(
+        "Longsor Tutup Jalur Cangar, Mojokerto",
+        "Kompas.com, Surabaya - Longsor menutup jalur "
+        "Cangar di Kecamatan Pacet, Kabupaten Mojokerto, Jumat. Gubernur menyatakan jalur ditutup "
+        "sementara, ujarnya di Surabaya.",
+    )
     assert cls.city is not None and cls.city.name == "Kabupaten Mojokerto"
     assert _others(cls) == []
 
 
 # Names of people and ordinary words that are also places.
 PEOPLE_AND_WORDS = [
-    ("Pak Tegal Jualan Bakso Laris", "Pak Tegal, pedagang bakso di Kota Salatiga, mengaku dagangannya "
-     "laris.", "Kota Salatiga"),
-    ("Ahmad Batu Juara Olimpiade Matematika", "Ahmad Batu, siswa SMA di Purworejo, meraih juara "
-     "olimpiade.", "Kabupaten Purworejo"),
-    ("Pria Curi Motor di Ngawi Ditangkap", "Polisi menangkap seorang pria bernama Kediri (38) yang "
-     "mencuri motor di Kabupaten Ngawi.", "Kabupaten Ngawi"),
-    ("Joko Kediri Ditangkap karena Mencuri di Nganjuk", "Polisi menangkap Joko Kediri (41) karena "
-     "mencuri motor di Nganjuk.", "Kabupaten Nganjuk"),
-    ("Bupati Klaten Sri Mulyani Tinjau Banjir", "KLATEN - Bupati Klaten Sri Mulyani meninjau lokasi banjir di "
-     "Kecamatan Cawas.", "Kabupaten Klaten"),
-    ("Nasib Malang Pemuda di Bantul Tertimpa Pohon", "BANTUL - Nasib malang menimpa seorang pemuda di Bantul yang "
-     "tertimpa pohon.", "Kabupaten Bantul"),
-    ("Bima Arya Kunjungi Pasar di Bogor", "BOGOR - Wali Kota Bogor Bima Arya mengunjungi pasar tradisional.",
-     "Kota Bogor"),
-    ("Batu Besar Menutup Jalan Desa di Purworejo", "PURWOREJO - Sebuah batu besar menutup jalan desa di "
-     "Purworejo setelah hujan deras.", "Kabupaten Purworejo"),
+    (
+        "Pak Tegal Jualan Bakso Laris",
+        "Pak Tegal, pedagang bakso di Kota Salatiga, mengaku dagangannya laris.",
+        "Kota Salatiga",
+    ),
+    (
+        "Ahmad Batu Juara Olimpiade Matematika",
+        "Ahmad Batu, siswa SMA di Purworejo, meraih juara olimpiade.",
+        "Kabupaten Purworejo",
+    ),
+    (
+        "Pria Curi Motor di Ngawi Ditangkap",
+        "Polisi menangkap seorang pria bernama Kediri (38) yang mencuri motor di Kabupaten Ngawi.",
+        "Kabupaten Ngawi",
+    ),
+    (
+        "Joko Kediri Ditangkap karena Mencuri di Nganjuk",
+        "Polisi menangkap Joko Kediri (41) karena mencuri motor di Nganjuk.",
+        "Kabupaten Nganjuk",
+    ),
+    (
+        "Bupati Klaten Sri Mulyani Tinjau Banjir",
+        "KLATEN - Bupati Klaten Sri Mulyani meninjau lokasi banjir di Kecamatan Cawas.",
+        "Kabupaten Klaten",
+    ),
+    (
+        "Nasib Malang Pemuda di Bantul Tertimpa Pohon",
+        "BANTUL - Nasib malang menimpa seorang pemuda di Bantul yang tertimpa pohon.",
+        "Kabupaten Bantul",
+    ),
+    (
+        "Bima Arya Kunjungi Pasar di Bogor",
+        "BOGOR - Wali Kota Bogor Bima Arya mengunjungi pasar tradisional.",
+        "Kota Bogor",
+    ),
+    (
+        "Batu Besar Menutup Jalan Desa di Purworejo",
+        "PURWOREJO - Sebuah batu besar menutup jalan desa di Purworejo setelah hujan deras.",
+        "Kabupaten Purworejo",
+    ),
     ("Kebakaran Rumah di Kota Batu", "BATU - Sebuah rumah di Kota Batu terbakar, Selasa.", "Kota Batu"),
-    ("Pria di Bali Serang Petugas dengan Senjata Tajam", "DENPASAR - Seorang pria menyerang petugas dengan "
-     "senjata tajam di Kota Denpasar.", "Kota Denpasar"),
-    ("Polres Metro Jakarta Utara Segel Pabrik", "Polres Metro Jakarta Utara menyegel pabrik peleburan di "
-     "Cilincing yang dikeluhkan warga.", "Kota Jakarta Utara"),
+    (
+        "Pria di Bali Serang Petugas dengan Senjata Tajam",
+        "DENPASAR - Seorang pria menyerang petugas dengan senjata tajam di Kota Denpasar.",
+        "Kota Denpasar",
+    ),
+    (
+        "Polres Metro Jakarta Utara Segel Pabrik",
+        "Polres Metro Jakarta Utara menyegel pabrik peleburan di Cilincing yang dikeluhkan warga.",
+        "Kota Jakarta Utara",
+    ),
 ]
 
 
@@ -542,12 +677,25 @@ def test_people_and_ordinary_words_are_not_places(title: str, body: str, city: s
 
 
 ENGLISH = [
-    ("Fire destroys 20 houses in Solo", "A fire destroyed 20 houses in Solo on Monday; no one was hurt, police said.",
-     "Kota Surakarta", Sentiment.NEGATIVE),
-    ("Two killed as bus overturns in Klaten", "KLATEN - Two people were killed when a bus overturned in Klaten "
-     "regency on Sunday, police said.", "Kabupaten Klaten", Sentiment.NEGATIVE),
-    ("Solo opens new public library", "The Surakarta city administration opened a new public library in Solo on "
-     "Friday, which residents welcomed as a great addition.", "Kota Surakarta", Sentiment.POSITIVE),
+    (
+        "Fire destroys 20 houses in Solo",
+        "A fire destroyed 20 houses in Solo on Monday; no one was hurt, police said.",
+        "Kota Surakarta",
+        Sentiment.NEGATIVE,
+    ),
+    (
+        "Two killed as bus overturns in Klaten",
+        "KLATEN - Two people were killed when a bus overturned in Klaten regency on Sunday, police said.",
+        "Kabupaten Klaten",
+        Sentiment.NEGATIVE,
+    ),
+    (
+        "Solo opens new public library",
+        "The Surakarta city administration opened a new public library in Solo on "
+        "Friday, which residents welcomed as a great addition.",
+        "Kota Surakarta",
+        Sentiment.POSITIVE,
+    ),
 ]
 
 
@@ -562,10 +710,17 @@ def test_english_articles(title: str, body: str, city: str, sentiment: Sentiment
 def test_eval_reports_other_cities_precision_and_recall() -> None:
     from bot.classify.evaluation import evaluate_records, format_report
 
-    rec = {"id": "t1", "title": "Pencuri Motor di Sragen Ditangkap di Karanganyar",
-           "body": "SRAGEN - Pelaku pencurian motor di Sragen ditangkap polisi di Karanganyar setelah buron.",
-           "labels": {"city": "Kabupaten Sragen", "other_cities": ["Kabupaten Karanganyar", "Kabupaten Wonogiri"],
-                      "cases": ["pencurian"], "sentiment": "negative"}}
+    rec = {
+        "id": "t1",
+        "title": "Pencuri Motor di Sragen Ditangkap di Karanganyar",
+        "body": "SRAGEN - Pelaku pencurian motor di Sragen ditangkap polisi di Karanganyar setelah buron.",
+        "labels": {
+            "city": "Kabupaten Sragen",
+            "other_cities": ["Kabupaten Karanganyar", "Kabupaten Wonogiri"],
+            "cases": ["pencurian"],
+            "sentiment": "negative",
+        },
+    }
     report = evaluate_records([rec])
     assert (report.other_tp, report.other_fp, report.other_fn) == (1, 0, 1)
     assert report.other_cities_pr() == (1.0, 0.5)
@@ -576,26 +731,43 @@ def test_eval_reports_other_cities_precision_and_recall() -> None:
 
 SEATS = [
     # a protest at the governor's office is in the capital when no Kab/Kota is named
-    ("Mahasiswa Demo Tolak Kenaikan Tarif",
-     "Ratusan mahasiswa berunjuk rasa di depan Kantor Gubernur Jawa Tengah, Senin (3/3/2025). Mereka menolak "
-     "kenaikan tarif angkutan.", "Kota Semarang"),
-    ("Aksi Buruh Berlangsung Tertib",
-     "Massa buruh menggelar aksi di halaman Gedung DPRD Provinsi Sumatera Utara. Mereka meminta dewan memanggil "
-     "pengusaha.", "Kota Medan"),
-    ("Ratusan Guru Honorer Geruduk DPRD Sumbar",
-     "Ratusan guru honorer mendatangi Gedung DPRD Sumbar untuk menuntut kejelasan status mereka.", "Kota Padang"),
-    ("Mantan Kadis Ditahan Usai Diperiksa",
-     "Seorang mantan kepala dinas ditahan usai diperiksa penyidik di Kejati Sulsel, Kamis (5/6/2025).",
-     "Kota Makassar"),
+    (
+        "Mahasiswa Demo Tolak Kenaikan Tarif",
+        "Ratusan mahasiswa berunjuk rasa di depan Kantor Gubernur Jawa Tengah, Senin (3/3/2025). Mereka menolak "
+        "kenaikan tarif angkutan.",
+        "Kota Semarang",
+    ),
+    (
+        "Aksi Buruh Berlangsung Tertib",
+        "Massa buruh menggelar aksi di halaman Gedung DPRD Provinsi Sumatera Utara. Mereka meminta dewan memanggil "
+        "pengusaha.",
+        "Kota Medan",
+    ),
+    (
+        "Ratusan Guru Honorer Geruduk DPRD Sumbar",
+        "Ratusan guru honorer mendatangi Gedung DPRD Sumbar untuk menuntut kejelasan status mereka.",
+        "Kota Padang",
+    ),
+    (
+        "Mantan Kadis Ditahan Usai Diperiksa",
+        "Seorang mantan kepala dinas ditahan usai diperiksa penyidik di Kejati Sulsel, Kamis (5/6/2025).",
+        "Kota Makassar",
+    ),
     ("Ojol Demo di Kantor Pemprov Jatim", "Ribuan pengemudi ojol berunjuk rasa menuntut tarif baru.", "Kota Surabaya"),
     ("Buruh Demo di Grahadi", "Ribuan buruh berunjuk rasa di depan Gedung Negara Grahadi.", "Kota Surabaya"),
     # an institution that sits outside the capital
-    ("Tersangka Penipuan Ditahan",
-     "Tersangka penipuan arisan itu kini ditahan di Mapolda Kepri untuk pemeriksaan lebih lanjut.", "Kota Batam"),
+    (
+        "Tersangka Penipuan Ditahan",
+        "Tersangka penipuan arisan itu kini ditahan di Mapolda Kepri untuk pemeriksaan lebih lanjut.",
+        "Kota Batam",
+    ),
     # a Kab/Kota named as the place of the event still wins over the seat
-    ("Warga Sragen Protes Jalan Rusak",
-     "Warga Kecamatan Gemolong, Kabupaten Sragen, memblokade jalan. Mereka lalu mengirim surat ke Kantor Gubernur "
-     "Jawa Tengah.", "Kabupaten Sragen"),
+    (
+        "Warga Sragen Protes Jalan Rusak",
+        "Warga Kecamatan Gemolong, Kabupaten Sragen, memblokade jalan. Mereka lalu mengirim surat ke Kantor Gubernur "
+        "Jawa Tengah.",
+        "Kabupaten Sragen",
+    ),
 ]
 
 
@@ -626,43 +798,83 @@ def test_island_regency_by_its_bare_name(title: str, city: str) -> None:
 
 CASE_PRECISION = [
     # a fatal stabbing is a killing, not also an assault
-    ("Pemuda Tewas Dibacok Tetangga Usai Cekcok",
-     "Seorang pemuda tewas dibacok tetangganya setelah cekcok. Pelaku membacok korban dengan parang hingga "
-     "tewas. Polisi menjerat pelaku dengan pasal pembunuhan.", ["pembunuhan"], ["penganiayaan"]),
+    (
+        "Pemuda Tewas Dibacok Tetangga Usai Cekcok",
+        "Seorang pemuda tewas dibacok tetangganya setelah cekcok. Pelaku membacok korban dengan parang hingga "
+        "tewas. Polisi menjerat pelaku dengan pasal pembunuhan.",
+        ["pembunuhan"],
+        ["penganiayaan"],
+    ),
     # a body burned to hide a murder is not a fire
-    ("Pria Dibunuh Lalu Jasadnya Dibakar di Kebun",
-     "Seorang pria dibunuh rekannya, lalu jasadnya dibakar di kebun untuk menghilangkan jejak. Pelaku pembunuhan "
-     "sudah ditangkap.", ["pembunuhan"], ["kebakaran"]),
+    (
+        "Pria Dibunuh Lalu Jasadnya Dibakar di Kebun",
+        "Seorang pria dibunuh rekannya, lalu jasadnya dibakar di kebun untuk menghilangkan jejak. Pelaku pembunuhan "
+        "sudah ditangkap.",
+        ["pembunuhan"],
+        ["kebakaran"],
+    ),
     # an official's title is not an election
-    ("Bendahara KPU Ditahan Kasus Korupsi Dana Hibah",
-     "Bendahara KPU setempat ditahan jaksa karena korupsi dana hibah. Kerugian negara mencapai Rp 1 miliar.",
-     ["korupsi"], ["pemilu"]),
+    (
+        "Bendahara KPU Ditahan Kasus Korupsi Dana Hibah",
+        "Bendahara KPU setempat ditahan jaksa karena korupsi dana hibah. Kerugian negara mencapai Rp 1 miliar.",
+        ["korupsi"],
+        ["pemilu"],
+    ),
     # an animal attack is not an assault
-    ("Nelayan Diserang Buaya Saat Menjala Ikan",
-     "Seorang nelayan diserang buaya saat menjala ikan di sungai. Buaya menyerang kakinya sehingga ia terluka.",
-     [], ["penganiayaan"]),
+    (
+        "Nelayan Diserang Buaya Saat Menjala Ikan",
+        "Seorang nelayan diserang buaya saat menjala ikan di sungai. Buaya menyerang kakinya sehingga ia terluka.",
+        [],
+        ["penganiayaan"],
+    ),
     # chemical fumes at work are an accident, not an outbreak
-    ("Tiga Pekerja Pingsan Keracunan Zat Kimia di Pabrik",
-     "Tiga pekerja pingsan karena keracunan zat kimia saat membersihkan tangki di pabrik. Satu dirawat.",
-     ["kecelakaan"], ["kesehatan_wabah"]),
-    ("Kebocoran Gas di Pabrik Pupuk, Warga Mengungsi",
-     "Kebocoran gas terjadi di pabrik pupuk. Semburan gas membuat warga sesak napas dan mengungsi.",
-     ["kecelakaan"], []),
+    (
+        "Tiga Pekerja Pingsan Keracunan Zat Kimia di Pabrik",
+        "Tiga pekerja pingsan karena keracunan zat kimia saat membersihkan tangki di pabrik. Satu dirawat.",
+        ["kecelakaan"],
+        ["kesehatan_wabah"],
+    ),
+    (
+        "Kebocoran Gas di Pabrik Pupuk, Warga Mengungsi",
+        "Kebocoran gas terjadi di pabrik pupuk. Semburan gas membuat warga sesak napas dan mengungsi.",
+        ["kecelakaan"],
+        [],
+    ),
     # a mistaken suspicion or a hypothetical is no event
-    ("Pria Bercadar Cabuli Jemaah Perempuan di Masjid",
-     "Pria itu melakukan pelecehan terhadap jemaah perempuan. Ia sempat dikira pencuri karena terburu-buru. "
-     "Polisi menyebut pelaku juga sempat disangka mencuri motor.", ["asusila"], ["pencurian"]),
+    (
+        "Pria Bercadar Cabuli Jemaah Perempuan di Masjid",
+        "Pria itu melakukan pelecehan terhadap jemaah perempuan. Ia sempat dikira pencuri karena terburu-buru. "
+        "Polisi menyebut pelaku juga sempat disangka mencuri motor.",
+        ["asusila"],
+        ["pencurian"],
+    ),
     # a weapon carried in a robbery is not an assault
-    ("Kawanan Perampok Bersenjata Celurit Gasak Toko Emas",
-     "Tiga perampok membawa celurit dan senjata tajam lain saat merampok toko emas. Pelaku menggasak perhiasan "
-     "lalu kabur. Tidak ada korban luka.", ["pencurian"], ["penganiayaan"]),
-    ("Pemuda Dibacok Orang Tak Dikenal",
-     "Seorang pemuda dibacok dengan celurit oleh orang tak dikenal saat pulang kerja.", ["penganiayaan"], []),
+    (
+        "Kawanan Perampok Bersenjata Celurit Gasak Toko Emas",
+        "Tiga perampok membawa celurit dan senjata tajam lain saat merampok toko emas. Pelaku menggasak perhiasan "
+        "lalu kabur. Tidak ada korban luka.",
+        ["pencurian"],
+        ["penganiayaan"],
+    ),
+    (
+        "Pemuda Dibacok Orang Tak Dikenal",
+        "Seorang pemuda dibacok dengan celurit oleh orang tak dikenal saat pulang kerja.",
+        ["penganiayaan"],
+        [],
+    ),
     # a concessive clause in the headline is background
-    ("Meski Ada Kebakaran Lahan, Warga Tetap Gelar Festival Layang-layang",
-     "Warga tetap menggelar festival layang-layang di alun-alun, Minggu.", [], ["kebakaran"]),
-    ("Nelayan Selamat Meski Tubuhnya Terluka",
-     "Nelayan itu selamat setelah digigit ikan saat menjala di muara.", [], ["penganiayaan"]),
+    (
+        "Meski Ada Kebakaran Lahan, Warga Tetap Gelar Festival Layang-layang",
+        "Warga tetap menggelar festival layang-layang di alun-alun, Minggu.",
+        [],
+        ["kebakaran"],
+    ),
+    (
+        "Nelayan Selamat Meski Tubuhnya Terluka",
+        "Nelayan itu selamat setelah digigit ikan saat menjala di muara.",
+        [],
+        ["penganiayaan"],
+    ),
 ]
 
 
@@ -681,12 +893,21 @@ def test_case_precision_rules(title: str, body: str, present: list[str], absent:
     ("title", "body", "city"),
     [
         # kecamatan written split, joined or abbreviated
-        ("Rumah Warga Terbakar", "Sebuah rumah di Desa Wanaherang, Kecamatan Gunung Putri, terbakar Senin malam.",
-         "Kabupaten Bogor"),
-        ("Rumah Warga Terbakar", "Sebuah rumah di Desa Karang Tengah, Kec. Babakanmadang, terbakar Senin malam.",
-         "Kabupaten Bogor"),
-        ("Dua Motor Hilang di Parkiran", "Dua motor dicuri di Kelurahan Mekarsari, Kecamatan Tambunselatan.",
-         "Kabupaten Bekasi"),
+        (
+            "Rumah Warga Terbakar",
+            "Sebuah rumah di Desa Wanaherang, Kecamatan Gunung Putri, terbakar Senin malam.",
+            "Kabupaten Bogor",
+        ),
+        (
+            "Rumah Warga Terbakar",
+            "Sebuah rumah di Desa Karang Tengah, Kec. Babakanmadang, terbakar Senin malam.",
+            "Kabupaten Bogor",
+        ),
+        (
+            "Dua Motor Hilang di Parkiran",
+            "Dua motor dicuri di Kelurahan Mekarsari, Kecamatan Tambunselatan.",
+            "Kabupaten Bekasi",
+        ),
         ("Banjir Rendam Permukiman di Gunung Sitoli", "Banjir merendam ratusan rumah warga.", "Kota Gunungsitoli"),
     ],
 )
@@ -715,8 +936,10 @@ def test_abbreviated_prefixes(body: str, city: str) -> None:
 
 
 def test_quake_bulletin_with_damage_object_noun_is_neutral() -> None:
-    body = ("Palu (ANTARA) - BMKG mencatat gempa bermagnitudo 4,8 di Kabupaten Donggala. Gempa tidak "
-            "berpotensi tsunami. Hingga pagi belum ada laporan kerusakan bangunan maupun korban jiwa.")
+    body = (
+        "Palu (ANTARA) - BMKG mencatat gempa bermagnitudo 4,8 di Kabupaten Donggala. Gempa tidak "
+        "berpotensi tsunami. Hingga pagi belum ada laporan kerusakan bangunan maupun korban jiwa."
+    )
     cls = classify("Gempa M 4,8 Guncang Donggala, BMKG: Tidak Berpotensi Tsunami", body)
     assert cls.cases == ("gempa",)
     assert cls.sentiment is Sentiment.NEUTRAL
@@ -725,12 +948,16 @@ def test_quake_bulletin_with_damage_object_noun_is_neutral() -> None:
 @pytest.mark.parametrize(
     ("title", "body", "absent"),
     [
-        ("Lantik Pejabat, Gubernur Minta Jauhi Korupsi dan Pungli",
-         "Gubernur meminta pejabat menjauhi praktik korupsi, pungutan liar dan penyalahgunaan wewenang.",
-         "korupsi"),
-        ("Dinkes Gelar Imunisasi Campak Serentak untuk 30.000 Anak",
-         "Imunisasi campak dan rubela digelar di posyandu agar tidak terjadi penularan campak.",
-         "kesehatan_wabah"),
+        (
+            "Lantik Pejabat, Gubernur Minta Jauhi Korupsi dan Pungli",
+            "Gubernur meminta pejabat menjauhi praktik korupsi, pungutan liar dan penyalahgunaan wewenang.",
+            "korupsi",
+        ),
+        (
+            "Dinkes Gelar Imunisasi Campak Serentak untuk 30.000 Anak",
+            "Imunisasi campak dan rubela digelar di posyandu agar tidak terjadi penularan campak.",
+            "kesehatan_wabah",
+        ),
     ],
 )
 def test_exhortation_and_immunisation_are_no_case(title: str, body: str, absent: str) -> None:
@@ -758,9 +985,11 @@ def test_harm_outside_taxonomy_is_negative(title: str) -> None:
 
 
 def test_regional_agency_office_is_not_a_place_of_the_event() -> None:
-    body = ("AMBON, KOMPAS.com - Sebuah speedboat terbalik di perairan Kabupaten Maluku Tengah, Maluku. "
-            "Tiga penumpang hilang. Kepala Kantor SAR Ambon mengatakan tim gabungan melakukan pencarian. "
-            "Kantor SAR Ambon mengerahkan kapal. Polres Maluku Tengah memeriksa motoris speedboat.")
+    body = (
+        "AMBON, KOMPAS.com - Sebuah speedboat terbalik di perairan Kabupaten Maluku Tengah, Maluku. "
+        "Tiga penumpang hilang. Kepala Kantor SAR Ambon mengatakan tim gabungan melakukan pencarian. "
+        "Kantor SAR Ambon mengerahkan kapal. Polres Maluku Tengah memeriksa motoris speedboat."
+    )
     cls = classify("Speedboat Terbalik di Perairan Maluku Tengah, Tiga Penumpang Hilang", body)
     assert cls.city is not None and cls.city.name == "Kabupaten Maluku Tengah"
     assert [c.name for c in cls.other_cities] == []

@@ -119,7 +119,7 @@ def test_poll_once_prints_a_summary_line(tmp_path: Path, feed_server: FeedServer
 
 
 def test_second_run_on_the_same_database_exits_at_once(tmp_path: Path) -> None:
-    from bot.runlock import RunLock
+    from bot.runtime.runlock import RunLock
 
     db = tmp_path / "p.db"
     with RunLock(db):

@@ -12,7 +12,7 @@ import pytest
 
 from bot.errors import ParseError
 from bot.feeds.fetcher import Fetched
-from bot.poller import Poller
+from bot.ingest.poller import Poller
 from storage import feeds as feed_store
 from storage.db import Database, open_database
 

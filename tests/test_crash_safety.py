@@ -162,7 +162,7 @@ async def test_a_bug_while_sending_does_not_leave_rows_stuck_in_sending(
     from fake_botapi import FakeBotCore, FakeRequest
     from telegram import Bot
 
-    import bot.delivery as delivery
+    import bot.delivery.sender as delivery
     from storage import deliveries as delivery_store
 
     db = await open_database(tmp_path / "p.db")
@@ -198,7 +198,7 @@ async def test_a_bug_on_every_try_ends_failed_with_the_reason(tmp_path: Path, mo
     from fake_botapi import FakeBotCore, FakeRequest
     from telegram import Bot
 
-    import bot.delivery as delivery
+    import bot.delivery.sender as delivery
     from storage import deliveries as delivery_store
 
     def broken(*args: object, **kwargs: object) -> str:

@@ -12,9 +12,9 @@ from chat_fixtures import NOW, SOLO, Clock, classification, new_article, publish
 from fake_botapi import TOKEN, FakeBotCore, FakeRequest
 from telegram import Bot
 
-from bot.delivery import Batch, Pacer, PacingPolicy, Sender
+from bot.delivery.sender import Batch, Pacer, PacingPolicy, Sender
+from bot.delivery.telegram_errors import Action, classify_send_error
 from bot.models import SubscriptionFilter
-from bot.telegram_errors import Action, classify_send_error
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import subscriptions as sub_store

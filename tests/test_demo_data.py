@@ -11,12 +11,12 @@ from importlib import resources
 from typing import Any
 
 from bot.classify.evaluation import evaluate_records
-from bot.demo import DEMO_FEEDS
 from bot.feeds.parser import parse_feed
+from bot.runtime.demo import DEMO_FEEDS
 
 
 def demo_records() -> list[dict[str, Any]]:
-    data = resources.files("bot").joinpath("demo_data")
+    data = resources.files("bot.runtime").joinpath("demo_data")
     expected = {e["guid"]: e for e in json.loads(data.joinpath("expected.json").read_text(encoding="utf-8"))}
     records = []
     for name in DEMO_FEEDS:

@@ -32,8 +32,17 @@ def test_classify_jsonl_keeps_going_after_bad_lines() -> None:
     assert rows[0]["cases"] == ["banjir"]
     assert rows[1]["city"] == "Kota Surakarta"
     for r in rows:
-        assert {"id", "city", "city_code", "province", "other_cities", "cases", "sentiment",
-                "confidence", "evidence"} <= r.keys()
+        assert {
+            "id",
+            "city",
+            "city_code",
+            "province",
+            "other_cities",
+            "cases",
+            "sentiment",
+            "confidence",
+            "evidence",
+        } <= r.keys()
         assert 1 <= r["confidence"] <= 100
     messages = err.getvalue().splitlines()
     assert messages[0].startswith("line 2: not valid JSON:")
@@ -50,8 +59,10 @@ def test_classify_jsonl_all_good() -> None:
 
 
 def test_parse_seed_record() -> None:
-    text = "Sentimen\nUndefined (0%)\nKab/Kota: Solo\n\nKasus: banjir\n\nJudul Berita\n\nx\n\nJudul Berita\n\n" \
-           "Esposin, SOLO \u2014 Isi berita.\n\nSentimen: neutral (0%)"
+    text = (
+        "Sentimen\nUndefined (0%)\nKab/Kota: Solo\n\nKasus: banjir\n\nJudul Berita\n\nx\n\nJudul Berita\n\n"
+        "Esposin, SOLO \u2014 Isi berita.\n\nSentimen: neutral (0%)"
+    )
     title, body = parse_seed_record(text)
     assert title == "Judul Berita"
     assert body == "Esposin, SOLO \u2014 Isi berita."
@@ -59,10 +70,18 @@ def test_parse_seed_record() -> None:
 
 def test_eval_on_small_file(tmp_path: Path) -> None:
     rec = {
-        "id": "t1", "title": "Kebakaran Hanguskan Pasar di Klaten", "body": "Api melalap kios.",
-        "labels": {"city": "Kabupaten Klaten", "province": "Jawa Tengah", "other_cities": [],
-                   "cases": ["kebakaran"], "cases_also_ok": [], "sentiment": "negative",
-                   "sentiment_also_ok": []},
+        "id": "t1",
+        "title": "Kebakaran Hanguskan Pasar di Klaten",
+        "body": "Api melalap kios.",
+        "labels": {
+            "city": "Kabupaten Klaten",
+            "province": "Jawa Tengah",
+            "other_cities": [],
+            "cases": ["kebakaran"],
+            "cases_also_ok": [],
+            "sentiment": "negative",
+            "sentiment_also_ok": [],
+        },
     }
     path = tmp_path / "mini.jsonl"
     path.write_text(json.dumps(rec) + "\n", encoding="utf-8")

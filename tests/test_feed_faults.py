@@ -15,7 +15,7 @@ import pytest
 
 from bot.classify import classify
 from bot.feeds.fetcher import Fetcher
-from bot.poller import Poller
+from bot.ingest.poller import Poller
 from storage import feeds as feed_store
 from storage.db import Database, open_database
 from tests.feed_server import FeedServer

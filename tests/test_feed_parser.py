@@ -60,8 +60,7 @@ def test_content_encoded_preferred_when_longer() -> None:
 
 def test_summary_is_capped() -> None:
     body = rss(
-        "<item><title>T</title><link>https://contoh.id/a</link>"
-        f"<description>{'kata ' * 3000}</description></item>"
+        f"<item><title>T</title><link>https://contoh.id/a</link><description>{'kata ' * 3000}</description></item>"
     )
     [item] = parse_feed(body, url=URL, now=NOW).items
     assert len(item.summary) <= SUMMARY_MAX_CHARS

@@ -8,7 +8,7 @@ import pytest
 from chat_fixtures import ADMIN_ID, BANDUNG, SOLO, SUKOHARJO, classification, harness, new_article, publish
 from fake_botapi import callback_payload, message_payload, my_chat_member_payload
 
-from bot.delivery import Sender
+from bot.delivery.sender import Sender
 from bot.models import Sentiment
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
@@ -343,7 +343,7 @@ async def test_command_addressed_to_the_bot_in_a_group_and_anonymous_admin(tmp_p
 def test_token_never_reaches_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from bot.app import TokenRedactor
+    from bot.runtime.telegram_app import TokenRedactor
 
     token = "123:SECRET-abc"
     handler = logging.StreamHandler()

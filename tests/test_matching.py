@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching import contains_keyword, filter_matches, match_reason
 from bot.models import Article, Classification, Place, Sentiment, SubscriptionFilter
+from bot.subscriptions.matching import contains_keyword, filter_matches, match_reason
 from storage import chats as chat_store
 from storage import subscriptions as sub_store
 from storage.db import open_database
@@ -129,7 +129,7 @@ async def test_indexed_candidates_never_miss_a_match(tmp_path: Path) -> None:
         await chat_store.register_chat(db, chat_id, type="private", title=None, now=NOW)
         for _ in range(5):
             subs.append(await sub_store.add_subscription(db, chat_id, random_filter(rng), thread_id=None, now=NOW))
-    from bot.matching import area_codes_of
+    from bot.subscriptions.matching import area_codes_of
 
     for _ in range(300):
         art = random_article(rng)

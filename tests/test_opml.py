@@ -36,9 +36,7 @@ def test_parse_nested_with_cities() -> None:
         OpmlFeed(url="https://www.solopos.com/feed", title="Solopos", city="Kota Surakarta"),
         OpmlFeed(url="https://x.id/sragen", title="Espos Sragen", city="Kabupaten Sragen"),
         OpmlFeed(url="https://x.id/deep", title="Deep", city="Kota Surakarta"),
-        OpmlFeed(
-            url="https://www.antaranews.com/rss/terkini.xml", title="Nasional", city="Kota Jakarta Pusat"
-        ),
+        OpmlFeed(url="https://www.antaranews.com/rss/terkini.xml", title="Nasional", city="Kota Jakarta Pusat"),
         OpmlFeed(url="https://x.id/case", title=None, city=None),
     ]
 

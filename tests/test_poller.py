@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.feeds.fetcher import Fetcher
+from bot.ingest.poller import Poller
 from bot.models import SubscriptionFilter
-from bot.poller import Poller
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store

@@ -42,10 +42,7 @@ def test_next_check_delay(
 
 
 def test_next_check_delay_custom_cap() -> None:
-    assert (
-        next_check_delay(interval=600, cache_seconds=None, ttl_minutes=720, retry_after=None, max_delay=3600)
-        == 3600
-    )
+    assert next_check_delay(interval=600, cache_seconds=None, ttl_minutes=720, retry_after=None, max_delay=3600) == 3600
 
 
 @pytest.mark.parametrize(

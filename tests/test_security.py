@@ -18,7 +18,7 @@ from test_fuzz_handlers import TelegramHTML
 from test_telegram_e2e import Pantau, wait_for
 
 import handlers
-from bot.delivery import Sender
+from bot.delivery.sender import Sender
 from handlers.ratelimit import LIMITER_KEY, RateLimiter, Verdict
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store

@@ -17,7 +17,7 @@ from chat_fixtures import ADMIN_ID, harness
 from bot.errors import FetchError
 from bot.feeds.fetcher import Fetched, Fetcher
 from bot.feeds.guard import BlockedAddressError, GuardedBackend, check_url, is_public_address
-from bot.poller import Poller
+from bot.ingest.poller import Poller
 from storage import feeds as feed_store
 from storage.db import open_database
 from tests.feed_server import FeedServer, feed_server  # noqa: F401  (fixture)

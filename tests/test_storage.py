@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import store_and_queue
 from bot.errors import DuplicateError, NotFoundError, StorageError
+from bot.ingest.store import store_and_queue
 from bot.models import Classification, FeedItem, Place, Sentiment, SubscriptionFilter
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -212,7 +212,7 @@ async def test_chat_migration_moves_subscriptions(tmp_path: Path) -> None:
 
 
 async def test_with_no_feeds_the_bundled_indonesian_list_is_imported_once(tmp_path: Path) -> None:
-    from bot.feedlist import ensure_feeds
+    from bot.ingest.feedlist import ensure_feeds
 
     db = await open_database(tmp_path / "p.db")
     await ensure_feeds(db)

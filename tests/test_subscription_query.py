@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import InputError
 from bot.models import Sentiment, SubscriptionFilter
-from bot.subscription_query import UnknownWords, describe_filter, parse_query, split_terms
+from bot.subscriptions.query import UnknownWords, describe_filter, parse_query, split_terms
 
 
 def test_the_issue_example() -> None:

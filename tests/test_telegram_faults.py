@@ -16,7 +16,7 @@ from fake_botapi import TOKEN, FakeBotAPIServer, FakeBotCore
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import SHORT_TEXT_MAX, PacingPolicy, Sender, telegram_length
+from bot.delivery.sender import SHORT_TEXT_MAX, PacingPolicy, Sender, telegram_length
 from bot.models import SubscriptionFilter
 from storage import chats as chat_store
 from storage import deliveries as delivery_store

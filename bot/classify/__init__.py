@@ -43,47 +43,93 @@ __all__ = [
 ]
 
 CASE_KEYS: tuple[str, ...] = (
-    "kecelakaan", "kebakaran", "banjir", "tanah_longsor", "gempa", "cuaca_ekstrem", "pembunuhan",
-    "penganiayaan", "pencurian", "narkoba", "korupsi", "penipuan", "asusila", "judi", "unjuk_rasa",
-    "orang_hilang", "bunuh_diri", "terorisme", "kesehatan_wabah", "ketenagakerjaan", "pemilu",
-    "infrastruktur", "lingkungan",
+    "kecelakaan",
+    "kebakaran",
+    "banjir",
+    "tanah_longsor",
+    "gempa",
+    "cuaca_ekstrem",
+    "pembunuhan",
+    "penganiayaan",
+    "pencurian",
+    "narkoba",
+    "korupsi",
+    "penipuan",
+    "asusila",
+    "judi",
+    "unjuk_rasa",
+    "orang_hilang",
+    "bunuh_diri",
+    "terorisme",
+    "kesehatan_wabah",
+    "ketenagakerjaan",
+    "pemilu",
+    "infrastruktur",
+    "lingkungan",
 )
 
 # How much a detected case pulls the tone towards negative (crimes and disasters are bad news for
 # residents even when the article is about an arrest, TAXONOMY.md "Sentiment").
 CASE_TONE: dict[str, float] = {
-    "kecelakaan": -0.35, "kebakaran": -0.35, "banjir": -0.3, "tanah_longsor": -0.3, "gempa": -0.1,
-    "cuaca_ekstrem": -0.25, "pembunuhan": -0.4, "penganiayaan": -0.35, "pencurian": -0.3,
-    "narkoba": -0.3, "korupsi": -0.3, "penipuan": -0.3, "asusila": -0.4, "judi": -0.25,
-    "unjuk_rasa": -0.1, "orang_hilang": -0.25, "bunuh_diri": -0.4, "terorisme": -0.35,
-    "kesehatan_wabah": -0.3, "ketenagakerjaan": -0.2, "pemilu": 0.0, "infrastruktur": -0.2,
+    "kecelakaan": -0.35,
+    "kebakaran": -0.35,
+    "banjir": -0.3,
+    "tanah_longsor": -0.3,
+    "gempa": -0.1,
+    "cuaca_ekstrem": -0.25,
+    "pembunuhan": -0.4,
+    "penganiayaan": -0.35,
+    "pencurian": -0.3,
+    "narkoba": -0.3,
+    "korupsi": -0.3,
+    "penipuan": -0.3,
+    "asusila": -0.4,
+    "judi": -0.25,
+    "unjuk_rasa": -0.1,
+    "orang_hilang": -0.25,
+    "bunuh_diri": -0.4,
+    "terorisme": -0.35,
+    "kesehatan_wabah": -0.3,
+    "ketenagakerjaan": -0.2,
+    "pemilu": 0.0,
+    "infrastruktur": -0.2,
     "lingkungan": -0.2,
 }
 # A quake bulletin with no damage reported is neutral (TAXONOMY.md "Sentiment"): words that say
 # there was damage or harm, and the negated phrases that say there was none.
-_DAMAGE_RE = re.compile(r"\b(rusak|kerusakan|roboh|ambruk|runtuh|retak|korban|tewas|meninggal|luka|"
-                        r"mengungsi|pengungsi|tsunami)\w*")
+_DAMAGE_RE = re.compile(
+    r"\b(rusak|kerusakan|roboh|ambruk|runtuh|retak|korban|tewas|meninggal|luka|"
+    r"mengungsi|pengungsi|tsunami)\w*"
+)
 # "belum ada laporan kerusakan bangunan maupun korban jiwa": the object may carry a noun, and a second
 # object may follow a conjunction.
-_NO_DAMAGE_RE = re.compile(r"\b(tidak|tak|belum|tanpa|nihil)\s+(ada\s+)?(laporan\s+)?(menimbulkan\s+|"
-                           r"berpotensi\s+|dilaporkan\s+)?(adanya\s+)?(kerusakan|korban|tsunami)\w*"
-                           r"(\s+(jiwa|bangunan|rumah|fisik|berarti|serius))?"
-                           r"(\s+(maupun|atau|ataupun|dan)\s+(kerusakan|korban)\w*(\s+(jiwa|bangunan|rumah))?)?")
+_NO_DAMAGE_RE = re.compile(
+    r"\b(tidak|tak|belum|tanpa|nihil)\s+(ada\s+)?(laporan\s+)?(menimbulkan\s+|"
+    r"berpotensi\s+|dilaporkan\s+)?(adanya\s+)?(kerusakan|korban|tsunami)\w*"
+    r"(\s+(jiwa|bangunan|rumah|fisik|berarti|serius))?"
+    r"(\s+(maupun|atau|ataupun|dan)\s+(kerusakan|korban)\w*(\s+(jiwa|bangunan|rumah))?)?"
+)
 # A headline about the good outcome of a bad event (TAXONOMY.md: rescues, stolen goods returned,
 # missing people found safe, aid delivered, reopenings) is positive even though the case is negative;
 # not when someone was found dead.
-_OUTCOME_RE = re.compile(r"\b(selamatkan|diselamatkan|menyelamatkan|berhasil dievakuasi|ditemukan|"
-                         r"ke pemiliknya|ke pemilik|kembalikan|dikembalikan|mengembalikan|"
-                         r"kembali dibuka|kembali buka|dibuka kembali|salurkan|disalurkan|menyalurkan|"
-                         r"mulai dibangun|diresmikan|resmikan|meresmikan)\b")
-_DEATH_RE = re.compile(r"\b(tewas|meninggal|jasad|jenazah|mayat|tak bernyawa|tidak bernyawa|tewaskan|"
-                       r"membusuk|kerangka|pembunuhan|pembunuh|dibunuh|tersangka|sabu|ganja|narkoba|bom)\b")
+_OUTCOME_RE = re.compile(
+    r"\b(selamatkan|diselamatkan|menyelamatkan|berhasil dievakuasi|ditemukan|"
+    r"ke pemiliknya|ke pemilik|kembalikan|dikembalikan|mengembalikan|"
+    r"kembali dibuka|kembali buka|dibuka kembali|salurkan|disalurkan|menyalurkan|"
+    r"mulai dibangun|diresmikan|resmikan|meresmikan)\b"
+)
+_DEATH_RE = re.compile(
+    r"\b(tewas|meninggal|jasad|jenazah|mayat|tak bernyawa|tidak bernyawa|tewaskan|"
+    r"membusuk|kerangka|pembunuhan|pembunuh|dibunuh|tersangka|sabu|ganja|narkoba|bom)\b"
+)
 OUTCOME_PULL = 0.25
 # Harm outside the taxonomy (TAXONOMY.md "Outside the taxonomy": eruptions, drought and harvest failure,
 # kidnapping, extortion) gets no case, yet such a headline is still bad news for residents.
-_UNCASED_HARM_RE = re.compile(r"\b(erupsi|meletus|awan panas|guguran lava|kekeringan|krisis air|gagal panen|"
-                              r"puso|kelaparan|rawan pangan|penculikan|diculik|menculik|pemerasan|memeras|"
-                              r"diperas)\b")
+_UNCASED_HARM_RE = re.compile(
+    r"\b(erupsi|meletus|awan panas|guguran lava|kekeringan|krisis air|gagal panen|"
+    r"puso|kelaparan|rawan pangan|penculikan|diculik|menculik|pemerasan|memeras|"
+    r"diperas)\b"
+)
 UNCASED_HARM_PULL = -0.2
 # Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
 GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
@@ -162,8 +208,9 @@ def classify(
     elif cr.title_drill and not cr.cases:
         tone *= 0.3  # a drill or simulation is a routine story: what goes wrong in it is staged
     tl = title.lower()
-    outcome = (bool(_OUTCOME_RE.search(tl)) and not _DEATH_RE.search(tl)
-               and not (cr.cases and cr.cases[0] in GRAVE_CASES))
+    outcome = (
+        bool(_OUTCOME_RE.search(tl)) and not _DEATH_RE.search(tl) and not (cr.cases and cr.cases[0] in GRAVE_CASES)
+    )
     if outcome:
         case_pull = max(case_pull, 0.0) + OUTCOME_PULL
     if cr.cases and cr.cases[0] == "gempa" and not _quake_damage(title, body):

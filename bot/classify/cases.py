@@ -273,8 +273,7 @@ def detect_cases(title: Tokens, body: Tokens) -> CaseResult:
         cases = [
             k
             for k, s in ranked
-            if s >= rules.threshold and s >= rules.relative * top and (k in in_title or n_hits[k] >= 2)
-            and k in acts
+            if s >= rules.threshold and s >= rules.relative * top and (k in in_title or n_hits[k] >= 2) and k in acts
         ]
     for main, subs in SUBSUMES.items():
         if main not in cases:

@@ -188,8 +188,9 @@ def evaluate_records(records: list[dict[str, Any]], path: str = "") -> EvalRepor
             report.other_fp += len(pred_o - gold_o)
             report.other_fn += len(gold_o - pred_o)
             if pred_o != gold_o:
-                report.errors.append(ArticleError(rid, "others", ",".join(sorted(gold_o)) or "-",
-                                                  ",".join(sorted(pred_o)) or "-"))
+                report.errors.append(
+                    ArticleError(rid, "others", ",".join(sorted(gold_o)) or "-", ",".join(sorted(pred_o)) or "-")
+                )
         gold = set(labels.get("cases", []))
         ok_extra = set(labels.get("cases_also_ok", []))
         pred = set(cls.cases)
@@ -201,8 +202,7 @@ def evaluate_records(records: list[dict[str, Any]], path: str = "") -> EvalRepor
             report.case_fn[k] += 1
         if (pred - ok_extra) != gold - ok_extra or not gold <= pred:
             report.errors.append(
-                ArticleError(rid, "cases", ",".join(labels.get("cases", [])) or "-",
-                             ",".join(cls.cases) or "-")
+                ArticleError(rid, "cases", ",".join(labels.get("cases", [])) or "-", ",".join(cls.cases) or "-")
             )
         gold_s = labels["sentiment"]
         pred_s = str(cls.sentiment)
@@ -261,8 +261,10 @@ def format_report(report: EvalReport) -> str:
     out.append(f"case micro-F1      {f:.3f} (precision {p:.3f}, recall {r:.3f})")
     out.append(f"sentiment accuracy {report.sentiment_accuracy:.3f}, macro-F1 {report.sentiment_macro_f1:.3f}")
     op, orr = report.other_cities_pr()
-    out.append(f"other_cities       precision {op:.3f} ({report.other_tp}/{report.other_tp + report.other_fp}), "
-               f"recall {orr:.3f} ({report.other_tp}/{report.other_tp + report.other_fn})")
+    out.append(
+        f"other_cities       precision {op:.3f} ({report.other_tp}/{report.other_tp + report.other_fp}), "
+        f"recall {orr:.3f} ({report.other_tp}/{report.other_tp + report.other_fn})"
+    )
     out.append("")
     out.append("per case            P      R   support")
     for key in CASE_KEYS:

@@ -89,8 +89,19 @@ def _info(keys: dict[str, KeyInfo], phrase: str) -> KeyInfo:
 # Kecamatan names are written joined or split ("Gunungputri" / "Gunung Putri", "Babakan Madang" /
 # "Babakanmadang"); a split is only guessed after a generic landform word.
 # (Not "batu", "air", "karang", "pasir": "batu putih", "air garam" are ordinary phrases.)
-_SPLIT_PREFIXES = ("gunung", "tanjung", "sungai", "pulau", "teluk", "bukit", "muara", "lubuk", "kuala",
-                   "pangkalan", "ujung")
+_SPLIT_PREFIXES = (
+    "gunung",
+    "tanjung",
+    "sungai",
+    "pulau",
+    "teluk",
+    "bukit",
+    "muara",
+    "lubuk",
+    "kuala",
+    "pangkalan",
+    "ujung",
+)
 
 
 def _kec_spellings(name: str) -> list[str]:
@@ -102,7 +113,7 @@ def _kec_spellings(name: str) -> list[str]:
     elif len(words) == 1:
         for p in _SPLIT_PREFIXES:
             if key.startswith(p) and len(key) - len(p) >= 4:
-                out.append(f"{p} {key[len(p):]}")
+                out.append(f"{p} {key[len(p) :]}")
                 break
     return out
 

@@ -53,8 +53,22 @@ OFFICIAL_WORDS = frozenset(
 # Regional offices of national agencies are named after the city they sit in but cover a wide region
 # (a SAR office, a geophysics station, a quarantine or wildlife office, a naval or air base).
 REGIONAL_OFFICE_WORDS = frozenset(
-    {"sar", "basarnas", "geofisika", "meteorologi", "karantina", "bksda", "bbksda", "lantamal", "lanal",
-     "lanud", "ksop", "syahbandar", "bbpom", "bpom"}
+    {
+        "sar",
+        "basarnas",
+        "geofisika",
+        "meteorologi",
+        "karantina",
+        "bksda",
+        "bbksda",
+        "lantamal",
+        "lanal",
+        "lanud",
+        "ksop",
+        "syahbandar",
+        "bbpom",
+        "bpom",
+    }
 )
 COMPARE_WORDS = frozenset({"dibanding", "dibandingkan", "ketimbang", "daripada", "menyusul", "seperti"})
 OUTLET_BEFORE = frozenset({"tribun", "radar", "harian", "koran", "tribunnews"})

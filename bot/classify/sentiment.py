@@ -19,34 +19,103 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from bot.classify.cases import DRILL_MARK
 from bot.classify.text import split_sentences
 
-NEGATORS = frozenset({"tidak", "tak", "bukan", "belum", "jangan", "tanpa", "tiada", "enggak", "nggak",
-                      "gak", "ga", "tdk", "bkn", "blm"})
-BOOSTERS = frozenset({"sangat", "amat", "paling", "sungguh", "terlalu", "makin", "semakin", "begitu",
-                      "sangatlah", "benar-benar", "sekali-kali"})
+NEGATORS = frozenset(
+    {"tidak", "tak", "bukan", "belum", "jangan", "tanpa", "tiada", "enggak", "nggak", "gak", "ga", "tdk", "bkn", "blm"}
+)
+BOOSTERS = frozenset(
+    {
+        "sangat",
+        "amat",
+        "paling",
+        "sungguh",
+        "terlalu",
+        "makin",
+        "semakin",
+        "begitu",
+        "sangatlah",
+        "benar-benar",
+        "sekali-kali",
+    }
+)
 DAMPENERS = frozenset({"agak", "sedikit", "cukup", "hampir", "kurang", "lumayan", "relatif"})
 CONTRAST = frozenset({"tetapi", "tapi", "namun", "melainkan", "padahal", "sedangkan", "sayangnya"})
 POST_BOOSTERS = frozenset({"sekali", "banget", "amat"})
 # Multi-word expressions joined into one lexicon token before scoring.
 PHRASES = {
-    "rumah sakit": "rumahsakit", "sakit hati": "sakithati", "luar biasa": "luarbiasa", "terima kasih": "terimakasih",
+    "rumah sakit": "rumahsakit",
+    "sakit hati": "sakithati",
+    "luar biasa": "luarbiasa",
+    "terima kasih": "terimakasih",
     "gotong royong": "gotongroyong",
-    "kerja sama": "kerjasama", "bekerja sama": "kerjasama", "unjuk rasa": "unjukrasa",
-    "meninggal dunia": "meninggal", "tidak ada korban jiwa": "nihilkorban",
-    "tidak ada korban": "nihilkorban", "tak ada korban": "nihilkorban",
-    "tidak menimbulkan korban": "nihilkorban", "tidak ada kerusakan": "nihilkorban",
-    "tidak berpotensi tsunami": "nihiltsunami", "tak berpotensi tsunami": "nihiltsunami",
+    "kerja sama": "kerjasama",
+    "bekerja sama": "kerjasama",
+    "unjuk rasa": "unjukrasa",
+    "meninggal dunia": "meninggal",
+    "tidak ada korban jiwa": "nihilkorban",
+    "tidak ada korban": "nihilkorban",
+    "tak ada korban": "nihilkorban",
+    "tidak menimbulkan korban": "nihilkorban",
+    "tidak ada kerusakan": "nihilkorban",
+    "tidak berpotensi tsunami": "nihiltsunami",
+    "tak berpotensi tsunami": "nihiltsunami",
     # Agencies named after the ill they fight carry no tone of their own.
-    "pemadam kebakaran": "damkar", "penanggulangan bencana": "bpbd", "pemberantasan korupsi": "kpk",
+    "pemadam kebakaran": "damkar",
+    "penanggulangan bencana": "bpbd",
+    "pemberantasan korupsi": "kpk",
     "narkotika nasional": "bnn",
 }
 _PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b")
 _WORD_SPLIT = re.compile(r"\s+")
 _STRIP = ".,;:!?\"'()[]{}\u201c\u201d\u2018\u2019"
 
-ID_STOPWORDS = frozenset({"yang", "dan", "di", "ini", "itu", "dengan", "untuk", "dari", "ke", "pada",
-                          "tidak", "akan", "dalam", "karena", "oleh", "juga", "telah", "sudah", "saat"})
-EN_STOPWORDS = frozenset({"the", "and", "of", "to", "is", "in", "that", "was", "for", "with", "on",
-                          "are", "as", "by", "it", "has", "have", "were", "from", "its", "their"})
+ID_STOPWORDS = frozenset(
+    {
+        "yang",
+        "dan",
+        "di",
+        "ini",
+        "itu",
+        "dengan",
+        "untuk",
+        "dari",
+        "ke",
+        "pada",
+        "tidak",
+        "akan",
+        "dalam",
+        "karena",
+        "oleh",
+        "juga",
+        "telah",
+        "sudah",
+        "saat",
+    }
+)
+EN_STOPWORDS = frozenset(
+    {
+        "the",
+        "and",
+        "of",
+        "to",
+        "is",
+        "in",
+        "that",
+        "was",
+        "for",
+        "with",
+        "on",
+        "are",
+        "as",
+        "by",
+        "it",
+        "has",
+        "have",
+        "were",
+        "from",
+        "its",
+        "their",
+    }
+)
 
 
 class IndoVader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSentiment ships no types

@@ -51,9 +51,7 @@ class ParsedFeed:
     items: list[FeedItem]
 
 
-def parse_feed(
-    body: bytes, *, url: str, content_type: str | None = None, now: datetime | None = None
-) -> ParsedFeed:
+def parse_feed(body: bytes, *, url: str, content_type: str | None = None, now: datetime | None = None) -> ParsedFeed:
     """Parse an RSS/Atom document fetched from `url`. Raises `ParseError` when it is not a feed."""
     install_date_handlers()
     if not body.strip():

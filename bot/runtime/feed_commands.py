@@ -7,10 +7,10 @@ from typing import TextIO
 
 from bot.config import Settings
 from bot.errors import InputError
-from bot.feedlist import import_opml, resolve_city_code
 from bot.feeds.opml import OpmlFeed, export_opml
 from bot.feeds.urls import is_http_url
 from bot.formatting import format_wib
+from bot.ingest.feedlist import import_opml, resolve_city_code
 from bot.models import Feed
 from storage import feeds as feed_store
 from storage.db import open_database

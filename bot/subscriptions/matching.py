@@ -53,7 +53,7 @@ _last_facts: ArticleFacts | None = None
 def article_facts(article: Article) -> ArticleFacts:
     """Facts of `article`; the last article's are reused (Article is frozen, so identity is enough).
 
-    Callers loop over subscriptions for one article at a time (bot.alerts, storage.search), so a
+    Callers loop over subscriptions for one article at a time (bot.ingest.store, storage.search), so a
     one-entry cache gives them the saving without changing their calls.
     """
     global _last_facts

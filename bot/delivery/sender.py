@@ -6,7 +6,7 @@ Two layers:
   which chats get a message now (one alert, or one digest when a chat has too many), and when to look
   again. Pure and synchronous, so tests drive it with a fake clock and no sleeping.
 - `Sender` is the I/O loop around it: reads due rows, marks them 'sending' (crash evidence), sends through
-  a `telegram.Bot`, and maps each failure (bot.telegram_errors) onto the outbox and the chats table.
+  a `telegram.Bot`, and maps each failure (bot.delivery.telegram_errors) onto the outbox and the chats table.
 
 Limits (PacingPolicy): overall ≤ `overall_rate` messages/s, spaced evenly — (1 + jitter_allowance) /
 overall_rate apart, so arrivals bunched by up to `jitter_allowance` seconds of network jitter still never
@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 
+from bot.delivery.telegram_errors import Action, SendFailure, classify_send_error
 from bot.formatting import (
     TELEGRAM_MAX_TEXT,
     render_alert_html,
@@ -43,7 +44,6 @@ from bot.formatting import (
     render_digest_text,
 )
 from bot.models import Article
-from bot.telegram_errors import Action, SendFailure, classify_send_error
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import deliveries as delivery_store

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.matching import area_codes_of, filter_matches, match_reason
 from bot.models import Article, Feed, FeedItem
+from bot.subscriptions.matching import area_codes_of, filter_matches, match_reason
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.articles import NewArticle

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.alerts import store_and_queue
 from bot.classify import classify
 from bot.errors import FeedError
 from bot.feeds.fetcher import Fetched, Fetcher, NotModified
 from bot.feeds.parser import parse_feed
 from bot.feeds.schedule import backoff_delay, next_check_delay
 from bot.feeds.urls import normalize_link
+from bot.ingest.store import store_and_queue
 from bot.models import Article, Feed, FeedItem
 from storage import articles as article_store
 from storage import feeds as feed_store

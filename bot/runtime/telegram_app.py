@@ -26,7 +26,7 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot.config import Settings
-from bot.delivery import PacingPolicy, Sender
+from bot.delivery.sender import PacingPolicy, Sender
 from bot.errors import ConfigError, PantauError
 from handlers.context import SERVICES_KEY, BotServices
 from storage.db import open_database
@@ -183,10 +183,10 @@ async def _post_init(application: PTBApp) -> None:
 
 async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -> None:
     """Poll due feeds forever; wake the sender as soon as alerts are queued."""
-    from bot.feedlist import ensure_feeds
     from bot.feeds.fetcher import Fetcher
-    from bot.poller import Poller
-    from bot.service import sleep_until_due
+    from bot.ingest.feedlist import ensure_feeds
+    from bot.ingest.poller import Poller
+    from bot.runtime.console import sleep_until_due
 
     settings = svc.settings
     await ensure_feeds(svc.db)

@@ -7,10 +7,10 @@ import logging
 from typing import TextIO
 
 from bot.config import Settings
-from bot.feedlist import ensure_feeds
 from bot.feeds.fetcher import Fetcher
 from bot.formatting import render_alert_text
-from bot.poller import Poller, PollSummary
+from bot.ingest.feedlist import ensure_feeds
+from bot.ingest.poller import Poller, PollSummary
 from storage import feeds as feed_store
 from storage.db import Database, open_database
 from storage.timeutil import utcnow

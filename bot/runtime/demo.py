@@ -16,9 +16,10 @@ from typing import TextIO
 
 from bot.feeds.fetcher import Fetcher
 from bot.formatting import render_alert_text
+from bot.ingest.poller import Poller
 from bot.models import Sentiment, SubscriptionFilter
-from bot.poller import Poller
 from storage import chats as chat_store
+from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import subscriptions as subscription_store
 from storage.db import open_database
@@ -75,7 +76,7 @@ class _DemoFeedHandler(BaseHTTPRequestHandler):
         if name not in DEMO_FEEDS:
             self.send_error(404)
             return
-        body = resources.files("bot").joinpath("demo_data", name).read_bytes()
+        body = resources.files("bot.runtime").joinpath("demo_data", name).read_bytes()
         # An ETag, so the demo's second poll shows conditional GET at work (304, nothing parsed).
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         if self.headers.get("If-None-Match") == etag:
@@ -132,11 +133,7 @@ async def run_demo(out: TextIO) -> int:
                 per_chat = {sub.chat_id: 0 for sub in SAMPLE_SUBSCRIBERS}
                 articles = sorted((a for a, _ in summary.stored), key=lambda a: (a.published_at or a.fetched_at, a.id))
                 for number, article in enumerate(articles, 1):
-                    async with db.conn.execute(
-                        "SELECT chat_id, reason FROM deliveries WHERE article_id = ? ORDER BY chat_id DESC",
-                        (article.id,),
-                    ) as cursor:
-                        matched = list(await cursor.fetchall())
+                    matched = await delivery_store.recipients_of(db, article.id)
                     out.write(f"── Alert {number}/{len(articles)} " + "─" * 40 + "\n")
                     out.write(render_alert_text(article) + "\n")
                     if matched:

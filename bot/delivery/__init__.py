@@ -1,0 +1,1 @@
+"""Delivery stage: the outbox drained to Telegram at its pace; what each Telegram error means."""

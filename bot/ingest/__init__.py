@@ -1,0 +1,1 @@
+"""Ingest stage: due feeds are fetched, parsed, classified, stored and their outbox rows queued."""
