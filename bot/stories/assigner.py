@@ -1,0 +1,227 @@
+"""The incremental story assigner: each new report joins the closest story of the last 72 hours, or
+starts a new one.
+
+Two reports are one story when their words are close enough *given what the classifier says*:
+the same Kab/Kota and a shared case make a weaker text match sufficient ("Kecelakaan Maut di Kartasura"
+and "Truk Tabrak 3 Motor di Jalan Solo-Semarang" share almost no title word but share the city, the
+case and the lead's details), while a different Kab/Kota, disjoint cases or conflicting details (another
+kecamatan, another toll-road KM, another quake magnitude) demand much more. Province conflicts are
+vetoed outright unless the text is a near-copy.
+
+Cost does not grow with the window: candidates come from two small indexes, (Kab/Kota, case) and the
+report's rarest words, and only those are scored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bot.stories.features import ReportFeatures
+
+WINDOW_SECONDS = 72 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Weights of the decision; chosen on dev_clusters, checked on tests/data/stories_written.jsonl."""
+
+    threshold: float = 0.30  # score needed to join a story
+    same_city: float = 0.14
+    same_province: float = 0.04
+    shared_case: float = 0.10
+    city_conflict: float = 0.25  # both name a Kab/Kota, none in common
+    case_conflict: float = 0.08  # both have cases, none in common
+    kecamatan_conflict: float = 0.20  # same Kab/Kota but the lead names another kecamatan
+    detail_veto_sim: float = 0.75  # another KM / magnitude / province is overruled only by a near-copy
+    hours_decay: float = 0.0015  # per hour since the story's last report
+    rare_terms: int = 8  # candidate lookup: the report's N rarest words
+    max_posting: int = 5000  # words in more stories than this are too common to look up
+    compare_reports: int = 6  # a story is compared through its first and latest reports
+
+
+@dataclass(slots=True)
+class _Story:
+    id: int
+    reports: list[ReportFeatures]
+    cities: set[str]
+    provinces: set[str]
+    cases: set[str]
+    kecamatan: set[str]
+    km: set[str]
+    magnitude: set[str]
+    first: float
+    last: float
+    keys: set[tuple[str, str]] = field(default_factory=set)  # index keys it is filed under
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    story_id: int | None  # None: a new story
+    score: float
+
+
+class StoryAssigner:
+    """In-memory window of recent stories. `decide` is pure; `add` records a report in a story."""
+
+    def __init__(self, params: Params | None = None, window_seconds: float = WINDOW_SECONDS) -> None:
+        self.params = params or Params()
+        self.window = window_seconds
+        self._stories: dict[int, _Story] = {}
+        self._area_index: dict[tuple[str, str], set[int]] = defaultdict(set)  # (city code, case) -> ids
+        self._term_index: dict[str, set[int]] = defaultdict(set)  # term -> ids
+        self._df: dict[str, int] = defaultdict(int)  # term -> reports in the window containing it
+        self._reports = 0
+        self._by_last: list[tuple[float, int]] = []  # (last time, id) in insertion order, for eviction
+        self._evict_pos = 0
+        self.now = 0.0
+
+    def __len__(self) -> int:
+        return len(self._stories)
+
+    # -- scoring -----------------------------------------------------------------------------------
+
+    def _idf(self, term: str) -> float:
+        return math.log((self._reports + 1) / (self._df.get(term, 0) + 1)) + 1.0
+
+    def _cosine(self, a: ReportFeatures, a_norm: float, b: ReportFeatures, idf: dict[str, float]) -> float:
+        small, large = (a.terms, b.terms) if len(a.terms) <= len(b.terms) else (b.terms, a.terms)
+        dot = 0.0
+        for t, w in small.items():
+            w2 = large.get(t)
+            if w2 is not None:
+                dot += w * w2 * idf[t] ** 2 if t in idf else w * w2 * self._idf(t) ** 2
+        if dot == 0.0:
+            return 0.0
+        b_norm = math.sqrt(sum((w * (idf[t] if t in idf else self._idf(t))) ** 2 for t, w in b.terms.items()))
+        return dot / (a_norm * (b_norm or 1.0))
+
+    def score(self, report: ReportFeatures, story: _Story, idf: dict[str, float], a_norm: float) -> float:
+        """How well `report` fits `story`; -inf when a detail rules it out."""
+        p = self.params
+        reports = story.reports
+        if len(reports) > p.compare_reports:
+            reports = [reports[0], *reports[-(p.compare_reports - 1) :]]
+        sim = max(self._cosine(report, a_norm, r, idf) for r in reports)
+        near_copy = sim >= p.detail_veto_sim
+        if report.provinces and story.provinces and not report.provinces & story.provinces and not near_copy:
+            return -math.inf
+        if report.km and story.km and not report.km & story.km and not near_copy:
+            return -math.inf
+        if report.magnitude and story.magnitude and not report.magnitude & story.magnitude and not near_copy:
+            return -math.inf
+        s = sim
+        if report.cities and story.cities:
+            if report.cities & story.cities:
+                s += p.same_city
+                if report.kecamatan and story.kecamatan and not report.kecamatan & story.kecamatan:
+                    s -= p.kecamatan_conflict
+            else:
+                s -= p.city_conflict
+        elif report.provinces & story.provinces:
+            s += p.same_province
+        if report.cases and story.cases:
+            s += p.shared_case if report.cases & story.cases else -p.case_conflict
+        s -= p.hours_decay * max(0.0, (report.time - story.last) / 3600)
+        return s
+
+    # -- candidates --------------------------------------------------------------------------------
+
+    def _candidates(self, report: ReportFeatures) -> set[int]:
+        p = self.params
+        found: set[int] = set()
+        for code in report.cities:
+            for case in report.cases or ("",):
+                found |= self._area_index.get((code, case), set())
+        rare = sorted(report.terms, key=lambda t: self._df.get(t, 0))
+        taken = 0
+        for t in rare:
+            ids = self._term_index.get(t)
+            if not ids:
+                continue
+            if len(ids) > p.max_posting:
+                break
+            found |= ids
+            taken += 1
+            if taken >= p.rare_terms:
+                break
+        return found
+
+    def decide(self, report: ReportFeatures) -> Decision:
+        """The story `report` belongs to, or None for a new one. Does not change the window."""
+        self._evict(report.time)
+        best_id: int | None = None
+        best = -math.inf
+        idf = {t: self._idf(t) for t in report.terms}
+        a_norm = math.sqrt(sum((w * idf[t]) ** 2 for t, w in report.terms.items())) or 1.0
+        for sid in self._candidates(report):
+            story = self._stories.get(sid)
+            if story is None or report.time - story.last > self.window:
+                continue
+            s = self.score(report, story, idf, a_norm)
+            if s > best:
+                best, best_id = s, sid
+        if best_id is not None and best >= self.params.threshold:
+            return Decision(best_id, best)
+        return Decision(None, best if best_id is not None else 0.0)
+
+    # -- recording ---------------------------------------------------------------------------------
+
+    def add(self, story_id: int, report: ReportFeatures) -> None:
+        """Record `report` as part of story `story_id` (new or in the window)."""
+        story = self._stories.get(story_id)
+        if story is None:
+            story = _Story(story_id, [], set(), set(), set(), set(), set(), set(), report.time, report.time)
+            self._stories[story_id] = story
+        story.reports.append(report)
+        story.cities |= report.cities
+        story.provinces |= report.provinces
+        story.cases |= report.cases
+        story.kecamatan |= report.kecamatan
+        story.km |= report.km
+        story.magnitude |= report.magnitude
+        story.first = min(story.first, report.time)
+        story.last = max(story.last, report.time)
+        for code in report.cities:
+            for case in report.cases or ("",):
+                self._area_index[(code, case)].add(story_id)
+                story.keys.add((code, case))
+        for t in report.terms:
+            self._df[t] += 1
+            self._term_index[t].add(story_id)
+        self._reports += 1
+        self._by_last.append((story.last, story_id))
+        self.now = max(self.now, report.time)
+
+    def _evict(self, now: float) -> None:
+        """Drop stories whose latest report left the window (amortised: each entry is visited once)."""
+        horizon = now - self.window
+        q = self._by_last
+        while self._evict_pos < len(q) and q[self._evict_pos][0] < horizon:
+            _, sid = q[self._evict_pos]
+            self._evict_pos += 1
+            story = self._stories.get(sid)
+            if story is None or story.last >= horizon:
+                continue  # a later report keeps it; its newer entry comes later in the queue
+            del self._stories[sid]
+            for key in story.keys:
+                ids = self._area_index.get(key)
+                if ids is not None:
+                    ids.discard(sid)
+                    if not ids:
+                        del self._area_index[key]
+            for r in story.reports:
+                self._reports -= 1
+                for t in r.terms:
+                    self._df[t] -= 1
+                    ids = self._term_index.get(t)
+                    if ids is not None:
+                        ids.discard(sid)
+                        if not ids:
+                            del self._term_index[t]
+                    if self._df[t] <= 0:
+                        del self._df[t]
+        if self._evict_pos > 4096 and self._evict_pos * 2 > len(q):
+            del q[: self._evict_pos]
+            self._evict_pos = 0
