@@ -22,6 +22,25 @@ from bot.stories.features import ReportFeatures
 
 WINDOW_SECONDS = 72 * 3600
 
+# Cases one incident moves between as it is reported and followed up: a crash at sea becomes a search
+# for the missing, a robbery turns out to be a killing, layoffs bring a protest.
+_CASE_FAMILIES: tuple[frozenset[str], ...] = (
+    frozenset({"kecelakaan", "orang_hilang", "kebakaran", "infrastruktur"}),
+    frozenset({"pembunuhan", "penganiayaan", "pencurian", "asusila", "bunuh_diri", "orang_hilang"}),
+    frozenset({"ketenagakerjaan", "unjuk_rasa"}),
+    frozenset({"banjir", "tanah_longsor", "cuaca_ekstrem", "gempa", "infrastruktur", "orang_hilang"}),
+    frozenset({"kebakaran", "lingkungan"}),
+    frozenset({"korupsi", "penipuan"}),
+    frozenset({"kesehatan_wabah", "lingkungan"}),
+    frozenset({"narkoba", "judi"}),
+    frozenset({"terorisme", "unjuk_rasa"}),
+    frozenset({"pemilu", "unjuk_rasa"}),
+)
+
+
+def related_cases(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:
+    return any(fam & a and fam & b for fam in _CASE_FAMILIES)
+
 
 @dataclass(frozen=True, slots=True)
 class Params:
@@ -31,8 +50,10 @@ class Params:
     same_city: float = 0.14
     same_province: float = 0.04
     shared_case: float = 0.10
-    city_conflict: float = 0.25  # both name a Kab/Kota, none in common
-    case_conflict: float = 0.08  # both have cases, none in common
+    related_case: float = 0.05  # cases of one family (kecelakaan / orang_hilang)
+    one_side_case: float = 0.03  # one side has no case: no evidence either way, the other fits nothing else
+    city_conflict: float = 0.12  # both name a Kab/Kota of one province, none in common
+    case_conflict: float = 0.10  # both have cases, unrelated
     kecamatan_conflict: float = 0.20  # same Kab/Kota but the lead names another kecamatan
     detail_veto_sim: float = 0.75  # another KM / magnitude / province is overruled only by a near-copy
     hours_decay: float = 0.0015  # per hour since the story's last report
@@ -122,7 +143,14 @@ class StoryAssigner:
         elif report.provinces & story.provinces:
             s += p.same_province
         if report.cases and story.cases:
-            s += p.shared_case if report.cases & story.cases else -p.case_conflict
+            if report.cases & story.cases:
+                s += p.shared_case
+            elif related_cases(report.cases, story.cases):
+                s += p.related_case
+            else:
+                s -= p.case_conflict
+        elif report.cases or story.cases:
+            s += p.one_side_case
         s -= p.hours_decay * max(0.0, (report.time - story.last) / 3600)
         return s
 
