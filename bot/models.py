@@ -86,6 +86,7 @@ class Article:
     published_at: datetime | None
     fetched_at: datetime
     classification: Classification
+    story_id: int | None = None  # the story (incident) it reports; None until assigned
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,9 +197,32 @@ _V2_TELEGRAM = """
 """
 
 
+# v3: stories — the reports of one incident across outlets (issue #10). Labels are the union of the
+# reports' (a later report may add a Kab/Kota or a case); `title` is the representative report's.
+_V3_STORIES = """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            representative_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            first_at TEXT NOT NULL,           -- publication time of the first report
+            last_at TEXT NOT NULL,            -- of the latest report
+            reports INTEGER NOT NULL DEFAULT 0,
+            outlets TEXT NOT NULL DEFAULT '[]',      -- JSON: distinct sources, in order of first report
+            city_codes TEXT NOT NULL DEFAULT '[]',   -- JSON: union of the reports' Kab/Kota codes
+            cases TEXT NOT NULL DEFAULT '[]',        -- JSON: union of the reports' case keys, first seen first
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX stories_last ON stories(last_at);
+        ALTER TABLE articles ADD COLUMN story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL;
+        CREATE INDEX articles_story ON articles(story_id);
+"""
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_TELEGRAM,
+    3: _V3_STORIES,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

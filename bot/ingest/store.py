@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.ingest import stories
 from bot.models import Article, Feed, FeedItem
 from bot.subscriptions.matching import area_codes_of, filter_matches, match_reason
 from storage import articles as article_store
@@ -15,6 +17,16 @@ from storage.db import Database
 from storage.deliveries import queue_deliveries
 from storage.feeds import PollSuccess
 from storage.subscriptions import SubscriptionIndex, subscription_index
+
+
+@asynccontextmanager
+async def _forget_stories_on_failure(db: Database) -> AsyncIterator[None]:
+    # A rolled-back transaction leaves stories in memory that the database does not have.
+    try:
+        yield
+    except BaseException:
+        stories.forget(db)
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +56,14 @@ async def store_and_queue(
     feed_id = feed.id if feed else None
     if source is None and feed is not None:
         source = feed.display_name
-    async with db.transaction() as conn:
+    async with _forget_stories_on_failure(db), db.transaction() as conn:
         # Read once per transaction: subscriptions cannot change while it holds the write lock.
         index: SubscriptionIndex | None = None
         for new in new_articles:
             article = await article_store.insert_article(conn, new, feed_id=feed_id, source=source, now=now)
             if article is None:
                 continue
+            article = await stories.assign_story(db, conn, article, now=now)
             stored.append((article, new.alert))
             if not new.alert:
                 continue

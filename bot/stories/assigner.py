@@ -74,6 +74,7 @@ class _Story:
     magnitude: set[str]
     first: float
     last: float
+    refs: list[int] = field(default_factory=list)  # caller's ids of the reports (article ids), in order
     keys: set[tuple[str, str]] = field(default_factory=set)  # index keys it is filed under
 
 
@@ -196,13 +197,14 @@ class StoryAssigner:
 
     # -- recording ---------------------------------------------------------------------------------
 
-    def add(self, story_id: int, report: ReportFeatures) -> None:
-        """Record `report` as part of story `story_id` (new or in the window)."""
+    def add(self, story_id: int, report: ReportFeatures, ref: int = 0) -> None:
+        """Record `report` (the caller's id `ref`) as part of story `story_id` (new or in the window)."""
         story = self._stories.get(story_id)
         if story is None:
             story = _Story(story_id, [], set(), set(), set(), set(), set(), set(), report.time, report.time)
             self._stories[story_id] = story
         story.reports.append(report)
+        story.refs.append(ref)
         story.cities |= report.cities
         story.provinces |= report.provinces
         story.cases |= report.cases
@@ -221,6 +223,32 @@ class StoryAssigner:
         self._reports += 1
         self._by_last.append((story.last, story_id))
         self.now = max(self.now, report.time)
+
+    def representative(self, story_id: int) -> int | None:
+        """The `ref` of the report closest to all the others (the story's medoid); the first on ties.
+
+        The medoid's title names what most reports are about, rather than one outlet's angle on it.
+        Only the first 12 reports are compared: later ones are follow-ups, and it keeps the cost flat.
+        """
+        story = self._stories.get(story_id)
+        if story is None:
+            return None
+        reports = story.reports[:12]
+        if len(reports) <= 2:
+            return story.refs[0]
+        idf: dict[str, float] = {}
+        norms = []
+        for r in reports:
+            for t in r.terms:
+                if t not in idf:
+                    idf[t] = self._idf(t)
+            norms.append(math.sqrt(sum((w * idf[t]) ** 2 for t, w in r.terms.items())) or 1.0)
+        best, best_i = -1.0, 0
+        for i, r in enumerate(reports):
+            total = sum(self._cosine(r, norms[i], o, idf) for j, o in enumerate(reports) if j != i)
+            if total > best + 1e-9:
+                best, best_i = total, i
+        return story.refs[best_i]
 
     def _evict(self, now: float) -> None:
         """Drop stories whose latest report left the window (amortised: each entry is visited once)."""
