@@ -17,7 +17,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.config import Settings
-from bot.errors import ConfigError, PantauError
+from bot.errors import ConfigError, InputError, PantauError
 
 logger = logging.getLogger("pantau")
 
@@ -79,7 +79,37 @@ def _build_parser() -> argparse.ArgumentParser:
     cls.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
     ev = sub.add_parser("eval", help="measure the classifier on a labelled JSONL file")
     ev.add_argument("file", type=Path)
+
+    clu = sub.add_parser(
+        "cluster",
+        help="group JSON lines ({id,title,body,published,outlet}, in time order) into stories: {id,story} lines",
+    )
+    clu.add_argument("file", help="input file, or - for standard input")
+    evs = sub.add_parser(
+        "eval-stories", help="B-cubed precision/recall/F1 of the story grouping on records with a gold 'story'"
+    )
+    evs.add_argument("file", help="input file, or - for standard input")
+    evs.add_argument(
+        "--text",
+        default="body",
+        metavar="FIELD",
+        help="record field used as the article text (default body; e.g. teaser to measure a teaser-only feed)",
+    )
+    st = sub.add_parser("stories", help="list recent stories: title, outlets, places, cases, time")
+    st.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    st.add_argument("--hours", type=float, help="only stories with a report in the last N hours")
     return parser
+
+
+def _read_lines(name: str) -> list[str]:
+    if name == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        return Path(name).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read {name}: not UTF-8 text") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,6 +150,21 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise PantauError(f"cannot read {args.file}: no such file")
         print(format_report(evaluate_file(args.file)))
         return 0
+    if args.command in ("cluster", "eval-stories"):
+        from bot.stories.evaluation import evaluate, format_score, read_reports, write_clusters
+
+        # Bad input (unreadable file, a bad line, no gold labels) is a usage error: exit 2, nothing written.
+        try:
+            lines = _read_lines(args.file)
+            if args.command == "cluster":
+                return write_clusters(list(read_reports(lines, source=args.file)), sys.stdout)
+            reports = list(read_reports(lines, source=args.file, body_field=args.text))
+            score = evaluate(reports)
+        except InputError as exc:
+            print(f"pantau: {exc}", file=sys.stderr)
+            return 2
+        print(format_score(score, {r.id: r.title for r in reports}))
+        return 0
     if args.command == "demo":
         from bot.runtime.demo import run_demo
 
@@ -138,6 +183,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.runtime import feed_commands
 
         return asyncio.run(feed_commands.dispatch(settings, args, sys.stdout))
+    if args.command == "stories":
+        from bot.runtime.story_commands import list_stories
+
+        return asyncio.run(list_stories(settings, sys.stdout, limit=args.limit, hours=args.hours))
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -17,7 +17,7 @@ from itertools import combinations
 from typing import Any, TextIO
 
 from bot.classify import classify
-from bot.errors import PantauError
+from bot.errors import InputError
 from bot.stories.assigner import Params, StoryAssigner
 from bot.stories.features import extract
 
@@ -45,23 +45,25 @@ def read_reports(lines: Iterable[str], *, source: str = "-", body_field: str = "
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise PantauError(f"{source}:{n}: not JSON ({exc.msg})") from None
+            raise InputError(f"{source}:{n}: not JSON ({exc.msg})") from None
         if not isinstance(obj, dict):
-            raise PantauError(f"{source}:{n}: expected a JSON object")
+            raise InputError(f"{source}:{n}: expected a JSON object")
         rid, title, published = obj.get("id"), obj.get("title"), obj.get("published")
-        body = obj.get(body_field, obj.get("body", ""))
+        if body_field not in obj and "body" not in obj:
+            raise InputError(f"{source}:{n}: missing '{body_field}'")
+        body = obj.get(body_field, obj.get("body"))
         if not isinstance(rid, str | int) or isinstance(rid, bool):
-            raise PantauError(f"{source}:{n}: missing or bad 'id'")
+            raise InputError(f"{source}:{n}: missing or bad 'id'")
         if not isinstance(title, str) or not title.strip():
-            raise PantauError(f"{source}:{n}: missing or bad 'title'")
+            raise InputError(f"{source}:{n}: missing or bad 'title'")
         if not isinstance(body, str):
-            raise PantauError(f"{source}:{n}: '{body_field}' must be a string")
+            raise InputError(f"{source}:{n}: '{body_field}' must be a string")
         if not isinstance(published, str):
-            raise PantauError(f"{source}:{n}: missing 'published' (ISO 8601 time)")
+            raise InputError(f"{source}:{n}: missing 'published' (ISO 8601 time)")
         try:
             when = parse_time(published)
         except ValueError:
-            raise PantauError(f"{source}:{n}: bad 'published' time {published!r}") from None
+            raise InputError(f"{source}:{n}: bad 'published' time {published!r}") from None
         outlet = obj.get("outlet")
         gold = obj.get("story")
         yield Report(
@@ -75,11 +77,16 @@ def read_reports(lines: Iterable[str], *, source: str = "-", body_field: str = "
 
 
 def cluster(reports: Iterable[Report], params: Params | None = None) -> dict[str, int]:
-    """Each report's story number (1, 2, …, in order of first report), assigned in input order."""
+    """Each report's story number (1, 2, … in order of first report), in input order.
+
+    Reports are assigned in order of publication (a stable sort: a file already in time order is
+    taken as it is), as a feed would bring them.
+    """
     assigner = StoryAssigner(params)
-    out: dict[str, int] = {}
+    ordered = list(reports)
+    out: dict[str, int] = {r.id: 0 for r in ordered}
     next_id = 1
-    for r in reports:
+    for r in sorted(ordered, key=lambda r: r.published):
         features = extract(r.title, r.body, classify(r.title, r.body, source=r.outlet), r.published)
         decision = assigner.decide(features)
         story = decision.story_id
@@ -105,7 +112,7 @@ class StoryScore:
 def bcubed(gold: Mapping[str, Any], predicted: Mapping[str, Any]) -> StoryScore:
     ids = [i for i in gold if i in predicted]
     if not ids:
-        raise PantauError("no record has both a gold 'story' and a prediction")
+        raise InputError("no record has both a gold 'story' and a prediction")
     by_gold: dict[Any, set[str]] = defaultdict(set)
     by_pred: dict[Any, set[str]] = defaultdict(set)
     for i in ids:
@@ -134,7 +141,7 @@ def bcubed(gold: Mapping[str, Any], predicted: Mapping[str, Any]) -> StoryScore:
 def evaluate(reports: list[Report], params: Params | None = None) -> StoryScore:
     gold = {r.id: r.gold for r in reports if r.gold is not None}
     if not gold:
-        raise PantauError("no record has a gold 'story' field")
+        raise InputError("no record has a gold 'story' field")
     return bcubed(gold, cluster(reports, params))
 
 
