@@ -9,11 +9,13 @@ has in common.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.classify import cases as _cases
 from bot.classify import gazetteer as _gaz
 from bot.classify.text import tokenize
 from bot.models import Classification
@@ -41,6 +43,8 @@ _STOPWORDS = frozenset(
 _KM_RE = re.compile(r"\bkm\s*\.?\s*(\d{1,4})(?:\s*[+.,]\s*(\d{1,3}))?", re.IGNORECASE)
 _MAGNITUDE_RE = re.compile(r"\b(?:m|magnitudo|bermagnitudo|sr|skala richter)\s*(\d)\s*[,.]\s*(\d)\b", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"^\d+$")
+# Gazetteer entries naming a Kab/Kota or province (not a kecamatan or landmark).
+_AREA_KINDS = frozenset({"name", "alias", "nickname", "abbrev", "province"})
 
 # Inflectional and derivational affixes, stripped so "kebakaran", "terbakar" and "dibakar" meet.
 _PLAIN_PREFIXES = ("memper", "diper", "per", "ter", "ber", "di", "ke", "se")
@@ -58,6 +62,8 @@ def _strip_prefix(w: str) -> str | None:
     for p, root_initial in _NASAL:
         if w.startswith(p) and len(w) - len(p) >= 4:
             rest = w[len(p) :]
+            if len(p) == 2 and not (rest[0] in "lrwy" and rest[1] in _VOWELS):
+                continue  # bare me-/pe- only before l, r, w, y ("merusak"), not "merbabu", "persen"
             if rest[0] in _VOWELS and root_initial:
                 return root_initial + rest
             return rest
@@ -102,10 +108,19 @@ def lead_of(body: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    """Content words of a text, stemmed; numbers kept when they can identify something (not years)."""
+    """Content words of a text, stemmed; numbers kept when they can identify something (not years).
+
+    Names of a Kab/Kota or province are left out: places are compared through the classification
+    (which knows "Solo" is Surakarta), and counting them again as words would make every report from
+    one city look alike.
+    """
+    keys = _gaz.load().keys
     out: list[str] = []
     for tok in tokenize(text).lower:
         if tok in _STOPWORDS:
+            continue
+        info = keys.get(tok)
+        if info is not None and info.kind in _AREA_KINDS:
             continue
         if _NUMBER_RE.match(tok):
             # Years, dates and single digits are shared by unrelated reports; 105 gram or KM 538 are not.
@@ -156,9 +171,22 @@ class ReportFeatures:
 TITLE_WEIGHT = 2.0
 NAME_WEIGHT = 2.0  # a word written capitalised mid-sentence in the lead: a person, place or organisation
 NUMBER_WEIGHT = 1.5
+# Words that name a kind of incident ("kebakaran", "demo", "tewas") say which case it is, which the
+# classification already compares; they do not tell two fires or two protests apart.
+CASE_WORD_WEIGHT = 0.3
 
 
-_AREA_KINDS = frozenset({"name", "alias", "nickname", "abbrev", "province"})
+@functools.cache
+def case_vocabulary() -> frozenset[str]:
+    """Stems of every single word in the classifier's case patterns and case words."""
+    rules = _cases.load_rules()
+    out: set[str] = set()
+    phrases = [key for key, _ in rules.automaton.values()] + list(rules.words)
+    for phrase in phrases:
+        for word in phrase.replace("*", " ").split():
+            if len(word) >= 3 and not word.isdigit():
+                out.add(stem(word))
+    return frozenset(out)
 
 
 def names_in(text: str) -> frozenset[str]:
@@ -186,8 +214,11 @@ def extract(title: str, body: str, classification: Classification, when: datetim
         weights[t] = 1.0
     for t in terms(title):
         weights[t] = TITLE_WEIGHT
+    generic = case_vocabulary()
     for t in weights:
-        if t in names:
+        if t in generic:
+            weights[t] *= CASE_WORD_WEIGHT
+        elif t in names:
             weights[t] *= NAME_WEIGHT
         elif t.isdigit():
             weights[t] *= NUMBER_WEIGHT
