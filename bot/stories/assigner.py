@@ -55,6 +55,7 @@ class Params:
     city_conflict: float = 0.12  # both name a Kab/Kota of one province, none in common
     case_conflict: float = 0.10  # both have cases, unrelated
     kecamatan_conflict: float = 0.20  # same Kab/Kota but the lead names another kecamatan
+    same_kecamatan: float = 0.08  # …or the same one
     detail_veto_sim: float = 0.75  # another KM / magnitude / province is overruled only by a near-copy
     hours_decay: float = 0.0015  # per hour since the story's last report
     rare_terms: int = 8  # candidate lookup: the report's N rarest words
@@ -137,8 +138,8 @@ class StoryAssigner:
         if report.cities and story.cities:
             if report.cities & story.cities:
                 s += p.same_city
-                if report.kecamatan and story.kecamatan and not report.kecamatan & story.kecamatan:
-                    s -= p.kecamatan_conflict
+                if report.kecamatan and story.kecamatan:
+                    s += p.same_kecamatan if report.kecamatan & story.kecamatan else -p.kecamatan_conflict
             else:
                 s -= p.city_conflict
         elif report.provinces & story.provinces:

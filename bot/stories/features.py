@@ -178,15 +178,19 @@ CASE_WORD_WEIGHT = 0.3
 
 @functools.cache
 def case_vocabulary() -> frozenset[str]:
-    """Stems of every single word in the classifier's case patterns and case words."""
+    """Stems of the one-word patterns that name an incident on their own (weight ≥ 2), and case labels.
+
+    Multi-word patterns are left out: their words ("ada", "air", "korban") are ordinary on their own.
+    """
     rules = _cases.load_rules()
     out: set[str] = set()
-    phrases = [key for key, _ in rules.automaton.values()] + list(rules.words)
-    for phrase in phrases:
-        for word in phrase.replace("*", " ").split():
-            if len(word) >= 3 and not word.isdigit():
-                out.add(stem(word))
-    return frozenset(out)
+    for key, entries in rules.automaton.values():
+        if " " not in key and any(not e.anti and e.weight >= 2 for e in entries):
+            out.add(stem(key.rstrip("*")))
+    for phrase, _case in rules.words.items():
+        if " " not in phrase:
+            out.add(stem(phrase))
+    return frozenset(w for w in out if len(w) >= 3)
 
 
 def names_in(text: str) -> frozenset[str]:
