@@ -56,6 +56,7 @@ class Params:
     case_conflict: float = 0.10  # both have cases, unrelated
     kecamatan_conflict: float = 0.20  # same Kab/Kota but the lead names another kecamatan
     same_kecamatan: float = 0.08  # …or the same one
+    unknown_title_place: float = 0.12  # the headline's place ("di Nusukan") is named by no report of the story
     detail_veto_sim: float = 0.75  # another KM / magnitude / province is overruled only by a near-copy
     hours_decay: float = 0.0015  # per hour since the story's last report
     rare_terms: int = 8  # candidate lookup: the report's N rarest words
@@ -73,6 +74,8 @@ class _Story:
     kecamatan: set[str]
     km: set[str]
     magnitude: set[str]
+    words: set[str]  # every term of every report
+    title_places: set[str]
     first: float
     last: float
     refs: list[int] = field(default_factory=list)  # caller's ids of the reports (article ids), in order
@@ -153,6 +156,8 @@ class StoryAssigner:
                 s -= p.case_conflict
         elif report.cases or story.cases:
             s += p.one_side_case
+        if report.title_places and not report.title_places & story.words:
+            s -= p.unknown_title_place
         s -= p.hours_decay * max(0.0, (report.time - story.last) / 3600)
         return s
 
@@ -202,7 +207,7 @@ class StoryAssigner:
         """Record `report` (the caller's id `ref`) as part of story `story_id` (new or in the window)."""
         story = self._stories.get(story_id)
         if story is None:
-            story = _Story(story_id, [], set(), set(), set(), set(), set(), set(), report.time, report.time)
+            story = _Story(story_id, [], *(set[str]() for _ in range(8)), report.time, report.time)
             self._stories[story_id] = story
         story.reports.append(report)
         story.refs.append(ref)
@@ -212,6 +217,8 @@ class StoryAssigner:
         story.kecamatan |= report.kecamatan
         story.km |= report.km
         story.magnitude |= report.magnitude
+        story.words.update(report.terms)
+        story.title_places |= report.title_places
         story.first = min(story.first, report.time)
         story.last = max(story.last, report.time)
         for code in report.cities:

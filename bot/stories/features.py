@@ -154,6 +154,48 @@ def kecamatan_of(text: str, city_codes: frozenset[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+_LOCATIVES = frozenset({"di", "dekat", "sekitar"})
+# Words that say what kind of place follows: skipped to reach its name ("di Pantai Samas").
+_PLACE_NOUNS = frozenset(
+    """
+    pantai jalan jl jln pasar desa dusun kampung kelurahan gunung kali sungai tol ruas perairan teluk
+    pulau kawasan lereng hutan lahan perumahan komplek kompleks gang gg simpang perempatan jembatan
+    terminal stasiun bandara pelabuhan alun pegunungan jalur km gedung kantor kamar kos rumah kontrakan
+    warung lapo lapak kios toko dapur sekolah masjid lokasi area wilayah tengah tepi pinggir depan
+    belakang dalam luar atas bawah sebuah salah raya
+    """.split()
+)
+
+
+def title_places(title: str, names: frozenset[str]) -> frozenset[str]:
+    """The place a headline gives its incident: the name after "di" ("Rumah di Nusukan Solo Terbakar").
+
+    A headline says where *its* incident happened; a later paragraph may name another place in
+    passing. Kab/Kota names are left out (compared as places), and so are words the lead writes in
+    lower case, which are ordinary words rather than names.
+    """
+    tokens = tokenize(title)
+    keys = _gaz.load().keys
+    lower = tokens.lower
+    out: set[str] = set()
+    for i, word in enumerate(lower):
+        if word not in _LOCATIVES:
+            continue
+        j = i + 1
+        while j < len(lower) and lower[j] in _PLACE_NOUNS and not tokens.breaks[j]:
+            j += 1
+        if j >= len(lower) or tokens.breaks[j] or lower[j] in _STOPWORDS or _NUMBER_RE.match(lower[j]):
+            continue
+        info = keys.get(lower[j])
+        pair = keys.get(f"{lower[j]} {lower[j + 1]}") if j + 1 < len(lower) else None
+        if any(k is not None and k.kind in _AREA_KINDS for k in (info, pair)):
+            continue
+        t = stem(lower[j])
+        if t in names or not names:
+            out.add(t)
+    return frozenset(out)
+
+
 @dataclass(frozen=True, slots=True)
 class ReportFeatures:
     """One report as the assigner sees it."""
@@ -163,6 +205,7 @@ class ReportFeatures:
     provinces: frozenset[str]  # province codes
     cases: frozenset[str]
     kecamatan: frozenset[str]
+    title_places: frozenset[str]  # names right after "di" in the title: where this report's incident is
     km: frozenset[str]  # "538", "12.400"
     magnitude: frozenset[str]  # "4.6"
     time: float  # POSIX seconds of publication (or of fetching when the feed gave no date)
@@ -239,6 +282,7 @@ def extract(title: str, body: str, classification: Classification, when: datetim
         provinces=provinces,
         cases=frozenset(cls.cases),
         kecamatan=kecamatan_of(head, cities),
+        title_places=title_places(title, names) - generic,
         km=_numbers(_KM_RE, head),
         magnitude=_numbers(_MAGNITUDE_RE, head),
         time=when.timestamp(),
