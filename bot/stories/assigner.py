@@ -56,9 +56,9 @@ class Params:
     case_conflict: float = 0.10  # both have cases, unrelated
     kecamatan_conflict: float = 0.20  # same Kab/Kota but the lead names another kecamatan
     same_kecamatan: float = 0.08  # …or the same one
-    unknown_title_place: float = 0.12  # the headline's place ("di Nusukan") is named by no report of the story
+    unknown_title_place: float = 0.08  # the headline's place ("di Nusukan") is named by no report of the story
     detail_veto_sim: float = 0.75  # another KM / magnitude / province is overruled only by a near-copy
-    hours_decay: float = 0.0015  # per hour since the story's last report
+    hours_decay: float = 0.0005  # per hour since the story's last report
     rare_terms: int = 8  # candidate lookup: the report's N rarest words
     max_posting: int = 5000  # words in more stories than this are too common to look up
     compare_reports: int = 6  # a story is compared through its first and latest reports
