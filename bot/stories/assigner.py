@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from bot.stories.features import ReportFeatures
 
 WINDOW_SECONDS = 72 * 3600
+IDF_PRIOR_DOCS = 1000
 
 # Cases one incident moves between as it is reported and followed up: a crash at sea becomes a search
 # for the missing, a robbery turns out to be a killing, layoffs bring a protest.
@@ -46,13 +47,13 @@ def related_cases(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) ->
 class Params:
     """Weights of the decision; chosen on dev_clusters, checked on tests/data/stories_written.jsonl."""
 
-    threshold: float = 0.30  # score needed to join a story
+    threshold: float = 0.34  # score needed to join a story
     same_city: float = 0.14
     same_province: float = 0.04
     shared_case: float = 0.10
     related_case: float = 0.05  # cases of one family (kecelakaan / orang_hilang)
     one_side_case: float = 0.03  # one side has no case: no evidence either way, the other fits nothing else
-    city_conflict: float = 0.12  # both name a Kab/Kota of one province, none in common
+    city_conflict: float = 0.25  # both name a Kab/Kota of one province, none in common
     case_conflict: float = 0.10  # both have cases, unrelated
     kecamatan_conflict: float = 0.20  # same Kab/Kota but the lead names another kecamatan
     same_kecamatan: float = 0.08  # …or the same one
@@ -67,19 +68,20 @@ class Params:
 @dataclass(slots=True)
 class _Story:
     id: int
-    reports: list[ReportFeatures]
-    cities: set[str]
-    provinces: set[str]
-    cases: set[str]
-    kecamatan: set[str]
-    km: set[str]
-    magnitude: set[str]
-    words: set[str]  # every term of every report
-    title_places: set[str]
     first: float
     last: float
+    reports: list[ReportFeatures] = field(default_factory=list)
+    norms: list[float] = field(default_factory=list)  # each report's vector length, at the IDF of its arrival
     refs: list[int] = field(default_factory=list)  # caller's ids of the reports (article ids), in order
-    keys: set[tuple[str, str]] = field(default_factory=set)  # index keys it is filed under
+    cities: set[str] = field(default_factory=set)
+    provinces: set[str] = field(default_factory=set)
+    cases: set[str] = field(default_factory=set)
+    kecamatan: set[str] = field(default_factory=set)
+    km: set[str] = field(default_factory=set)
+    magnitude: set[str] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)  # every term of every report
+    title_places: set[str] = field(default_factory=set)
+    keys: set[tuple[str, str]] = field(default_factory=set)  # (Kab/Kota, kecamatan) keys it is filed under
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ class StoryAssigner:
         self.params = params or Params()
         self.window = window_seconds
         self._stories: dict[int, _Story] = {}
-        self._area_index: dict[tuple[str, str], set[int]] = defaultdict(set)  # (city code, case) -> ids
+        self._place_index: dict[tuple[str, str], set[int]] = defaultdict(set)  # (Kab/Kota, kecamatan) -> ids
         self._term_index: dict[str, set[int]] = defaultdict(set)  # term -> ids
         self._df: dict[str, int] = defaultdict(int)  # term -> reports in the window containing it
         self._reports = 0
@@ -109,27 +111,29 @@ class StoryAssigner:
     # -- scoring -----------------------------------------------------------------------------------
 
     def _idf(self, term: str) -> float:
-        return math.log((self._reports + 1) / (self._df.get(term, 0) + 1)) + 1.0
+        # IDF_PRIOR_DOCS pseudo-reports that contain no term keep the weights stable while the
+        # window is small (after a restart, in a test file), so a report's length computed on arrival
+        # stays valid as the window fills.
+        return math.log((self._reports + IDF_PRIOR_DOCS) / (self._df.get(term, 0) + 1))
 
-    def _cosine(self, a: ReportFeatures, a_norm: float, b: ReportFeatures, idf: dict[str, float]) -> float:
-        small, large = (a.terms, b.terms) if len(a.terms) <= len(b.terms) else (b.terms, a.terms)
+    def _cosine(self, a: ReportFeatures, a_norm: float, b: ReportFeatures, b_norm: float, idf: dict[str, float]) -> float:
         dot = 0.0
-        for t, w in small.items():
-            w2 = large.get(t)
+        b_terms = b.terms
+        for t, w in a.terms.items():
+            w2 = b_terms.get(t)
             if w2 is not None:
-                dot += w * w2 * idf[t] ** 2 if t in idf else w * w2 * self._idf(t) ** 2
-        if dot == 0.0:
-            return 0.0
-        b_norm = math.sqrt(sum((w * (idf[t] if t in idf else self._idf(t))) ** 2 for t, w in b.terms.items()))
-        return dot / (a_norm * (b_norm or 1.0))
+                dot += w * w2 * idf[t] ** 2
+        return dot / (a_norm * b_norm) if dot else 0.0
+
+    def _norm(self, report: ReportFeatures) -> float:
+        return math.sqrt(sum((w * self._idf(t)) ** 2 for t, w in report.terms.items())) or 1.0
 
     def score(self, report: ReportFeatures, story: _Story, idf: dict[str, float], a_norm: float) -> float:
         """How well `report` fits `story`; -inf when a detail rules it out."""
         p = self.params
-        reports = story.reports
-        if len(reports) > p.compare_reports:
-            reports = [reports[0], *reports[-(p.compare_reports - 1) :]]
-        sim = max(self._cosine(report, a_norm, r, idf) for r in reports)
+        n = len(story.reports)
+        picks = range(n) if n <= p.compare_reports else (0, *range(n - p.compare_reports + 1, n))
+        sim = max(self._cosine(report, a_norm, story.reports[i], story.norms[i], idf) for i in picks)
         near_copy = sim >= p.detail_veto_sim
         if report.provinces and story.provinces and not report.provinces & story.provinces and not near_copy:
             return -math.inf
@@ -164,27 +168,29 @@ class StoryAssigner:
     # -- candidates --------------------------------------------------------------------------------
 
     def _candidates(self, report: ReportFeatures) -> set[int]:
+        """Stories sharing one of the report's rarest words, or its Kab/Kota and kecamatan.
+
+        Nothing else can reach the threshold: without a shared word the text scores 0, and the
+        Kab/Kota and case bonuses alone stay below it.
+        """
         p = self.params
         found: set[int] = set()
         for code in report.cities:
-            for case in report.cases or ("",):
-                found |= self._area_index.get((code, case), set())
-        rare = sorted(report.terms, key=lambda t: self._df.get(t, 0))
-        taken = 0
-        for t in rare:
-            ids = self._term_index.get(t)
-            if not ids:
-                continue
+            for kec in report.kecamatan:
+                found |= self._place_index.get((code, kec), set())
+        df = self._df
+        present = [t for t in report.terms if t in df]
+        present.sort(key=df.__getitem__)
+        for t in present[: p.rare_terms]:
+            ids = self._term_index[t]
             if len(ids) > p.max_posting:
-                break
+                break  # the rest are commoner still
             found |= ids
-            taken += 1
-            if taken >= p.rare_terms:
-                break
         return found
 
     def decide(self, report: ReportFeatures) -> Decision:
-        """The story `report` belongs to, or None for a new one. Does not change the window."""
+        """The story `report` belongs to, or None for a new one. Records nothing (only drops stories
+        that have left the window by the report's time)."""
         self._evict(report.time)
         best_id: int | None = None
         best = -math.inf
@@ -207,7 +213,7 @@ class StoryAssigner:
         """Record `report` (the caller's id `ref`) as part of story `story_id` (new or in the window)."""
         story = self._stories.get(story_id)
         if story is None:
-            story = _Story(story_id, [], *(set[str]() for _ in range(8)), report.time, report.time)
+            story = _Story(story_id, report.time, report.time)
             self._stories[story_id] = story
         story.reports.append(report)
         story.refs.append(ref)
@@ -222,13 +228,14 @@ class StoryAssigner:
         story.first = min(story.first, report.time)
         story.last = max(story.last, report.time)
         for code in report.cities:
-            for case in report.cases or ("",):
-                self._area_index[(code, case)].add(story_id)
-                story.keys.add((code, case))
+            for kec in report.kecamatan:
+                self._place_index[(code, kec)].add(story_id)
+                story.keys.add((code, kec))
         for t in report.terms:
             self._df[t] += 1
             self._term_index[t].add(story_id)
         self._reports += 1
+        story.norms.append(self._norm(report))
         self._by_last.append((story.last, story_id))
         self.now = max(self.now, report.time)
 
@@ -244,16 +251,11 @@ class StoryAssigner:
         reports = story.reports[:12]
         if len(reports) <= 2:
             return story.refs[0]
-        idf: dict[str, float] = {}
-        norms = []
-        for r in reports:
-            for t in r.terms:
-                if t not in idf:
-                    idf[t] = self._idf(t)
-            norms.append(math.sqrt(sum((w * idf[t]) ** 2 for t, w in r.terms.items())) or 1.0)
+        idf = {t: self._idf(t) for r in reports for t in r.terms}
+        norms = story.norms
         best, best_i = -1.0, 0
         for i, r in enumerate(reports):
-            total = sum(self._cosine(r, norms[i], o, idf) for j, o in enumerate(reports) if j != i)
+            total = sum(self._cosine(r, norms[i], o, norms[j], idf) for j, o in enumerate(reports) if j != i)
             if total > best + 1e-9:
                 best, best_i = total, i
         return story.refs[best_i]
@@ -270,11 +272,11 @@ class StoryAssigner:
                 continue  # a later report keeps it; its newer entry comes later in the queue
             del self._stories[sid]
             for key in story.keys:
-                ids = self._area_index.get(key)
+                ids = self._place_index.get(key)
                 if ids is not None:
                     ids.discard(sid)
                     if not ids:
-                        del self._area_index[key]
+                        del self._place_index[key]
             for r in story.reports:
                 self._reports -= 1
                 for t in r.terms:

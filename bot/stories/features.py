@@ -107,6 +107,20 @@ def lead_of(body: str) -> str:
     return first
 
 
+def _area_tokens(lower: list[str], keys: dict[str, _gaz.KeyInfo]) -> set[int]:
+    """Indexes of tokens that spell a Kab/Kota or province name, one or two words ("Jawa Tengah")."""
+    out: set[int] = set()
+    for i, tok in enumerate(lower):
+        info = keys.get(tok)
+        if info is not None and info.kind in _AREA_KINDS:
+            out.add(i)
+        if i + 1 < len(lower):
+            pair = keys.get(f"{tok} {lower[i + 1]}")
+            if pair is not None and pair.kind in _AREA_KINDS:
+                out.update((i, i + 1))
+    return out
+
+
 def terms(text: str) -> list[str]:
     """Content words of a text, stemmed; numbers kept when they can identify something (not years).
 
@@ -115,12 +129,11 @@ def terms(text: str) -> list[str]:
     one city look alike.
     """
     keys = _gaz.load().keys
+    lower = tokenize(text).lower
+    area = _area_tokens(lower, keys)
     out: list[str] = []
-    for tok in tokenize(text).lower:
-        if tok in _STOPWORDS:
-            continue
-        info = keys.get(tok)
-        if info is not None and info.kind in _AREA_KINDS:
+    for i, tok in enumerate(lower):
+        if tok in _STOPWORDS or i in area:
             continue
         if _NUMBER_RE.match(tok):
             # Years, dates and single digits are shared by unrelated reports; 105 gram or KM 538 are not.
