@@ -14,6 +14,7 @@ report's rarest words, and only those are scored.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -61,7 +62,8 @@ class Params:
     detail_veto_sim: float = 0.75  # another KM / magnitude / province is overruled only by a near-copy
     hours_decay: float = 0.0005  # per hour since the story's last report
     rare_terms: int = 8  # candidate lookup: the report's N rarest words
-    max_posting: int = 5000  # words in more stories than this are too common to look up
+    max_posting: int = 1500  # words in more stories than this are too common to look up
+    max_candidates: int = 32  # stories scored in full: those sharing the most rare-word weight
     compare_reports: int = 6  # a story is compared through its first and latest reports
 
 
@@ -81,7 +83,6 @@ class _Story:
     magnitude: set[str] = field(default_factory=set)
     words: set[str] = field(default_factory=set)  # every term of every report
     title_places: set[str] = field(default_factory=set)
-    keys: set[tuple[str, str]] = field(default_factory=set)  # (Kab/Kota, kecamatan) keys it is filed under
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,6 @@ class StoryAssigner:
         self.params = params or Params()
         self.window = window_seconds
         self._stories: dict[int, _Story] = {}
-        self._place_index: dict[tuple[str, str], set[int]] = defaultdict(set)  # (Kab/Kota, kecamatan) -> ids
         self._term_index: dict[str, set[int]] = defaultdict(set)  # term -> ids
         self._df: dict[str, int] = defaultdict(int)  # term -> reports in the window containing it
         self._reports = 0
@@ -167,26 +167,29 @@ class StoryAssigner:
 
     # -- candidates --------------------------------------------------------------------------------
 
-    def _candidates(self, report: ReportFeatures) -> set[int]:
-        """Stories sharing one of the report's rarest words, or its Kab/Kota and kecamatan.
+    def _candidates(self, report: ReportFeatures, idf: dict[str, float]) -> list[int]:
+        """The stories that share the most weight of the report's rarest words, best first.
 
         Nothing else can reach the threshold: without a shared word the text scores 0, and the
-        Kab/Kota and case bonuses alone stay below it.
+        place and case bonuses alone stay below it (a test keeps that true). Words in more than
+        `max_posting` stories are skipped: they are too common to tell stories apart, and their
+        posting lists are what would make the cost grow with the window.
         """
         p = self.params
-        found: set[int] = set()
-        for code in report.cities:
-            for kec in report.kecamatan:
-                found |= self._place_index.get((code, kec), set())
         df = self._df
         present = [t for t in report.terms if t in df]
         present.sort(key=df.__getitem__)
+        acc: dict[int, float] = defaultdict(float)
         for t in present[: p.rare_terms]:
             ids = self._term_index[t]
             if len(ids) > p.max_posting:
                 break  # the rest are commoner still
-            found |= ids
-        return found
+            weight = report.terms[t] * idf[t]
+            for sid in ids:
+                acc[sid] += weight
+        if len(acc) <= p.max_candidates:
+            return list(acc)
+        return heapq.nlargest(p.max_candidates, acc, key=acc.__getitem__)
 
     def decide(self, report: ReportFeatures) -> Decision:
         """The story `report` belongs to, or None for a new one. Records nothing (only drops stories
@@ -196,7 +199,7 @@ class StoryAssigner:
         best = -math.inf
         idf = {t: self._idf(t) for t in report.terms}
         a_norm = math.sqrt(sum((w * idf[t]) ** 2 for t, w in report.terms.items())) or 1.0
-        for sid in self._candidates(report):
+        for sid in self._candidates(report, idf):
             story = self._stories.get(sid)
             if story is None or report.time - story.last > self.window:
                 continue
@@ -227,10 +230,6 @@ class StoryAssigner:
         story.title_places |= report.title_places
         story.first = min(story.first, report.time)
         story.last = max(story.last, report.time)
-        for code in report.cities:
-            for kec in report.kecamatan:
-                self._place_index[(code, kec)].add(story_id)
-                story.keys.add((code, kec))
         for t in report.terms:
             self._df[t] += 1
             self._term_index[t].add(story_id)
@@ -271,12 +270,6 @@ class StoryAssigner:
             if story is None or story.last >= horizon:
                 continue  # a later report keeps it; its newer entry comes later in the queue
             del self._stories[sid]
-            for key in story.keys:
-                ids = self._place_index.get(key)
-                if ids is not None:
-                    ids.discard(sid)
-                    if not ids:
-                        del self._place_index[key]
             for r in story.reports:
                 self._reports -= 1
                 for t in r.terms:
