@@ -59,11 +59,11 @@ class Params:
     kecamatan_conflict: float = 0.20  # same Kab/Kota but the lead names another kecamatan
     same_kecamatan: float = 0.08  # …or the same one
     unknown_title_place: float = 0.08  # the headline's place ("di Nusukan") is named by no report of the story
-    detail_veto_sim: float = 0.75  # another KM / magnitude / province is overruled only by a near-copy
+    detail_veto_sim: float = 0.75  # another province is overruled only by a near-copy (misread dateline)
     hours_decay: float = 0.0005  # per hour since the story's last report
-    rare_terms: int = 8  # candidate lookup: the report's N rarest words
-    max_posting: int = 1500  # words in more stories than this are too common to look up
-    max_candidates: int = 32  # stories scored in full: those sharing the most rare-word weight
+    rare_terms: int = 6  # candidate lookup: the report's N rarest words
+    max_posting: int = 400  # words in more stories than this are too common to look up
+    max_candidates: int = 24  # stories scored in full: those sharing the most rare-word weight
     compare_reports: int = 6  # a story is compared through its first and latest reports
 
 
@@ -137,9 +137,11 @@ class StoryAssigner:
         near_copy = sim >= p.detail_veto_sim
         if report.provinces and story.provinces and not report.provinces & story.provinces and not near_copy:
             return -math.inf
-        if report.km and story.km and not report.km & story.km and not near_copy:
+        # Another toll-road KM or another quake magnitude is another incident, however alike the text:
+        # bulletins are written from one template, and a republished copy keeps its numbers.
+        if report.km and story.km and not report.km & story.km:
             return -math.inf
-        if report.magnitude and story.magnitude and not report.magnitude & story.magnitude and not near_copy:
+        if report.magnitude and story.magnitude and not report.magnitude & story.magnitude:
             return -math.inf
         s = sim
         if report.cities and story.cities:
