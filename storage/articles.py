@@ -58,7 +58,8 @@ def article_from_row(row: aiosqlite.Row) -> Article:
         published_at=from_db(row["published_at"]),
         fetched_at=fetched,
         classification=_classification(row),
-        story_id=row["story_id"] if "story_id" in row.keys() else None,
+        # `in row` would look at the values of an sqlite3.Row, not its column names.
+        story_id=row["story_id"] if "story_id" in row.keys() else None,  # noqa: SIM118
     )
 
 

@@ -62,7 +62,7 @@ def test_stemmer_brings_word_forms_together(words: tuple[str, ...], stem_: str) 
 
 
 def test_lead_is_the_first_paragraph_and_a_short_dateline_takes_the_next() -> None:
-    assert lead_of("Paragraf pertama yang cukup panjang. " * 5 + "\nKedua.") .startswith("Paragraf pertama")
+    assert lead_of("Paragraf pertama yang cukup panjang. " * 5 + "\nKedua.").startswith("Paragraf pertama")
     assert "Kedua" not in lead_of("Paragraf pertama yang cukup panjang. " * 5 + "\nKedua.")
     assert "isi berita" in lead_of("SOLO\nisi berita di paragraf berikutnya")
 
@@ -260,7 +260,7 @@ async def _store(db: Database, title: str, body: str, source: str, n: int, when:
     result = await store_and_queue(
         db, None, [_new(title, body, f"https://x.example/{n}", when)], source=source, now=when
     )
-    (article, _), = result.stored
+    ((article, _),) = result.stored
     assert article.story_id is not None
     return article.story_id
 
@@ -268,9 +268,7 @@ async def _store(db: Database, title: str, body: str, source: str, n: int, when:
 async def test_one_incident_from_three_outlets_is_one_story_row(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "p.db")
     try:
-        ids = [
-            await _store(db, t, b, s, n, T0 + timedelta(minutes=30 * n)) for n, (t, b, s) in enumerate(INCIDENT)
-        ]
+        ids = [await _store(db, t, b, s, n, T0 + timedelta(minutes=30 * n)) for n, (t, b, s) in enumerate(INCIDENT)]
         other = await _store(db, *OTHER, 9, T0 + timedelta(hours=8))
         assert len(set(ids)) == 1 and other != ids[0]
         story = await story_store.get_story(db, ids[0])

@@ -38,13 +38,11 @@ async def assigner_for(db: Database, conn: aiosqlite.Connection, now: datetime) 
 
 
 def forget(db: Database) -> None:
-    """Drop the in-memory window (after a rolled-back transaction); the next use rebuilds it."""
+    """Forget the in-memory window (after a rolled-back transaction); the next use rebuilds it."""
     _assigners.pop(db, None)
 
 
-async def assign_story(
-    db: Database, conn: aiosqlite.Connection, article: Article, *, now: datetime
-) -> Article:
+async def assign_story(db: Database, conn: aiosqlite.Connection, article: Article, *, now: datetime) -> Article:
     """Put a just-inserted `article` into its story (existing or new); returns it with `story_id` set."""
     assigner = await assigner_for(db, conn, now)
     features = extract(article.title, article.body, article.classification, story_store.report_time(article))

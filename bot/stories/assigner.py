@@ -116,7 +116,9 @@ class StoryAssigner:
         # stays valid as the window fills.
         return math.log((self._reports + IDF_PRIOR_DOCS) / (self._df.get(term, 0) + 1))
 
-    def _cosine(self, a: ReportFeatures, a_norm: float, b: ReportFeatures, b_norm: float, idf: dict[str, float]) -> float:
+    def _cosine(
+        self, a: ReportFeatures, a_norm: float, b: ReportFeatures, b_norm: float, idf: dict[str, float]
+    ) -> float:
         dot = 0.0
         b_terms = b.terms
         for t, w in a.terms.items():
@@ -262,7 +264,7 @@ class StoryAssigner:
         return story.refs[best_i]
 
     def _evict(self, now: float) -> None:
-        """Drop stories whose latest report left the window (amortised: each entry is visited once)."""
+        """Evict stories whose latest report left the window (amortised: each entry is visited once)."""
         horizon = now - self.window
         q = self._by_last
         while self._evict_pos < len(q) and q[self._evict_pos][0] < horizon:

@@ -126,9 +126,7 @@ def bcubed(gold: Mapping[str, Any], predicted: Mapping[str, Any]) -> StoryScore:
         r_sum += both / len(g)
     precision, recall = p_sum / len(ids), r_sum / len(ids)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    merged = [
-        (a, b) for members in by_pred.values() for a, b in combinations(sorted(members), 2) if gold[a] != gold[b]
-    ]
+    merged = [(a, b) for members in by_pred.values() for a, b in combinations(sorted(members), 2) if gold[a] != gold[b]]
     split = [
         (a, b)
         for members in by_gold.values()

@@ -10,21 +10,19 @@ has in common.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.classify import cases as _cases
 from bot.classify import gazetteer as _gaz
-from bot.classify.text import tokenize
+from bot.classify.text import Tokens, tokenize
 from bot.models import Classification
 
 LEAD_CHARS = 420  # the first paragraph of a news body, or a long teaser
 
 # Function words and newsroom boilerplate that say nothing about which incident a report is about.
-_STOPWORDS = frozenset(
-    """
+_STOPWORD_TEXT = """
     yang dan di ke dari ini itu dengan untuk pada dalam akan tidak ada atau juga oleh karena saat
     sudah telah masih bisa dapat para sebuah seorang sebanyak sejumlah tersebut hingga sampai sejak
     usai setelah sebelum ketika kata ujar mengatakan menurut kepada bagi agar namun tetapi tapi
@@ -36,8 +34,8 @@ _STOPWORDS = frozenset(
     jam usai hal kali satu dua tiga empat lima enam tujuh delapan sembilan sepuluh puluhan ratusan ribuan
     warga orang polisi pihak lokasi kejadian peristiwa kabupaten kota kecamatan desa kelurahan jalan
     provinsi daerah wilayah kawasan sebut diduga dugaan disebut terkait atas bawah akibat
-    """.split()
-)
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # Details that differ between two incidents of the same kind, place and day.
 _KM_RE = re.compile(r"\bkm\s*\.?\s*(\d{1,4})(?:\s*[+.,]\s*(\d{1,3}))?", re.IGNORECASE)
@@ -50,8 +48,18 @@ _AREA_KINDS = frozenset({"name", "alias", "nickname", "abbrev", "province"})
 _PLAIN_PREFIXES = ("memper", "diper", "per", "ter", "ber", "di", "ke", "se")
 # me-/pe- with nasal assimilation: the nasal replaced the root's first consonant before a vowel
 # ("menabrak" <- tabrak, "memukul" <- pukul, "menyerang" <- serang).
-_NASAL = (("meny", "s"), ("peny", "s"), ("meng", ""), ("peng", ""), ("men", "t"), ("pen", "t"), ("mem", "p"),
-          ("pem", "p"), ("me", ""), ("pe", ""))
+_NASAL = (
+    ("meny", "s"),
+    ("peny", "s"),
+    ("meng", ""),
+    ("peng", ""),
+    ("men", "t"),
+    ("pen", "t"),
+    ("mem", "p"),
+    ("pem", "p"),
+    ("me", ""),
+    ("pe", ""),
+)
 _VOWELS = frozenset("aeiou")
 
 
@@ -73,6 +81,7 @@ def _strip_prefix(w: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately light Indonesian stemmer: one particle, one prefix, one suffix, keep ≥ 4 letters.
 
@@ -121,7 +130,7 @@ def _area_tokens(lower: list[str], keys: dict[str, _gaz.KeyInfo]) -> set[int]:
     return out
 
 
-def terms(text: str) -> list[str]:
+def terms(text: str | Tokens) -> list[str]:
     """Content words of a text, stemmed; numbers kept when they can identify something (not years).
 
     Names of a Kab/Kota or province are left out: places are compared through the classification
@@ -129,7 +138,7 @@ def terms(text: str) -> list[str]:
     one city look alike.
     """
     keys = _gaz.load().keys
-    lower = tokenize(text).lower
+    lower = (tokenize(text) if isinstance(text, str) else text).lower
     area = _area_tokens(lower, keys)
     out: list[str] = []
     for i, tok in enumerate(lower):
@@ -155,13 +164,14 @@ def _numbers(pattern: re.Pattern[str], text: str) -> frozenset[str]:
 _SUBPLACE_KINDS = frozenset({"kec", "landmark"})
 
 
-def kecamatan_of(text: str, city_codes: frozenset[str]) -> frozenset[str]:
+def kecamatan_of(text: str | Tokens, city_codes: frozenset[str]) -> frozenset[str]:
     """Kecamatan of the report's own Kab/Kota named in the text ("Pasar Kliwon", "Kartasura")."""
     if not city_codes:
         return frozenset()
     gaz = _gaz.load()
     found: set[str] = set()
-    for _start, _end, info in gaz.iter_keys(tokenize(text).joined):
+    joined = (tokenize(text) if isinstance(text, str) else text).joined
+    for _start, _end, info in gaz.iter_keys(joined):
         if info.kind in _SUBPLACE_KINDS and city_codes.intersection(info.kec):
             found.add(info.key)
     return frozenset(found)
@@ -169,25 +179,24 @@ def kecamatan_of(text: str, city_codes: frozenset[str]) -> frozenset[str]:
 
 _LOCATIVES = frozenset({"di", "dekat", "sekitar"})
 # Words that say what kind of place follows: skipped to reach its name ("di Pantai Samas").
-_PLACE_NOUNS = frozenset(
-    """
+_PLACE_NOUN_TEXT = """
     pantai jalan jl jln pasar desa dusun kampung kelurahan gunung kali sungai tol ruas perairan teluk
     pulau kawasan lereng hutan lahan perumahan komplek kompleks gang gg simpang perempatan jembatan
     terminal stasiun bandara pelabuhan alun pegunungan jalur km gedung kantor kamar kos rumah kontrakan
     warung lapo lapak kios toko dapur sekolah masjid lokasi area wilayah tengah tepi pinggir depan
     belakang dalam luar atas bawah sebuah salah raya
-    """.split()
-)
+"""
+_PLACE_NOUNS = frozenset(_PLACE_NOUN_TEXT.split())
 
 
-def title_places(title: str, names: frozenset[str]) -> frozenset[str]:
+def title_places(title: str | Tokens, names: frozenset[str]) -> frozenset[str]:
     """The place a headline gives its incident: the name after "di" ("Rumah di Nusukan Solo Terbakar").
 
     A headline says where *its* incident happened; a later paragraph may name another place in
     passing. Kab/Kota names are left out (compared as places), and so are words the lead writes in
     lower case, which are ordinary words rather than names.
     """
-    tokens = tokenize(title)
+    tokens = tokenize(title) if isinstance(title, str) else title
     keys = _gaz.load().keys
     lower = tokens.lower
     out: set[str] = set()
@@ -249,9 +258,10 @@ def case_vocabulary() -> frozenset[str]:
     return frozenset(w for w in out if len(w) >= 3)
 
 
-def names_in(text: str) -> frozenset[str]:
+def names_in(text: str | Tokens) -> frozenset[str]:
     """Stemmed words the lead writes capitalised where a sentence does not start (names, not headline case)."""
-    tokens = tokenize(text)
+    tokens = tokenize(text) if isinstance(text, str) else text
+    text = tokens.text
     keys = _gaz.load().keys
     out: set[str] = set()
     for i, word in enumerate(tokens.words):
@@ -266,13 +276,14 @@ def names_in(text: str) -> frozenset[str]:
 
 
 def extract(title: str, body: str, classification: Classification, when: datetime) -> ReportFeatures:
-    """Features of one report; pure, ~0.1 ms."""
+    """Features of one report; pure, about 0.2 ms (title and lead are tokenised once each)."""
     lead = lead_of(body)
-    names = names_in(lead)
+    title_tokens, lead_tokens = tokenize(title), tokenize(lead)
+    names = names_in(lead_tokens)
     weights: dict[str, float] = {}
-    for t in terms(lead):
+    for t in terms(lead_tokens):
         weights[t] = 1.0
-    for t in terms(title):
+    for t in terms(title_tokens):
         weights[t] = TITLE_WEIGHT
     generic = case_vocabulary()
     for t in weights:
@@ -294,13 +305,9 @@ def extract(title: str, body: str, classification: Classification, when: datetim
         cities=cities,
         provinces=provinces,
         cases=frozenset(cls.cases),
-        kecamatan=kecamatan_of(head, cities),
-        title_places=title_places(title, names) - generic,
+        kecamatan=kecamatan_of(title_tokens, cities) | kecamatan_of(lead_tokens, cities),
+        title_places=title_places(title_tokens, names) - generic,
         km=_numbers(_KM_RE, head),
         magnitude=_numbers(_MAGNITUDE_RE, head),
         time=when.timestamp(),
     )
-
-
-def norm(weights: dict[str, float], idf: dict[str, float]) -> float:
-    return math.sqrt(sum((w * idf.get(t, 1.0)) ** 2 for t, w in weights.items())) or 1.0
