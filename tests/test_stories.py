@@ -327,3 +327,50 @@ async def test_a_rolled_back_transaction_leaves_no_story_in_memory(
         assert story is not None and story.reports == 2
     finally:
         await db.close()
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+def test_cluster_and_eval_stories_commands(tmp_path: Path) -> None:
+    from tests.test_cli import pantau
+
+    result = pantau("cluster", str(WRITTEN))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 34 and all(set(r) == {"id", "story"} for r in rows)
+    result = pantau("eval-stories", "--text", "teaser", "-", stdin=WRITTEN.read_text(encoding="utf-8"))
+    assert result.returncode == 0 and "B-cubed precision" in result.stdout
+    assert "wrongly merged pairs: 0" in result.stdout
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "title": "Banjir", "body": "x", "published": "2025-01-01T08:00:00+07:00"}\n{oops\n')
+    for command in ("cluster", "eval-stories"):
+        result = pantau(command, str(bad))
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.strip().splitlines() == [
+            f"pantau: {bad}:2: not JSON (Expecting property name enclosed in double quotes)"
+        ]
+    no_gold = tmp_path / "nogold.jsonl"
+    no_gold.write_text('{"id": "a", "title": "Banjir", "body": "x", "published": "2025-01-01T08:00:00+07:00"}\n')
+    result = pantau("eval-stories", str(no_gold))
+    assert result.returncode == 2 and "no record has a gold 'story'" in result.stderr
+
+
+async def test_stories_command_lists_recent_stories(tmp_path: Path) -> None:
+    from tests.test_cli import pantau
+
+    path = tmp_path / "p.db"
+    result = pantau("stories", env={"PANTAU_DB": str(path)})
+    assert result.returncode == 0 and "no stories yet" in result.stdout
+    db = await open_database(path)
+    try:
+        for n, (title, body, source) in enumerate(INCIDENT):
+            await _store(db, title, body, source, n, T0 + timedelta(minutes=30 * n))
+    finally:
+        await db.close()
+    result = pantau("stories", "--limit", "5", env={"PANTAU_DB": str(path)})
+    assert result.returncode == 0, result.stderr
+    assert "3 outlets, 3 reports" in result.stdout
+    assert "Kabupaten Jepara" in result.stdout and "Kebakaran" in result.stdout
+    assert pantau("stories", "--limit", "0", env={"PANTAU_DB": str(path)}).returncode != 0
