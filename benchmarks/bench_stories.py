@@ -18,6 +18,7 @@ import bisect
 import itertools
 import json
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -110,6 +111,7 @@ def main() -> int:
             assigner.add(sid, corpus.follow_up(report, when))
     build_s = time.perf_counter() - t0
     in_window = len(assigner)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     times: list[float] = []
     joined = follow_ups = 0
@@ -133,7 +135,8 @@ def main() -> int:
     mean_ms = sum(times) / len(times) * 1000
     p95_ms = times[int(len(times) * 0.95)] * 1000
     print(
-        f"{in_window} stories in the window (built in {build_s:.1f} s); {args.articles} reports: "
+        f"{in_window} stories in the window (built in {build_s:.1f} s, peak RSS {rss_mb:.0f} MB); "
+        f"{args.articles} reports: "
         f"mean {mean_ms:.3f} ms, p95 {p95_ms:.3f} ms, max {times[-1] * 1000:.2f} ms per report; "
         f"{joined} joined a story ({follow_ups} were follow-ups)"
     )
@@ -146,6 +149,7 @@ def main() -> int:
                     "mean_ms": round(mean_ms, 3),
                     "p95_ms": round(p95_ms, 3),
                     "max_ms": round(times[-1] * 1000, 2),
+                    "peak_rss_mb": round(rss_mb),
                     "joined": joined,
                     "follow_ups": follow_ups,
                 }

@@ -258,6 +258,7 @@ def main() -> int:
                 r["mean_ms"] <= 2,
             ),
             Row("", "p95 / max", f"{r['p95_ms']:.2f} / {r['max_ms']:.1f} ms"),
+            Row("", "peak RSS of the window", f"{r.get('peak_rss_mb', 0):.0f} MB"),
         ]
     for name in (
         "poll_cycle",
