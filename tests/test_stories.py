@@ -262,6 +262,10 @@ async def _store(db: Database, title: str, body: str, source: str, n: int, when:
     )
     ((article, _),) = result.stored
     assert article.story_id is not None
+    # story_starts names the article exactly when it began its story (phase 2 alerts those, edits the rest).
+    story = await story_store.get_story(db, article.story_id)
+    assert story is not None
+    assert (article.id in result.story_starts) == (story.reports == 1)
     return article.story_id
 
 

@@ -31,8 +31,9 @@ async def _forget_stories_on_failure(db: Database) -> AsyncIterator[None]:
 
 @dataclass(frozen=True, slots=True)
 class StoreResult:
-    stored: list[tuple[Article, bool]]  # (article, alerted?)
+    stored: list[tuple[Article, bool]]  # (article, alerted?); article.story_id is set
     queued: int  # outbox rows written
+    story_starts: frozenset[int] = frozenset()  # ids of the stored articles that began a new story
 
 
 async def store_and_queue(
@@ -52,6 +53,7 @@ async def store_and_queue(
     new ETag is never stored without the items it covered.
     """
     stored: list[tuple[Article, bool]] = []
+    starts: set[int] = set()
     queued = 0
     feed_id = feed.id if feed else None
     if source is None and feed is not None:
@@ -63,7 +65,9 @@ async def store_and_queue(
             article = await article_store.insert_article(conn, new, feed_id=feed_id, source=source, now=now)
             if article is None:
                 continue
-            article = await stories.assign_story(db, conn, article, now=now)
+            article, new_story = await stories.assign_story(db, conn, article, now=now)
+            if new_story:
+                starts.add(article.id)
             stored.append((article, new.alert))
             if not new.alert:
                 continue
@@ -87,4 +91,4 @@ async def store_and_queue(
             await article_store.mark_items_seen(conn, feed_id, seen_only, now)
             if feed_update is not None:
                 await feed_store.record_success(conn, feed_id, feed_update, now=now)
-    return StoreResult(stored=stored, queued=queued)
+    return StoreResult(stored=stored, queued=queued, story_starts=frozenset(starts))

@@ -42,8 +42,11 @@ def forget(db: Database) -> None:
     _assigners.pop(db, None)
 
 
-async def assign_story(db: Database, conn: aiosqlite.Connection, article: Article, *, now: datetime) -> Article:
-    """Put a just-inserted `article` into its story (existing or new); returns it with `story_id` set."""
+async def assign_story(
+    db: Database, conn: aiosqlite.Connection, article: Article, *, now: datetime
+) -> tuple[Article, bool]:
+    """Put a just-inserted `article` into its story; returns it with `story_id` set, and whether it
+    started a new story (False: a later report of a known incident)."""
     assigner = await assigner_for(db, conn, now)
     features = extract(article.title, article.body, article.classification, story_store.report_time(article))
     decision = assigner.decide(features)
@@ -56,4 +59,4 @@ async def assign_story(db: Database, conn: aiosqlite.Connection, article: Articl
         await story_store.add_report(
             conn, story_id, article, representative_id=assigner.representative(story_id), now=now
         )
-    return dataclasses.replace(article, story_id=story_id)
+    return dataclasses.replace(article, story_id=story_id), decision.story_id is None
