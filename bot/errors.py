@@ -4,7 +4,8 @@ PantauError
  ├── ConfigError        bad environment / .env value (start-up exits 2)
  ├── FeedError          one feed failed; the poller records it and moves on
  │    ├── FetchError    network, HTTP status, size cap, redirect loop, refused address
- │    └── ParseError    body is not a feed
+ │    ├── ParseError    body is not a feed
+ │    └── PageError     an article page gave no usable text (the article keeps its feed text)
  ├── StorageError       database unusable (e.g. newer schema than this code)
  │    └── DuplicateError  unique value exists already (feed URL, …)
  ├── NotFoundError      an id or URL that names nothing
@@ -34,6 +35,10 @@ class FetchError(FeedError):
 
 
 class ParseError(FeedError):
+    pass
+
+
+class PageError(FeedError):
     pass
 
 

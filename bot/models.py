@@ -66,6 +66,7 @@ class Feed:
     backfill: int  # on the first poll, alert the newest N items instead of none
     added_by: str  # "cli" (trusted) or "telegram:<user id>"
     last_success_at: datetime | None
+    full_text: str = "auto"  # read article pages: "auto" (teasers only), "always" or "never"
 
     @property
     def display_name(self) -> str:
@@ -87,6 +88,7 @@ class Article:
     fetched_at: datetime
     classification: Classification
     story_id: int | None = None  # the story (incident) it reports; None until assigned
+    text_source: str = "feed"  # body (and classification) from the "feed" item or the article "page"
 
 
 @dataclass(frozen=True, slots=True)

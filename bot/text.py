@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ftfy
+
 
 def shorten(text: str, limit: int) -> str:
     """Whitespace folded, then at most `limit` characters, cut at a word boundary with an ellipsis if cut."""
@@ -13,3 +15,13 @@ def shorten(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:-") + "…"
+
+
+def repair_text(text: str) -> str:
+    """Undo double-encoded UTF-8 ("Lâ€™Oreal" → "L’Oreal", a stray "Â" before a space) with ftfy.
+
+    Curly quotes stay curly: they are the publisher's, not an encoding error.
+    """
+    if text.isascii():  # nothing to repair, and most feed text is plain ASCII
+        return text
+    return ftfy.fix_text(text, uncurl_quotes=False)

@@ -22,6 +22,10 @@ class NewArticle:
     link: str  # normalized
     classification: Classification
     alert: bool  # False on a feed's first poll (beyond its backfill)
+    body: str | None = None  # the text classified and stored; None = the item's summary
+    text_source: str = "feed"  # "page" when body is the article page's text
+    feed_text: str | None = None  # the feed's own text, kept when the page's text won
+    page_error: str | None = None  # why a wanted page was not used (classified on the teaser)
 
 
 def _place_json(place: Place) -> list[str]:
@@ -60,6 +64,7 @@ def article_from_row(row: aiosqlite.Row) -> Article:
         classification=_classification(row),
         # `in row` would look at the values of an sqlite3.Row, not its column names.
         story_id=row["story_id"] if "story_id" in row.keys() else None,  # noqa: SIM118
+        text_source=row["text_source"],
     )
 
 
@@ -124,6 +129,7 @@ async def insert_article(
 ) -> Article | None:
     """Insert one article (inside the caller's transaction); None when its link or guid is known."""
     item, cls = new.item, new.classification
+    body = item.summary if new.body is None else new.body
     if feed_id is not None:
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO feed_items (feed_id, guid, seen_at) VALUES (?, ?, ?)",
@@ -133,14 +139,15 @@ async def insert_article(
             return None
     cursor = await conn.execute(
         "INSERT OR IGNORE INTO articles (link, url, feed_id, title, body, author, source, published_at,"
-        " fetched_at, city_code, city_name, province, other_cities, cases, sentiment, confidence, evidence)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " fetched_at, city_code, city_name, province, other_cities, cases, sentiment, confidence, evidence,"
+        " text_source, feed_text, page_error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             new.link,
             item.link or new.link,
             feed_id,
             item.title,
-            item.summary,
+            body,
             item.author,
             source,
             to_db(item.published),
@@ -153,6 +160,9 @@ async def insert_article(
             cls.sentiment.value,
             cls.confidence,
             json.dumps(cls.evidence, ensure_ascii=False),
+            new.text_source,
+            new.feed_text,
+            new.page_error,
         ),
     )
     if cursor.rowcount == 0:
@@ -179,12 +189,13 @@ async def insert_article(
         feed_id=feed_id,
         link=item.link or new.link,
         title=item.title,
-        body=item.summary,
+        body=body,
         author=item.author,
         source=source,
         published_at=item.published,
         fetched_at=now,
         classification=cls,
+        text_source=new.text_source,
     )
 
 

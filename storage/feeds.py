@@ -34,6 +34,7 @@ def _feed(row: aiosqlite.Row) -> Feed:
         backfill=row["backfill"],
         added_by=row["added_by"],
         last_success_at=from_db(row["last_success_at"]),
+        full_text=row["full_text"],
     )
 
 
@@ -46,13 +47,14 @@ async def add_feed(
     default_city_code: str | None = None,
     backfill: int = 0,
     added_by: str = "cli",
+    full_text: str = "auto",
 ) -> Feed:
     async with db.transaction() as conn:
         try:
             cursor = await conn.execute(
-                "INSERT INTO feeds (url, name, default_city_code, backfill, added_by, added_at, next_check_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (url, name, default_city_code, backfill, added_by, to_db(now), to_db(now)),
+                "INSERT INTO feeds (url, name, default_city_code, backfill, added_by, added_at, next_check_at,"
+                " full_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (url, name, default_city_code, backfill, added_by, to_db(now), to_db(now), full_text),
             )
         except sqlite3.IntegrityError as exc:
             if "feeds.url" in str(exc):
@@ -61,6 +63,14 @@ async def add_feed(
         feed_id = cursor.lastrowid
     assert feed_id is not None
     return await get_feed(db, feed_id)
+
+
+async def set_full_text(db: Database, id_or_url: str, mode: str) -> Feed:
+    """Change whether a feed's article pages are read ("auto", "always", "never")."""
+    feed = await find_feed(db, id_or_url)
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE feeds SET full_text = ? WHERE id = ?", (mode, feed.id))
+    return await get_feed(db, feed.id)
 
 
 async def get_feed(db: Database, feed_id: int) -> Feed:

@@ -197,6 +197,7 @@ _V2_TELEGRAM = """
 """
 
 
+
 # v3: stories — the reports of one incident across outlets (issue #10). Labels are the union of the
 # reports' (a later report may add a Kab/Kota or a case); `title` is the representative report's.
 _V3_STORIES = """
@@ -218,11 +219,24 @@ _V3_STORIES = """
         CREATE INDEX articles_story ON articles(story_id);
 """
 
+# v4: full text for teaser feeds. Per feed whether to read article pages; per article which text was
+# classified and stored as its body ('feed' or 'page'), the feed's own text when the page won, and why
+# a wanted page was not used (the article was then classified and alerted on its teaser).
+_V4_FULL_TEXT = """
+        ALTER TABLE feeds ADD COLUMN full_text TEXT NOT NULL DEFAULT 'auto'
+            CHECK (full_text IN ('auto', 'always', 'never'));
+        ALTER TABLE articles ADD COLUMN text_source TEXT NOT NULL DEFAULT 'feed'
+            CHECK (text_source IN ('feed', 'page'));
+        ALTER TABLE articles ADD COLUMN feed_text TEXT;
+        ALTER TABLE articles ADD COLUMN page_error TEXT;
+"""
+
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_TELEGRAM,
     3: _V3_STORIES,
+    4: _V4_FULL_TEXT,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

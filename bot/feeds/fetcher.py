@@ -145,13 +145,17 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         public_only: bool = False,
+        accept: str | None = None,
     ) -> Fetched | NotModified:
         """GET `url` conditionally; return the body, or `NotModified` on 304. Raises `FetchError`.
 
         `public_only` (feeds added from Telegram): every hop may only connect to public addresses.
+        `accept` replaces the feed Accept header (article pages ask for HTML, bot/feeds/pages.py).
         """
         client = self._public_client if public_only else self._client
         headers: dict[str, str] = {}
+        if accept:
+            headers["Accept"] = accept
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.classify import classify
@@ -19,6 +19,7 @@ from bot.feeds.fetcher import Fetched, Fetcher, NotModified
 from bot.feeds.parser import parse_feed
 from bot.feeds.schedule import backoff_delay, next_check_delay
 from bot.feeds.urls import normalize_link
+from bot.ingest.fulltext import ArticleText, FullTextReader, feed_text
 from bot.ingest.store import store_and_queue
 from bot.models import Article, Feed, FeedItem
 from storage import articles as article_store
@@ -56,17 +57,27 @@ class PollSummary:
 
 
 def _classify_new(
-    fresh: list[tuple[FeedItem, str]], feed: Feed, source: str, alert_flags: list[bool]
+    fresh: list[tuple[FeedItem, str]],
+    feed: Feed,
+    source: str,
+    alert_flags: list[bool],
+    texts: Sequence[ArticleText] | None = None,
 ) -> list[NewArticle]:
-    """CPU-bound: runs in a worker thread, off the event loop."""
+    """CPU-bound: runs in a worker thread, off the event loop. `texts`: what to classify (bot/ingest/fulltext)."""
+    if texts is None:
+        texts = [feed_text(item) for item, _ in fresh]
     return [
         NewArticle(
-            item=item,
+            item=replace(item, title=text.title),
             link=link,
-            classification=classify(item.title, item.summary, source=source, default_city=feed.default_city_code),
+            classification=classify(text.title, text.body, source=source, default_city=feed.default_city_code),
             alert=alert,
+            body=text.body,
+            text_source=text.source,
+            feed_text=text.feed_text if text.source == "page" else None,
+            page_error=text.page_error,
         )
-        for (item, link), alert in zip(fresh, alert_flags, strict=True)
+        for (item, link), alert, text in zip(fresh, alert_flags, texts, strict=True)
     ]
 
 
@@ -93,11 +104,14 @@ class Poller:
         *,
         interval: float,
         clock: Callable[[], datetime] = utcnow,
+        full_text: FullTextReader | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
         self.interval = interval
         self.clock = clock
+        # None: every item is classified on its feed text (tests, the demo); the runtime passes a reader.
+        self.full_text = full_text
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed whose next_check_at has come, concurrently (the fetcher caps concurrency)."""
@@ -134,8 +148,10 @@ class Poller:
 
     async def _poll(self, feed: Feed, summary: PollSummary) -> None:
         # Feeds added from Telegram fetch through the SSRF guard on every poll (DNS can change).
-        guard = {} if feed.added_by == "cli" else {"public_only": True}
-        result = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified, **guard)
+        public_only = feed.added_by != "cli"
+        result = await self.fetcher.fetch(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified, public_only=public_only
+        )
         now = self.clock()
         if isinstance(result, NotModified):
             summary.not_modified += 1
@@ -171,7 +187,8 @@ class Poller:
         flags = _alert_flags(feed, fresh)
         # The feed's own title is only known once parsed; on a first poll the row does not have it yet.
         source = feed.name or parsed.title or feed.title or feed.url
-        new_articles = await asyncio.to_thread(_classify_new, fresh, feed, source, flags) if fresh else []
+        texts = await self.full_text.texts(feed, [item for item, _ in fresh]) if fresh and self.full_text else None
+        new_articles = await asyncio.to_thread(_classify_new, fresh, feed, source, flags, texts) if fresh else []
         delay = next_check_delay(
             interval=self.interval,
             cache_seconds=result.cache_seconds,

@@ -1,0 +1,176 @@
+"""Which text each new article is classified on: the feed's, or its page's when the feed has a teaser.
+
+The poller asks `FullTextReader.texts` once per feed poll, for the new items only, before classifying
+them. So a page is fetched once per article: after that poll the article is stored and never new again.
+
+- Pages are fetched through the poller's own `Fetcher`: the same overall and per-host concurrency caps,
+  timeouts, size cap and User-Agent as feeds. A feed added from Telegram fetches its pages through the
+  SSRF guard too (a page link belongs to its feed's trust).
+- Extraction (trafilatura, CPU-bound) runs in a small thread pool of its own, off the event loop and
+  bounded, so a burst of pages cannot starve feed parsing of the default executor.
+- An alert does not wait forever: every page of one poll must be read within `timeout` seconds of the
+  poll reaching this step. A page not read by then (or failing, or yielding no article text) leaves the
+  item on its feed text, marked with the reason in `page_error`; it is stored and alerted all the same.
+- A site whose pages keep failing is skipped for a while (`SiteBackoff`, like a failing feed).
+- Feed and page text both get their double-encoded UTF-8 repaired (`bot.text.repair_text`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Final
+
+from bot.errors import FeedError
+from bot.feeds.fetcher import Fetcher
+from bot.feeds.pages import SiteBackoff, extract_article, fetch_page, needs_page, page_host
+from bot.models import Feed, FeedItem
+from bot.text import repair_text
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PAGE_TIMEOUT: Final = 20.0
+DEFAULT_EXTRACT_WORKERS: Final = 2
+_MAX_ERROR: Final = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleText:
+    """What one new item is classified on and stored with."""
+
+    title: str
+    body: str
+    source: str  # "feed" or "page"
+    feed_text: str  # the feed's own (repaired) text
+    page_error: str | None = None  # why a wanted page was not used
+
+
+@dataclass(slots=True)
+class PageStats:
+    """Counters since start (or since `reset`), for logs and the benchmark."""
+
+    wanted: int = 0  # items whose page was to be read
+    fetched: int = 0  # pages received (any outcome of extraction)
+    used: int = 0  # articles classified on their page's text
+    failed: int = 0  # fetch or extraction failed
+    timed_out: int = 0  # not read within the timeout
+    skipped: int = 0  # site backing off
+    fetch_seconds: float = 0.0  # wall time of page fetches received, summed
+    extract_seconds: float = 0.0  # wall time of extractions, summed (includes waiting for a worker)
+    extract_cpu_seconds: float = 0.0  # thread CPU time of extractions, summed
+
+    def reset(self) -> None:
+        fresh = PageStats()
+        for name in self.__slots__:
+            setattr(self, name, getattr(fresh, name))
+
+
+def feed_text(item: FeedItem) -> ArticleText:
+    """An item classified on its own feed text (repaired)."""
+    body = repair_text(item.summary)
+    return ArticleText(title=repair_text(item.title), body=body, source="feed", feed_text=body)
+
+
+class FullTextReader:
+    """Reads article pages for teaser items; one per process, shared by every feed's poll."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        *,
+        timeout: float = DEFAULT_PAGE_TIMEOUT,
+        workers: int = DEFAULT_EXTRACT_WORKERS,
+        backoff_interval: float = 300.0,
+    ) -> None:
+        self.fetcher = fetcher
+        self.timeout = timeout
+        self.backoff = SiteBackoff(interval=backoff_interval)
+        self.stats = PageStats()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="pantau-extract")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def texts(self, feed: Feed, items: Sequence[FeedItem]) -> list[ArticleText]:
+        """One `ArticleText` per item, in order; never raises for a page's sake."""
+        texts = [feed_text(item) for item in items]
+        wanted = [i for i, item in enumerate(items) if needs_page(feed.full_text, texts[i].body, item.link)]
+        if not wanted:
+            return texts
+        self.stats.wanted += len(wanted)
+        # Feeds added from Telegram: their pages are public-address-only too, every hop, every time.
+        public_only = feed.added_by != "cli"
+        tasks = {i: asyncio.create_task(self._read(items[i].link, texts[i], public_only=public_only)) for i in wanted}
+        done, pending = await asyncio.wait(tasks.values(), timeout=self.timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        for i, task in tasks.items():
+            if task in pending:
+                self.stats.timed_out += 1
+                texts[i] = _on_feed_text(texts[i], f"page not read within {self.timeout:g} s")
+                continue
+            error = task.exception() if task in done else None
+            if error is not None:
+                if not isinstance(error, FeedError):  # a bug: keep the article, keep the traceback
+                    logger.error("reading page %s failed", items[i].link, exc_info=error)
+                texts[i] = _on_feed_text(texts[i], _describe(error))
+                continue
+            texts[i] = task.result()
+        return texts
+
+    async def _read(self, url: str, text: ArticleText, *, public_only: bool) -> ArticleText:
+        host = page_host(url)
+        if self.backoff.wait_left(host) > 0:
+            self.stats.skipped += 1
+            return _on_feed_text(text, "site backing off after failed pages")
+        started = time.perf_counter()
+        try:
+            page = await fetch_page(self.fetcher, url, public_only=public_only)
+        except FeedError as exc:
+            self.stats.failed += 1
+            self.backoff.failure(host, exc)
+            raise
+        self.stats.fetched += 1
+        self.stats.fetch_seconds += time.perf_counter() - started
+        self.backoff.success(host)
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        try:
+            body, cpu = await loop.run_in_executor(
+                self._executor, _extract_timed, page.body, page.final_url, page.content_type, text
+            )
+        except FeedError:
+            self.stats.failed += 1
+            raise
+        finally:
+            self.stats.extract_seconds += time.perf_counter() - started
+        self.stats.extract_cpu_seconds += cpu
+        self.stats.used += 1
+        return ArticleText(title=text.title, body=body, source="page", feed_text=text.feed_text)
+
+
+def _extract_timed(body: bytes, url: str, content_type: str | None, text: ArticleText) -> tuple[str, float]:
+    """Runs in the extraction pool: the page's article text and the thread CPU seconds it took."""
+    started = time.thread_time()
+    try:
+        extracted = extract_article(body, url=url, content_type=content_type, title=text.title, feed_text=text.body)
+    finally:
+        cpu = time.thread_time() - started
+    return extracted, cpu
+
+
+def _on_feed_text(text: ArticleText, reason: str) -> ArticleText:
+    return ArticleText(
+        title=text.title, body=text.body, source="feed", feed_text=text.feed_text, page_error=reason[:_MAX_ERROR]
+    )
+
+
+def _describe(error: BaseException) -> str:
+    message = str(error) or type(error).__name__
+    return message if isinstance(error, FeedError) else f"internal error: {type(error).__name__}: {message}"
