@@ -66,7 +66,15 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="alert the newest N items of the first poll (default 0: the first poll alerts nobody)",
     )
+    full_text_help = (
+        "read each new article's page and classify its full text: auto (only when the feed gives a teaser: "
+        "under 400 characters or cut off), always, never (default: auto)"
+    )
+    add.add_argument("--full-text", choices=("auto", "always", "never"), default="auto", help=full_text_help)
     feeds_sub.add_parser("list", help="show feeds with status, errors, last and next poll")
+    set_ = feeds_sub.add_parser("set", help="change a feed's settings")
+    set_.add_argument("feed", metavar="ID|URL")
+    set_.add_argument("--full-text", choices=("auto", "always", "never"), required=True, help=full_text_help)
     remove = feeds_sub.add_parser("remove", help="remove a feed by id or URL")
     remove.add_argument("feed", metavar="ID|URL")
     imp = feeds_sub.add_parser("import", help="add every feed of an OPML file")

@@ -18,6 +18,8 @@ N = TypeVar("N", int, float)
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_POLL_INTERVAL = 300
 DEFAULT_SEND_RATE = 25.0
+DEFAULT_PAGE_TIMEOUT = 20.0
+DEFAULT_PAGE_WORKERS = 2
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -43,6 +45,8 @@ class Settings:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     log_level: str = "INFO"
     send_rate: float = DEFAULT_SEND_RATE  # overall Telegram messages per second
+    page_timeout: float = DEFAULT_PAGE_TIMEOUT  # seconds a poll waits for article pages before using teasers
+    page_workers: int = DEFAULT_PAGE_WORKERS  # threads extracting article text from pages
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -103,6 +107,25 @@ class Settings:
             limits="must be between 0 and 1000",
         )
 
+        page_timeout = _number(
+            "PANTAU_PAGE_TIMEOUT",
+            get("PANTAU_PAGE_TIMEOUT"),
+            float,
+            DEFAULT_PAGE_TIMEOUT,
+            expected="seconds",
+            valid=lambda v: 0 < v <= 300,
+            limits="must be more than 0 and at most 300 seconds",
+        )
+        page_workers = _number(
+            "PANTAU_PAGE_WORKERS",
+            get("PANTAU_PAGE_WORKERS"),
+            int,
+            DEFAULT_PAGE_WORKERS,
+            expected="a whole number of threads",
+            valid=lambda v: 1 <= v <= 32,
+            limits="must be between 1 and 32",
+        )
+
         return cls(
             telegram_token=Secret(token) if token else None,
             api_base_url=base_url,
@@ -111,6 +134,8 @@ class Settings:
             admin_ids=frozenset(admin_ids),
             log_level=level,
             send_rate=send_rate,
+            page_timeout=page_timeout,
+            page_workers=page_workers,
         )
 
     @property

@@ -31,9 +31,22 @@ async def add_feed(update: Update, context: AppContext) -> None:
     """Add a feed to poll; its current items are remembered, not alerted."""
     if not await _admin_only(update, context):
         return
-    url = args_text(message_of(update)).split(maxsplit=1)[0] if args_text(message_of(update)) else ""
-    if not url or len(url) > MAX_URL_LEN or not is_http_url(url):
-        await reply(update, "Tulis alamat feed lengkap, mis. <code>/addfeed https://contoh.id/rss</code>.")
+    words = args_text(message_of(update)).split()
+    url = words[0] if words else ""
+    if not url or len(url) > MAX_URL_LEN or not is_http_url(url) or len(words) > 2:
+        await reply(
+            update,
+            "Tulis alamat feed lengkap, mis. <code>/addfeed https://contoh.id/rss</code>; boleh ditambah "
+            "<code>selalu</code> atau <code>tidak</code> untuk membaca halaman berita (bawaan: otomatis).",
+        )
+        return
+    full_text = texts.FULL_TEXT_WORDS.get(words[1].casefold()) if len(words) == 2 else "auto"
+    if full_text is None:
+        await reply(
+            update,
+            "Pilihan teks penuh tidak dikenal. Pakai <code>otomatis</code>, <code>selalu</code> atau "
+            "<code>tidak</code>, mis. <code>/addfeed https://contoh.id/rss selalu</code>.",
+        )
         return
     refused = check_url(url)
     if refused is not None:
@@ -47,13 +60,16 @@ async def add_feed(update: Update, context: AppContext) -> None:
         return
     user = update.effective_user
     try:
-        feed = await feed_store.add_feed(svc.db, url, now=svc.now(), added_by=f"telegram:{user.id if user else '?'}")
+        feed = await feed_store.add_feed(
+            svc.db, url, now=svc.now(), added_by=f"telegram:{user.id if user else '?'}", full_text=full_text
+        )
     except DuplicateError:
         await reply(update, f"Feed itu sudah ada: {esc(url)}")
         return
     await reply(
         update,
         f"➕ Feed <b>#{feed.id}</b> ditambahkan: {esc(feed.url)}\n"
+        f"📄 {esc(texts.FULL_TEXT_LABELS[feed.full_text])}\n"
         "Diambil sebentar lagi; berita yang sudah ada di feed dicatat tanpa dikirim sebagai peringatan.",
     )
 

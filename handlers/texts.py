@@ -119,6 +119,24 @@ def render_cities(prefix: str) -> str:
     return clip("\n".join(lines))
 
 
+# /feeds and /addfeed: whether a feed's article pages are read (bot/feeds/pages.py).
+FULL_TEXT_LABELS = {
+    "auto": "teks penuh otomatis (halaman dibaca bila feed hanya memuat cuplikan)",
+    "always": "teks penuh selalu (halaman setiap berita dibaca)",
+    "never": "tanpa teks penuh (hanya teks dari feed)",
+}
+# The words /addfeed accepts after the URL, in Indonesian or as on the command line.
+FULL_TEXT_WORDS = {
+    "auto": "auto",
+    "otomatis": "auto",
+    "always": "always",
+    "selalu": "always",
+    "never": "never",
+    "tidak": "never",
+    "tanpa": "never",
+}
+
+
 def render_feeds(feeds: Sequence[Feed]) -> str:
     if not feeds:
         return "Belum ada feed. Tambah dengan <code>/addfeed URL</code>."
@@ -130,7 +148,11 @@ def render_feeds(feeds: Sequence[Feed]) -> str:
             health = "⏳ belum pernah diambil"
         else:
             health = f"✅ terakhir berhasil {format_wib(feed.last_success_at)}"
-        lines.append(f"<b>#{feed.id}</b> {esc(feed.display_name[:80])}\n    {esc(feed.url[:200])}\n    {health}")
+        mode = FULL_TEXT_LABELS.get(feed.full_text, feed.full_text)
+        lines.append(
+            f"<b>#{feed.id}</b> {esc(feed.display_name[:80])}\n    {esc(feed.url[:200])}\n"
+            f"    {health}\n    📄 {esc(mode)}"
+        )
     return clip("\n".join(lines))
 
 

@@ -3,7 +3,9 @@
 A regional feed can name its default Kab/Kota (a name, alias or Kemendagri code; the caller
 resolves it) as ``pantau:city="Kota Surakarta"`` (namespace `PANTAU_NS`; any namespace URI is
 accepted on import) or a plain ``city="…"``. A folder outline's city is inherited by the feeds
-inside it unless they name their own.
+inside it unless they name their own. Likewise ``pantau:fullText="always"`` (``auto``, ``always`` or
+``never``; see bot/feeds/pages.py) says whether the feed's article pages are read; export writes it
+when it is not the default ``auto``.
 
 Import rules: every ``outline`` with an ``xmlUrl`` at any depth is a feed; outlines without one
 (folders, links) are skipped, not errors; the first occurrence of a URL wins. URLs are returned
@@ -22,6 +24,7 @@ from typing import Final
 from bot.errors import InputError
 
 PANTAU_NS: Final = "https://github.com/pantau/opml"
+FULL_TEXT_VALUES: Final = ("auto", "always", "never")
 # Characters XML 1.0 cannot carry at all, even escaped.
 _INVALID_XML_CHARS: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -31,6 +34,7 @@ class OpmlFeed:
     url: str
     title: str | None = None
     city: str | None = None  # default Kab/Kota for a regional feed, as written in the file
+    full_text: str | None = None  # "auto", "always" or "never"; None = not given (auto)
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
@@ -55,20 +59,26 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
     feeds: list[OpmlFeed] = []
     seen: set[str] = set()
 
-    def walk(element: ET.Element, inherited_city: str | None) -> None:
+    def walk(element: ET.Element, inherited_city: str | None, inherited_full_text: str | None) -> None:
         for outline in element:
             if _local(outline.tag).lower() != "outline":
                 continue
             attrs = {_local(k).lower(): v for k, v in outline.attrib.items()}
             city = (attrs.get("city") or "").strip() or inherited_city
+            full_text = (attrs.get("fulltext") or "").strip().lower() or inherited_full_text
             url = (attrs.get("xmlurl") or "").strip()
+            if full_text is not None and full_text not in FULL_TEXT_VALUES:
+                where = url or (attrs.get("text") or "").strip() or "an outline"
+                raise InputError(
+                    f"OPML fullText must be auto, always or never, got {full_text[:40]!r} (at {where[:200]})"
+                )
             if url and url not in seen:
                 seen.add(url)
                 title = (attrs.get("title") or attrs.get("text") or "").strip() or None
-                feeds.append(OpmlFeed(url=url, title=title, city=city))
-            walk(outline, city)
+                feeds.append(OpmlFeed(url=url, title=title, city=city, full_text=full_text))
+            walk(outline, city, full_text)
 
-    walk(body, None)
+    walk(body, None, None)
     return feeds
 
 
@@ -87,6 +97,8 @@ def export_opml(feeds: Iterable[OpmlFeed], title: str) -> str:
         attrs["xmlUrl"] = _clean(feed.url)
         if feed.city:
             attrs[f"{{{PANTAU_NS}}}city"] = _clean(feed.city)
+        if feed.full_text and feed.full_text != "auto":
+            attrs[f"{{{PANTAU_NS}}}fullText"] = feed.full_text
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

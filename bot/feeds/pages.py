@@ -92,6 +92,10 @@ _BOILERPLATE_PARAGRAPH: Final = re.compile(
     r"halaman\s+(?:selanjutnya|berikutnya|sebelumnya)|selanjutnya\s*>|tags?\s*:|topik\s*:)",
     re.IGNORECASE,
 )
+# Furniture wherever it sits in a paragraph: copyright lines, link bars ("Redaksi | Kontak | Karir").
+_FURNITURE_ANYWHERE: Final = re.compile(
+    r"©|\bhak\s+cipta\s+dilindungi|\ball\s+rights\s+reserved|[^|]+\|[^|]+\|", re.IGNORECASE
+)
 _WORD: Final = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 
 
@@ -155,7 +159,7 @@ def extract_article(body: bytes, *, url: str, content_type: str | None, title: s
         )
     except Exception as exc:  # lxml/trafilatura on hostile markup: not our bug, the page is unusable
         raise PageError(f"page could not be parsed: {type(exc).__name__}") from exc
-    text = clean_article_text(extracted or "")
+    text = clean_article_text(extracted or "", title=title)
     if not text:
         raise PageError("no article text found on the page")
     if len(text) <= len(" ".join(feed_text.split())):
@@ -166,16 +170,19 @@ def extract_article(body: bytes, *, url: str, content_type: str | None, title: s
     return text
 
 
-def clean_article_text(text: str) -> str:
-    """Repair encoding, drop furniture paragraphs and duplicates, fold whitespace, cap the length."""
+def clean_article_text(text: str, *, title: str = "") -> str:
+    """Repair encoding, drop furniture paragraphs, duplicates and the headline, fold whitespace, cap the length."""
     paragraphs: list[str] = []
-    seen: set[str] = set()
+    # The page's own headline often opens the extracted text; the title is stored apart already.
+    seen: set[str] = {" ".join(repair_text(title).split()).casefold()}
     size = 0
     for raw in repair_text(text).splitlines():
         line = " ".join(raw.split())
-        if not line or _BOILERPLATE_PARAGRAPH.match(line) or line in seen:
+        if not line or line.casefold() in seen or _BOILERPLATE_PARAGRAPH.match(line):
             continue
-        seen.add(line)
+        if _FURNITURE_ANYWHERE.search(line):
+            continue
+        seen.add(line.casefold())
         if size and size + len(line) > PAGE_TEXT_MAX_CHARS:
             break
         paragraphs.append(line[:PAGE_TEXT_MAX_CHARS])

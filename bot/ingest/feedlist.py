@@ -49,7 +49,14 @@ async def import_opml(db: Database, data: bytes) -> tuple[int, int]:
     added = skipped = 0
     for entry, city_code in zip(entries, cities, strict=True):
         try:
-            await feed_store.add_feed(db, entry.url, now=utcnow(), name=entry.title, default_city_code=city_code)
+            await feed_store.add_feed(
+                db,
+                entry.url,
+                now=utcnow(),
+                name=entry.title,
+                default_city_code=city_code,
+                full_text=entry.full_text or "auto",
+            )
             added += 1
         except DuplicateError:
             skipped += 1

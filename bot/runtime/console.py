@@ -10,12 +10,24 @@ from bot.config import Settings
 from bot.feeds.fetcher import Fetcher
 from bot.formatting import render_alert_text
 from bot.ingest.feedlist import ensure_feeds
+from bot.ingest.fulltext import FullTextReader
 from bot.ingest.poller import Poller, PollSummary
 from storage import feeds as feed_store
 from storage.db import Database, open_database
 from storage.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
+
+
+def make_poller(db: Database, fetcher: Fetcher, settings: Settings) -> Poller:
+    """The service's poller: reads article pages of teaser items through the same fetcher."""
+    reader = FullTextReader(
+        fetcher,
+        timeout=settings.page_timeout,
+        workers=settings.page_workers,
+        backoff_interval=settings.poll_interval,
+    )
+    return Poller(db, fetcher, interval=settings.poll_interval, full_text=reader)
 
 
 def print_new_articles(summary: PollSummary, out: TextIO) -> None:
@@ -28,7 +40,7 @@ async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
     db = await open_database(settings.db_path)
     try:
         async with Fetcher() as fetcher:
-            poller = Poller(db, fetcher, interval=settings.poll_interval)
+            poller = make_poller(db, fetcher, settings)
             if once:
                 summary = await poller.poll_feeds(await feed_store.list_feeds(db))
                 out.write(summary.line() + "\n")
@@ -49,7 +61,7 @@ async def run_console(settings: Settings, out: TextIO) -> int:
     try:
         await ensure_feeds(db)
         async with Fetcher() as fetcher:
-            poller = Poller(db, fetcher, interval=settings.poll_interval)
+            poller = make_poller(db, fetcher, settings)
             while True:
                 summary = await poller.poll_due()
                 print_new_articles(summary, out)

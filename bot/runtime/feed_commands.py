@@ -28,9 +28,18 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) ->
                 raise InputError("--backfill must be 0 or more")
             city = resolve_city_code(args.city) if args.city else None
             feed = await feed_store.add_feed(
-                db, args.url, now=utcnow(), name=args.name, default_city_code=city, backfill=args.backfill
+                db,
+                args.url,
+                now=utcnow(),
+                name=args.name,
+                default_city_code=city,
+                backfill=args.backfill,
+                full_text=args.full_text,
             )
-            out.write(f"added feed {feed.id}: {feed.url}\n")
+            out.write(f"added feed {feed.id}: {feed.url} (full text: {feed.full_text})\n")
+        elif action == "set":
+            feed = await feed_store.set_full_text(db, args.feed, args.full_text)
+            out.write(f"feed {feed.id}: full text {feed.full_text}\n")
         elif action == "list":
             feeds = await feed_store.list_feeds(db)
             if not feeds:
@@ -51,7 +60,10 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) ->
             feeds = await feed_store.list_feeds(db)
             out.write(
                 export_opml(
-                    [OpmlFeed(url=f.url, title=f.display_name, city=f.default_city_code) for f in feeds],
+                    [
+                        OpmlFeed(url=f.url, title=f.display_name, city=f.default_city_code, full_text=f.full_text)
+                        for f in feeds
+                    ],
                     title="Pantau feeds",
                 )
             )
@@ -64,7 +76,7 @@ def feed_table(feeds: list[Feed]) -> str:
     """`pantau feeds list`: one row per feed, then its URL and last error indented below it."""
     from bot.classify import place_by_code
 
-    header = ("ID", "NAME", "STATUS", "ERRORS", "LAST POLL", "NEXT POLL", "KAB/KOTA")
+    header = ("ID", "NAME", "STATUS", "ERRORS", "LAST POLL", "NEXT POLL", "KAB/KOTA", "FULL TEXT")
     rows: list[tuple[str, ...]] = []
     details: list[list[str]] = []
     for feed in feeds:
@@ -84,6 +96,7 @@ def feed_table(feeds: list[Feed]) -> str:
                 format_wib(feed.last_checked_at) if feed.last_checked_at else "-",
                 format_wib(feed.next_check_at),
                 place.name if place else (feed.default_city_code or "-"),
+                feed.full_text,
             )
         )
         extra = [feed.url]

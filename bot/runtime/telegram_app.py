@@ -185,14 +185,13 @@ async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -
     """Poll due feeds forever; wake the sender as soon as alerts are queued."""
     from bot.feeds.fetcher import Fetcher
     from bot.ingest.feedlist import ensure_feeds
-    from bot.ingest.poller import Poller
-    from bot.runtime.console import sleep_until_due
+    from bot.runtime.console import make_poller, sleep_until_due
 
     settings = svc.settings
     await ensure_feeds(svc.db)
     runtime.fetcher = Fetcher()
     fetcher = await runtime.fetcher.__aenter__()
-    poller = Poller(svc.db, fetcher, interval=settings.poll_interval)
+    poller = make_poller(svc.db, fetcher, settings)
     tick = min(POLL_TICK_MAX, float(settings.poll_interval))
     while True:
         try:
