@@ -94,6 +94,31 @@ def test_feeds_add_list_export_import_remove(tmp_path: Path) -> None:
     assert "imported 0 feeds (1 already present)" in again.stdout
 
 
+def test_feeds_full_text_setting_is_added_listed_changed_and_kept_through_opml(tmp_path: Path) -> None:
+    env = {"PANTAU_DB": str(tmp_path / "p.db")}
+    assert pantau("feeds", "add", "https://a.example/rss", "--full-text", "always", env=env).returncode == 0
+    assert pantau("feeds", "add", "https://b.example/rss", env=env).returncode == 0
+    bad = pantau("feeds", "add", "https://c.example/rss", "--full-text", "sometimes", env=env)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    listing = pantau("feeds", "list", env=env).stdout
+    assert "FULL TEXT" in listing
+    rows = [line.split() for line in listing.splitlines() if line[:1].isdigit()]
+    assert [(row[0], row[-1]) for row in rows] == [("1", "always"), ("2", "auto")]
+    changed = pantau("feeds", "set", "2", "--full-text", "never", env=env)
+    assert changed.returncode == 0 and "full text never" in changed.stdout
+    missing = pantau("feeds", "set", "9", "--full-text", "never", env=env)
+    assert missing.returncode == 1 and "no feed" in missing.stderr
+    exported = pantau("feeds", "export", env=env).stdout
+    assert 'pantau:fullText="always"' in exported and 'pantau:fullText="never"' in exported
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(exported)
+    other = {"PANTAU_DB": str(tmp_path / "other.db")}
+    assert pantau("feeds", "import", str(opml), env=other).returncode == 0
+    listing = pantau("feeds", "list", env=other).stdout
+    rows = [line.split() for line in listing.splitlines() if line[:1].isdigit()]
+    assert [row[-1] for row in rows] == ["always", "never"]
+
+
 def test_import_of_malformed_opml_names_the_problem_and_adds_nothing(tmp_path: Path) -> None:
     env = {"PANTAU_DB": str(tmp_path / "p.db")}
     bad = tmp_path / "bad.opml"
@@ -107,7 +132,8 @@ def test_poll_once_prints_a_summary_line(tmp_path: Path, feed_server: FeedServer
     feed_server.route("/rss", body=RSS, etag='"e1"')
     feed_server.route("/gone", status=404)
     env = {"PANTAU_DB": str(tmp_path / "p.db")}
-    pantau("feeds", "add", feed_server.url("/rss"), env=env)
+    # The items link to warta.example: no article pages (they would be looked up outside the machine).
+    pantau("feeds", "add", feed_server.url("/rss"), "--full-text", "never", env=env)
     pantau("feeds", "add", feed_server.url("/gone"), env=env)
     first = pantau("poll", "--once", env=env)
     assert first.returncode == 0, first.stderr
@@ -142,7 +168,7 @@ def test_demo_prints_at_least_30_alerts_offline() -> None:
 def test_console_mode_polls_and_prints_alerts(tmp_path: Path, feed_server: FeedServer) -> None:
     feed_server.route("/rss", body=RSS)
     env = {"PANTAU_DB": str(tmp_path / "p.db"), "PANTAU_POLL_INTERVAL": "1"}
-    pantau("feeds", "add", feed_server.url("/rss"), env=env)
+    pantau("feeds", "add", feed_server.url("/rss"), "--full-text", "never", env=env)
     base = clean_environ()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],

@@ -16,6 +16,7 @@ def test_defaults() -> None:
     assert settings.poll_interval == 300
     assert settings.admin_ids == frozenset()
     assert settings.log_level == "INFO"
+    assert settings.page_timeout == 20.0 and settings.page_workers == 2
 
 
 def test_all_values() -> None:
@@ -28,6 +29,8 @@ def test_all_values() -> None:
             "PANTAU_ADMIN_IDS": " 1, 2 ,3,",
             "PANTAU_LOG_LEVEL": "debug",
             "PANTAU_SEND_RATE": "10",
+            "PANTAU_PAGE_TIMEOUT": "7.5",
+            "PANTAU_PAGE_WORKERS": "4",
         }
     )
     assert settings.telegram_token is not None
@@ -38,6 +41,7 @@ def test_all_values() -> None:
     assert settings.admin_ids == frozenset({1, 2, 3})
     assert settings.log_level == "DEBUG"
     assert settings.send_rate == 10.0
+    assert settings.page_timeout == 7.5 and settings.page_workers == 4
 
 
 def test_empty_token_means_console_mode() -> None:
@@ -56,6 +60,11 @@ def test_empty_token_means_console_mode() -> None:
         ("TELEGRAM_API_BASE_URL", "ftp://example.org"),
         ("PANTAU_SEND_RATE", "0"),
         ("PANTAU_SEND_RATE", "fast"),
+        ("PANTAU_PAGE_TIMEOUT", "0"),
+        ("PANTAU_PAGE_TIMEOUT", "nan"),
+        ("PANTAU_PAGE_TIMEOUT", "301"),
+        ("PANTAU_PAGE_WORKERS", "0"),
+        ("PANTAU_PAGE_WORKERS", "2.5"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:

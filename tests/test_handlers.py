@@ -262,13 +262,38 @@ async def test_admin_commands_and_refusal(tmp_path: Path) -> None:
         [dup] = await h.text(ADMIN_ID, "/addfeed https://contoh.id/rss")
         assert "sudah ada" in dup
         [listing] = await h.text(ADMIN_ID, "/feeds")
-        assert "contoh.id/rss" in listing and "belum pernah" in listing
+        assert "contoh.id/rss" in listing and "belum pernah" in listing and "teks penuh otomatis" in listing
         await publish(h.db, new_article(1, classification(SUKOHARJO, ["kebakaran"])))
         [stats] = await h.text(ADMIN_ID, "/stats")
         assert "Kabupaten Sukoharjo 1" in stats and "Kebakaran 1" in stats and "Antrean" in stats
         [removed] = await h.text(ADMIN_ID, "/removefeed 1")
         assert "dihapus" in removed
         assert await feed_store.list_feeds(h.db) == []
+
+
+async def test_addfeed_takes_a_full_text_choice(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+
+        async def probe(url: str) -> None:  # no network in tests; the SSRF guard is tested in test_ssrf.py
+            pass
+
+        h.services.feed_probe = probe
+        [always] = await h.text(ADMIN_ID, "/addfeed https://contoh.id/rss selalu")
+        assert "ditambahkan" in always and "teks penuh selalu" in always
+        [never] = await h.text(ADMIN_ID, "/addfeed https://contoh.id/lain never")
+        assert "tanpa teks penuh" in never
+        [unknown] = await h.text(ADMIN_ID, "/addfeed https://contoh.id/baru kadang")
+        assert "tidak dikenal" in unknown
+        [too_many] = await h.text(ADMIN_ID, "/addfeed https://contoh.id/baru selalu lagi")
+        assert "Tulis alamat feed lengkap" in too_many
+        assert [
+            (f.url, f.full_text, f.added_by.startswith("telegram:")) for f in await feed_store.list_feeds(h.db)
+        ] == [
+            ("https://contoh.id/rss", "always", True),
+            ("https://contoh.id/lain", "never", True),
+        ]
+        [listing] = await h.text(ADMIN_ID, "/feeds")
+        assert "teks penuh selalu" in listing and "tanpa teks penuh" in listing
 
 
 async def test_help_lists_every_command_and_admin_extra(tmp_path: Path) -> None:

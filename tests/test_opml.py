@@ -97,3 +97,35 @@ def test_bundled_default_feeds() -> None:
     by_url = {f.url: f for f in feeds}
     assert by_url["https://www.solopos.com/feed"].city == "Kota Surakarta"
     assert by_url["https://www.antaranews.com/rss/terkini.xml"].city is None
+
+
+def test_full_text_is_read_inherited_and_written_back() -> None:
+    data = b"""<opml version="2.0" xmlns:p="urn:any"><head/><body>
+      <outline text="Teaser" p:fullText="always">
+        <outline xmlUrl="https://a.id/rss"/>
+        <outline xmlUrl="https://b.id/rss" p:fullText="NEVER"/>
+      </outline>
+      <outline xmlUrl="https://c.id/rss"/>
+    </body></opml>"""
+    feeds = parse_opml(data)
+    assert [(f.url, f.full_text) for f in feeds] == [
+        ("https://a.id/rss", "always"),
+        ("https://b.id/rss", "never"),
+        ("https://c.id/rss", None),
+    ]
+    exported = export_opml([OpmlFeed(url=f.url, title=None, full_text=f.full_text or "auto") for f in feeds], title="x")
+    assert 'pantau:fullText="always"' in exported and 'pantau:fullText="never"' in exported
+    assert exported.count("fullText") == 2  # the default is not written
+    assert [(f.url, f.full_text) for f in parse_opml(exported.encode())] == [
+        ("https://a.id/rss", "always"),
+        ("https://b.id/rss", "never"),
+        ("https://c.id/rss", None),
+    ]
+
+
+def test_unknown_full_text_value_is_refused_naming_the_feed() -> None:
+    data = b'<opml version="2.0"><head/><body><outline xmlUrl="https://a.id/rss" fullText="kadang"/></body></opml>'
+    with pytest.raises(
+        InputError, match=r"fullText must be auto, always or never, got 'kadang' \(at https://a.id/rss\)"
+    ):
+        parse_opml(data)

@@ -158,7 +158,8 @@ async def test_pantau_run_delivers_matching_alerts_once_in_order(tmp_path: Path)
                 "PANTAU_LOG_LEVEL": "INFO",
             }
             bot = Pantau(env, tmp_path / "pantau.log")
-            await bot.cli("feeds", "add", feeds.url("/solo.xml"))
+            # Its links name warta.example: no article pages (test_fulltext_e2e.py reads pages on loopback).
+            await bot.cli("feeds", "add", feeds.url("/solo.xml"), "--full-text", "never")
             await bot.start()
             try:
                 # The bot comes up: menu set, polling Telegram.
