@@ -6,7 +6,9 @@ and peak RSS (getrusage) belong to that part alone; the feed farm is yet another
 Steady state: the database is primed (every feed has its ETag and its 20 items stored, see prime.py);
 before each measured cycle 10 % of the feeds publish 2 new items, the other 90 % answer 304. The measured
 cycle is the product's `Poller.poll_due()` with the default `Fetcher` — fetch, parse, classify, dedup,
-store, match and queue, all real.
+store, match and queue, all real. The poller reads article pages as `pantau run` does (`FullTextReader`);
+with ``page_share`` > 0 (scenario 8) that share of the new items carries a teaser and links to a page on
+the farm, so each cycle also fetches those pages (same caps, same 50 ms) and extracts their text.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ async def _cycles(args: argparse.Namespace) -> dict:
 
     from bot.classify import classify
     from bot.feeds.fetcher import Fetcher
+    from bot.ingest.fulltext import FullTextReader
     from bot.ingest.poller import Poller
     from storage.db import open_database
     from storage.timeutil import utcnow
@@ -45,20 +48,36 @@ async def _cycles(args: argparse.Namespace) -> dict:
 
     rng = random.Random(args.seed)
     fetcher = Fetcher(max_concurrency=args.concurrency, max_per_host=args.per_host)
-    poller = Poller(db, fetcher, interval=args.interval, clock=clock)
+    reader = FullTextReader(fetcher)  # as `pantau run` wires it (PANTAU_PAGE_TIMEOUT 20 s, 2 extraction threads)
+    poller = Poller(db, fetcher, interval=args.interval, clock=clock, full_text=reader)
     control = httpx.AsyncClient(timeout=30)
     cycles = []
     for c in range(args.cycles):
         offset[0] = c * (args.interval + 1)
         changed = rng.sample(range(args.feeds), round(args.feeds * args.changed))
         (await control.post(f"{args.control}/_advance", json={"feeds": changed})).raise_for_status()
+        reader.stats.reset()
         before = rusage_self()
         t0 = time.perf_counter()
         summary = await poller.poll_due()
         wall = time.perf_counter() - t0
         after = rusage_self()
+        pages = reader.stats
         cycles.append(
             {
+                "pages_wanted": pages.wanted,
+                "pages_fetched": pages.fetched,
+                "pages_used": pages.used,
+                "pages_failed": pages.failed,
+                "pages_timed_out": pages.timed_out,
+                "page_fetches_per_s": round(pages.fetched / wall, 1),
+                "page_fetch_ms_mean": round(1000 * pages.fetch_seconds / pages.fetched, 1) if pages.fetched else None,
+                "extract_ms_per_page": round(1000 * pages.extract_seconds / pages.fetched, 1)
+                if pages.fetched
+                else None,
+                "extract_cpu_ms_per_page": round(1000 * pages.extract_cpu_seconds / pages.fetched, 1)
+                if pages.fetched
+                else None,
                 "wall_s": round(wall, 3),
                 "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
                 "rss_mb": round(rss_mb(), 1),
@@ -72,6 +91,7 @@ async def _cycles(args: argparse.Namespace) -> dict:
         if args.verbose:
             print(c, cycles[-1], file=sys.stderr, flush=True)
     await control.aclose()
+    reader.close()
     await fetcher.aclose()
     await db.close()
     return {
@@ -131,10 +151,10 @@ def worker_main(argv: list[str]) -> None:
 # ---------------------------------------------------------------- scenarios (run from run_all.py)
 
 
-def _primed_farm(tmp: Path, feeds: int, chats: int = 0):
+def _primed_farm(tmp: Path, feeds: int, chats: int = 0, page_share: float = 0.0):
     from benchmarks.prime import prime, subscribe_sample
 
-    farm = FarmProcess(feeds).__enter__()
+    farm = FarmProcess(feeds, page_share=page_share).__enter__()
     db = tmp / f"poll-{feeds}.db"
     t0 = time.perf_counter()
     prime(db, feeds=feeds, port=farm.port, hosts=farm.hosts)
@@ -143,9 +163,9 @@ def _primed_farm(tmp: Path, feeds: int, chats: int = 0):
     return farm, db, time.perf_counter() - t0
 
 
-def scenario_cycle(feeds: int = 6000, *, concurrency: int = 64, per_host: int = 4) -> dict:
+def scenario_cycle(feeds: int = 6000, *, concurrency: int = 64, per_host: int = 4, page_share: float = 0.0) -> dict:
     with tempfile.TemporaryDirectory(prefix="pantau-bench-") as tmp:
-        farm, db, prime_s = _primed_farm(Path(tmp), feeds, chats=1000)
+        farm, db, prime_s = _primed_farm(Path(tmp), feeds, chats=1000, page_share=page_share)
         try:
             stats(farm.control, reset=True)
             res = run_worker(
@@ -170,6 +190,7 @@ def scenario_cycle(feeds: int = 6000, *, concurrency: int = 64, per_host: int = 
         "feeds": feeds,
         "hosts": farm.hosts,
         "rtt_ms": farm.delay * 1000,
+        "page_share": page_share,
         "prime_s": round(prime_s, 1),
         "concurrency": concurrency,
         "per_host": per_host,

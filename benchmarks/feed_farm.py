@@ -11,12 +11,17 @@ process so its CPU is never counted against the poller.
   feeds one generation, i.e. publishes 2 new items in each (the two oldest fall off).
 - Every /feed request sleeps `delay` seconds before answering (a simulated network round trip).
 - ``GET /_stats`` returns request counters; ``POST /_stats`` resets them.
+- ``--page-share F`` (default 0): that share of items (chosen per item, deterministically) carry only a
+  teaser ("…") and link to an article page on the farm, ``/page/<n>/<k>`` on the feed's own host, built
+  like a real portal page (menus, "Baca juga", "Terpopuler", footer; about 50 KB) and delayed like a feed.
+  The other items carry a full ~450-character description, which Pantau's `auto` mode reads as is.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -24,7 +29,7 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from benchmarks.common import article_text
+from benchmarks.common import article_text, city_names
 
 ITEMS_PER_FEED = 20
 NEW_PER_ADVANCE = 2
@@ -62,7 +67,62 @@ def etag_of(n: int, gen: int) -> str:
     return f'"{n}-{gen}"'
 
 
-def render(n: int, gen: int) -> bytes:
+def needs_page(n: int, k: int, share: float) -> bool:
+    """Whether item k of feed n is a teaser whose page lives on the farm (about `share` of all items)."""
+    return share > 0 and random.Random(item_seed(n, k) * 7 + 1).random() < share
+
+
+def page_url(n: int, k: int, port: int, hosts: int) -> str:
+    return f"http://{host_of(n, hosts)}:{port}/page/{n}/{k}"
+
+
+def teaser_of(body: str) -> str:
+    cut = body[:150]
+    return cut[: cut.rfind(" ")] + " ..."
+
+
+_MENU = ("Solo", "Sukoharjo", "Klaten", "Boyolali", "Sragen", "Karanganyar", "Wonogiri", "Semarang", "Jepara")
+_SECTIONS = ("Nasional", "Daerah", "Ekonomi", "Olahraga", "Hiburan", "Otomotif", "Tekno", "Gaya Hidup", "Wisata")
+
+
+def render_page(n: int, k: int) -> bytes:
+    """The article page of item k: the story (~1,700 characters) inside a portal's furniture (~50 KB)."""
+    title, _, _ = article_text(item_seed(n, k))
+    _, long_body, _ = article_text(item_seed(n, k), body_words=240)
+    words = long_body.split()
+    paragraphs = [" ".join(words[i : i + 40]) for i in range(0, len(words), 40)]
+    rng = random.Random(item_seed(n, k))
+    towns = [name for _, name in rng.sample(city_names(), 60)]
+    menu = "".join(f'<li><a href="/kanal/{t.lower()}">{t}</a></li>' for t in (*_MENU, *_SECTIONS))
+    more_menu = "".join(f'<li><a href="/daerah/{i}">{t}</a></li>' for i, t in enumerate(towns))
+    others = [article_text(item_seed(n, k) + 1000 + i)[0] for i in range(60)]
+    body = []
+    for i, paragraph in enumerate(paragraphs):
+        body.append(f"<p>{escape(paragraph)}</p>")
+        if i == 1:
+            body.append(f'<div class="baca-juga"><b>Baca juga:</b> <a href="/b/{i}">{escape(others[0])}</a></div>')
+            body.append(f'<p><strong>Baca Juga:</strong> <a href="/b/x">{escape(others[1])}</a></p>')
+    popular = "".join(f'<li><a href="/p/{i}">{escape(t)}</a></li>' for i, t in enumerate(others[2:12]))
+    cards = "".join(
+        f'<div class="card"><a href="/c/{i}"><img src="/i/{i}.jpg" alt=""><h4>{escape(t)}</h4></a>'
+        f"<span>{i + 1} jam lalu</span></div>"
+        for i, t in enumerate(others[12:])
+    )
+    script = "var cfg = {" + ",".join(f'"k{i}": "{"v" * 40}"' for i in range(500)) + "};"
+    html = (
+        f'<!DOCTYPE html><html lang="id"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta property="og:title" content="{escape(title)}"><script>{script}</script></head><body>'
+        f'<header><nav class="menu"><ul>{menu}</ul><ul class="more">{more_menu}</ul></nav></header>'
+        f'<main><article><h1>{escape(title)}</h1><div class="meta">Penulis: Redaksi | 1 Jan 2025 08:00 WIB</div>'
+        f'<div class="content">{"".join(body)}</div><div class="tags">Tag: berita, daerah</div></article>'
+        f'<aside class="sidebar"><h3>Terpopuler</h3><ol>{popular}</ol></aside>'
+        f'<section class="lainnya"><h3>Berita Lainnya</h3>{cards}</section></main>'
+        f"<footer><p>Portal Berita {n} | Redaksi | Pedoman Media Siber | Kontak</p></footer></body></html>"
+    )
+    return html.encode()
+
+
+def render(n: int, gen: int, *, port: int = 0, hosts: int = 50, page_share: float = 0.0) -> bytes:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>',
         f"<title>Portal Berita {n}</title><link>https://portal{n % 97}.example/</link>",
@@ -70,9 +130,12 @@ def render(n: int, gen: int) -> bytes:
     ]
     for k in item_ks(gen):
         title, body, _ = article_text(item_seed(n, k))
+        link = item_link(n, k)
+        if needs_page(n, k, page_share):
+            body, link = teaser_of(body), page_url(n, k, port, hosts)
         published = format_datetime(_BASE_TIME + timedelta(minutes=k), usegmt=True)
         parts.append(
-            f"<item><title>{escape(title)}</title><link>{escape(item_link(n, k))}</link>"
+            f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
             f'<guid isPermaLink="false">{item_guid(n, k)}</guid><pubDate>{published}</pubDate>'
             f"<description>{escape(body)}</description></item>"
         )
@@ -81,19 +144,35 @@ def render(n: int, gen: int) -> bytes:
 
 
 class Farm:
-    def __init__(self, feeds: int, delay: float) -> None:
+    def __init__(self, feeds: int, delay: float, hosts: int = 50, page_share: float = 0.0) -> None:
         self.feeds = feeds
         self.delay = delay
+        self.hosts = hosts
+        self.page_share = page_share
+        self.port = 0  # known once listening; page links name it
         self.gen = [0] * feeds
         self._cache: dict[int, tuple[int, bytes]] = {}
-        self.stats = {"requests": 0, "ok": 0, "not_modified": 0}
+        self.stats = {"requests": 0, "ok": 0, "not_modified": 0, "pages": 0, "page_bytes": 0}
 
     def body(self, n: int) -> bytes:
         gen = self.gen[n]
         hit = self._cache.get(n)
         if hit is None or hit[0] != gen:
-            hit = self._cache[n] = (gen, render(n, gen))
+            hit = self._cache[n] = (
+                gen,
+                render(n, gen, port=self.port, hosts=self.hosts, page_share=self.page_share),
+            )
         return hit[1]
+
+    async def page(self, request: web.Request) -> web.Response:
+        n, k = int(request.match_info["n"]), int(request.match_info["k"])
+        if not 0 <= n < self.feeds:
+            raise web.HTTPNotFound()
+        await asyncio.sleep(self.delay)
+        body = render_page(n, k)
+        self.stats["pages"] += 1
+        self.stats["page_bytes"] += len(body)
+        return web.Response(body=body, headers={"Content-Type": "text/html; charset=utf-8"})
 
     async def feed(self, request: web.Request) -> web.Response:
         n = int(request.match_info["n"])
@@ -124,10 +203,11 @@ class Farm:
         return web.json_response(self.stats)
 
 
-async def serve(feeds: int, hosts: int, delay: float, port: int) -> None:
-    farm = Farm(feeds, delay)
+async def serve(feeds: int, hosts: int, delay: float, port: int, page_share: float = 0.0) -> None:
+    farm = Farm(feeds, delay, hosts, page_share)
     app = web.Application()
     app.router.add_get("/feed/{n}", farm.feed)
+    app.router.add_get("/page/{n}/{k}", farm.page)
     app.router.add_post("/_advance", farm.advance)
     app.router.add_get("/_stats", farm.get_stats)
     app.router.add_post("/_stats", farm.reset_stats)
@@ -136,6 +216,7 @@ async def serve(feeds: int, hosts: int, delay: float, port: int) -> None:
     first = web.TCPSite(runner, host_of(0, hosts), port, backlog=4096)
     await first.start()
     port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    farm.port = port
     for h in range(1, hosts):
         await web.TCPSite(runner, host_of(h, hosts), port, backlog=4096).start()
     print(f"READY {port}", flush=True)
@@ -150,15 +231,16 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--page-share", type=float, default=0.0)
     args = parser.parse_args()
-    asyncio.run(serve(args.feeds, args.hosts, args.delay, args.port))
+    asyncio.run(serve(args.feeds, args.hosts, args.delay, args.port, args.page_share))
 
 
 class FarmProcess:
     """Start the farm in a child process: ``with FarmProcess(6000) as farm: farm.url(n)``."""
 
-    def __init__(self, feeds: int, hosts: int = 50, delay: float = 0.05) -> None:
-        self.feeds, self.hosts, self.delay = feeds, hosts, delay
+    def __init__(self, feeds: int, hosts: int = 50, delay: float = 0.05, page_share: float = 0.0) -> None:
+        self.feeds, self.hosts, self.delay, self.page_share = feeds, hosts, delay, page_share
         self.port = 0
         self._proc = None
 
@@ -180,6 +262,8 @@ class FarmProcess:
                 str(self.hosts),
                 "--delay",
                 str(self.delay),
+                "--page-share",
+                str(self.page_share),
             ],
             cwd=ROOT,
             env=env,

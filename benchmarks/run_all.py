@@ -77,7 +77,8 @@ def stories_bench(stories: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9")
+    parser.add_argument("--feeds", type=int, help="feeds of scenarios 1 and 9 (default 6,000; 600 with --quick)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--reuse", type=Path, help="results.json whose figures stand for scenarios not in --only")
     args = parser.parse_args()
@@ -105,7 +106,8 @@ def main() -> int:
         print(f"    done in {res['scenario_wall_s']} s", file=sys.stderr, flush=True)
         return res
 
-    r = step(1, "poll_cycle", lambda: bench_poll.scenario_cycle(600 if q else 6000))
+    cycle_feeds = args.feeds or (600 if q else 6000)
+    r = step(1, "poll_cycle", lambda: bench_poll.scenario_cycle(cycle_feeds))
     if r and "error" not in r:
         rows += [
             Row(
@@ -260,6 +262,35 @@ def main() -> int:
             Row("", "p95 / max", f"{r['p95_ms']:.2f} / {r['max_ms']:.1f} ms"),
             Row("", "peak RSS of the window", f"{r.get('peak_rss_mb', 0):.0f} MB"),
         ]
+    r = step(9, "poll_cycle_pages", lambda: bench_poll.scenario_cycle(cycle_feeds, page_share=0.10))
+    if r and "error" not in r:
+        rows += [
+            Row(
+                "9 poll cycle + pages",
+                f"{r['feeds']} feeds, {r['page_share']:.0%} of new items need a page: wall",
+                f"{r['wall_s']:.1f} s",
+                "≤ 30 s",
+                r["wall_s"] <= 30,
+            ),
+            Row("", "CPU (user+sys)", f"{r['cpu_s']:.1f} s", "≤ 30 s", r["cpu_s"] <= 30),
+            Row("", "peak RSS", f"{r['peak_rss_mb']:.0f} MB", "≤ 200 MB", r["peak_rss_mb"] <= 200),
+            Row(
+                "",
+                "pages wanted / fetched / used / failed / timed out",
+                f"{r['pages_wanted']} / {r['pages_fetched']} / {r['pages_used']} / {r['pages_failed']}"
+                f" / {r['pages_timed_out']}",
+            ),
+            Row(
+                "",
+                "page fetches/s over the cycle; fetch ms per page (50 ms RTT)",
+                f"{r['page_fetches_per_s']:.1f} /s; {r['page_fetch_ms_mean'] or 0:.0f} ms",
+            ),
+            Row(
+                "",
+                "extraction per page: wall incl. queue / CPU",
+                f"{r['extract_ms_per_page'] or 0:.1f} ms / {r['extract_cpu_ms_per_page'] or 0:.1f} ms",
+            ),
+        ]
     for name in (
         "poll_cycle",
         "versus_feedparser",
@@ -269,6 +300,7 @@ def main() -> int:
         "delivery",
         "storage",
         "stories",
+        "poll_cycle_pages",
     ):
         if name in results and "error" in results[name]:
             rows.append(Row(name, "ERROR", results[name]["error"][:80]))
