@@ -320,3 +320,20 @@ async def test_without_a_reader_feed_text_is_still_repaired(db: Database, site: 
     festival = await stored(db, SOLO_FESTIVAL)
     assert "â€" not in festival.title and "—" in festival.title
     assert site.page_hits() == {SOLO_FESTIVAL.slug: 0}
+
+
+async def test_two_feeds_carrying_the_same_story_in_one_cycle_fetch_its_page_once(
+    db: Database, site: NewsSite, feed_server: FeedServer
+) -> None:
+    site.publish(KLATEN_FIRE)
+    feed_server.routes[KLATEN_FIRE.path].delay = 0.3  # both feeds ask while the first fetch is under way
+    now = datetime.now(UTC)
+    await feed_store.add_feed(db, site.feed_url, now=now, backfill=5)
+    await feed_store.add_feed(db, site.feed_url + "?kanal=jateng", now=now, backfill=5)  # same story, other feed
+    async with fast_fetcher() as fetcher:
+        reader = FullTextReader(fetcher)
+        summary = await Poller(db, fetcher, interval=60, full_text=reader).poll_due()
+    assert summary.fetched == 2 and summary.new_articles == 1
+    assert site.page_hits() == {KLATEN_FIRE.slug: 1}
+    assert (await stored(db, KLATEN_FIRE)).text_source == "page"
+    assert reader.stats.wanted == 2 and reader.stats.fetched == 1

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.errors import FeedError, PageError
-from bot.feeds.fetcher import Fetcher
+from bot.feeds.fetcher import Fetched, Fetcher
 from bot.feeds.pages import SiteBackoff, extract_article, fetch_page, needs_page, page_host
+from bot.feeds.urls import normalize_link
 from bot.models import Feed, FeedItem
 from bot.text import repair_text
 
@@ -91,6 +92,7 @@ class FullTextReader:
         self.timeout = timeout
         self.backoff = SiteBackoff(interval=backoff_interval)
         self.stats = PageStats()
+        self._inflight: dict[tuple[str, bool], _SharedFetch] = {}
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="pantau-extract")
         # Import trafilatura (~0.2-0.4 s) in the pool now, not on the first teaser an alert waits for.
         self._executor.submit(warm_up)
@@ -108,9 +110,13 @@ class FullTextReader:
         # Feeds added from Telegram: their pages are public-address-only too, every hop, every time.
         public_only = feed.added_by != "cli"
         tasks = {i: asyncio.create_task(self._read(items[i].link, texts[i], public_only=public_only)) for i in wanted}
-        done, pending = await asyncio.wait(tasks.values(), timeout=self.timeout)
-        for task in pending:
-            task.cancel()
+        try:
+            done, pending = await asyncio.wait(tasks.values(), timeout=self.timeout)
+        finally:
+            # Late pages, and every page when this poll itself is cancelled (shutdown): none outlives it.
+            for task in tasks.values():
+                if not task.done():
+                    task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         for i, task in tasks.items():
@@ -132,16 +138,7 @@ class FullTextReader:
         if self.backoff.wait_left(host) > 0:
             self.stats.skipped += 1
             return _on_feed_text(text, "site backing off after failed pages")
-        started = time.perf_counter()
-        try:
-            page = await fetch_page(self.fetcher, url, public_only=public_only)
-        except FeedError as exc:
-            self.stats.failed += 1
-            self.backoff.failure(host, exc)
-            raise
-        self.stats.fetched += 1
-        self.stats.fetch_seconds += time.perf_counter() - started
-        self.backoff.success(host)
+        page = await self._fetch_shared(url, host, public_only=public_only)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
@@ -156,6 +153,44 @@ class FullTextReader:
         self.stats.extract_cpu_seconds += cpu
         self.stats.used += 1
         return ArticleText(title=text.title, body=body, source="page", feed_text=text.feed_text)
+
+    async def _fetch_shared(self, url: str, host: str, *, public_only: bool) -> Fetched:
+        """Fetch a page, joining a fetch of the same article already under way (two feeds, one story).
+
+        The fetch is cancelled only when its last waiter gives up, so one feed's deadline does not cost
+        another feed the page, and an abandoned fetch does not hold a connection slot.
+        """
+        key = (normalize_link(url), public_only)
+        shared = self._inflight.get(key)
+        if shared is None:
+            shared = self._inflight[key] = _SharedFetch(asyncio.create_task(self._fetch(url, host, public_only)))
+            shared.task.add_done_callback(lambda _task: self._inflight.pop(key, None))
+        shared.waiters += 1
+        try:
+            return await asyncio.shield(shared.task)
+        finally:
+            shared.waiters -= 1
+            if shared.waiters == 0 and not shared.task.done():
+                shared.task.cancel()
+
+    async def _fetch(self, url: str, host: str, public_only: bool) -> Fetched:
+        started = time.perf_counter()
+        try:
+            page = await fetch_page(self.fetcher, url, public_only=public_only)
+        except FeedError as exc:
+            self.stats.failed += 1
+            self.backoff.failure(host, exc)
+            raise
+        self.stats.fetched += 1
+        self.stats.fetch_seconds += time.perf_counter() - started
+        self.backoff.success(host)
+        return page
+
+
+@dataclass(slots=True)
+class _SharedFetch:
+    task: asyncio.Task[Fetched]
+    waiters: int = 0
 
 
 def warm_up() -> None:
