@@ -20,6 +20,8 @@ SENTIMENT_LABEL = {
     Sentiment.NEGATIVE: "Negatif",
 }
 CASE_LABEL_FALLBACK = "tidak ada kasus"
+# Shown when the article page was wanted but could not be read in time: the labels rest on a teaser.
+TEASER_NOTE = "Label dari cuplikan feed; halaman berita tidak terbaca."
 
 
 def format_wib(moment: datetime) -> str:
@@ -89,6 +91,8 @@ def render_alert_html(article: Article, reason: str | None = None) -> str:
     if body_lead:
         lines.append("")
         lines.append(esc(body_lead))
+    if article.page_error:
+        lines.append(f"<i>{esc(TEASER_NOTE)}</i>")
     if reason:
         lines.append("")
         lines.append(f"<i>{esc(reason)}</i>")
@@ -114,6 +118,8 @@ def render_alert_text(article: Article, reason: str | None = None) -> str:
     body_lead = lead(article.body)
     if body_lead:
         lines.append(body_lead)
+    if article.page_error:
+        lines.append(TEASER_NOTE)
     if reason:
         lines.append(reason)
     return "\n".join(lines)

@@ -65,6 +65,7 @@ def article_from_row(row: aiosqlite.Row) -> Article:
         # `in row` would look at the values of an sqlite3.Row, not its column names.
         story_id=row["story_id"] if "story_id" in row.keys() else None,  # noqa: SIM118
         text_source=row["text_source"],
+        page_error=row["page_error"],
     )
 
 
@@ -196,6 +197,7 @@ async def insert_article(
         fetched_at=now,
         classification=cls,
         text_source=new.text_source,
+        page_error=new.page_error,
     )
 
 

@@ -98,6 +98,7 @@ async def test_teaser_feed_alerts_carry_full_text_labels_and_lead_and_each_page_
     await subscribe(db, 2, SubscriptionFilter(area_codes=frozenset({SURAKARTA})))
     await subscribe(db, 3, SubscriptionFilter(area_codes=frozenset({SRAGEN}), cases=frozenset({"korupsi"})))
     await subscribe(db, 4, SubscriptionFilter(cases=frozenset({"narkoba"})))  # only the sidebar mentions drugs
+    await subscribe(db, 5, SubscriptionFilter(include_keywords=("ngawonggo",)))  # a village only the page names
 
     async with fast_fetcher() as fetcher:
         reader = FullTextReader(fetcher, timeout=10)
@@ -117,7 +118,7 @@ async def test_teaser_feed_alerts_carry_full_text_labels_and_lead_and_each_page_
         alert = render_alert_html(fire, "Cocok: Kabupaten Klaten · kebakaran")
         assert "KLATEN — Sebuah gudang mebel di Desa Ngawonggo, Kecamatan Ceper, Kabupaten Klaten" in alert
         assert "Wilayah: Kabupaten Klaten, Jawa Tengah" in alert and "Kasus: Kebakaran" in alert
-        assert "<p>" not in alert and "<div" not in alert
+        assert "<p>" not in alert and "<div" not in alert and "cuplikan feed" not in alert
 
         festival = await stored(db, SOLO_FESTIVAL)
         # The sidebar's fire in Jepara and drug arrest in Klaten, the menu's towns: none reach the classifier.
@@ -132,7 +133,7 @@ async def test_teaser_feed_alerts_carry_full_text_labels_and_lead_and_each_page_
         assert graft.classification.city is not None and graft.classification.city.code == SRAGEN
         assert "korupsi" in graft.classification.cases
 
-        assert await recipients(db, KLATEN_FIRE) == {1}
+        assert await recipients(db, KLATEN_FIRE) == {1, 5}
         assert await recipients(db, SOLO_FESTIVAL) == {2}
         assert await recipients(db, SRAGEN_GRAFT) == {3}
 
@@ -210,6 +211,8 @@ async def test_a_page_that_does_not_come_in_time_leaves_the_teaser_and_still_ale
     assert fire.text_source == "feed" and fire.body == KLATEN_FIRE.teaser
     assert await column(db, KLATEN_FIRE, "page_error") == "page not read within 0.5 s"
     assert "kebakaran" in fire.classification.cases  # classified on the teaser
+    assert fire.page_error == "page not read within 0.5 s"
+    assert "<i>Label dari cuplikan feed; halaman berita tidak terbaca.</i>" in render_alert_html(fire)
     assert reader.stats.timed_out == 1
 
 
