@@ -131,6 +131,11 @@ class FullTextReader:
                 texts[i] = _on_feed_text(texts[i], _describe(error))
                 continue
             texts[i] = task.result()
+        unused = [t.page_error for t in texts if t.page_error]
+        if unused:
+            logger.info(
+                "feed %s: %d of %d article pages not used, e.g. %s", feed.id, len(unused), len(wanted), unused[0]
+            )
         return texts
 
     async def _read(self, url: str, text: ArticleText, *, public_only: bool) -> ArticleText:
