@@ -9,6 +9,7 @@ import pytest
 from bot.errors import DuplicateError, NotFoundError, StorageError
 from bot.ingest.store import store_and_queue
 from bot.models import Classification, FeedItem, Place, Sentiment, SubscriptionFilter
+from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
@@ -71,6 +72,33 @@ async def test_old_file_is_upgraded_step_by_step_keeping_data(tmp_path: Path) ->
     assert [f.url for f in await feed_store.list_feeds(db)] == ["https://a.example/rss"]
     await chat_store.register_chat(db, 5, type="private", title=None, now=NOW)  # v2 tables exist
     await db.close()
+
+
+async def test_v2_file_gains_full_text_columns_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    raw = sqlite3.connect(path)
+    raw.executescript(f"{MIGRATIONS[1]}\n{MIGRATIONS[2]}\nPRAGMA user_version = 2;")
+    raw.execute(
+        "INSERT INTO feeds (url, added_at, next_check_at)"
+        " VALUES ('https://a.example/rss', '2024-12-01T00:00:00+00:00', '2024-12-01T00:00:00+00:00')"
+    )
+    raw.execute(
+        "INSERT INTO articles (link, url, title, body, fetched_at, sentiment, confidence)"
+        " VALUES ('https://a.example/1', 'https://a.example/1', 'Judul', 'Isi', '2024-12-01T00:00:00+00:00',"
+        " 'neutral', 50)"
+    )
+    raw.commit()
+    raw.close()
+    db = await open_database(path)
+    try:
+        [feed] = await feed_store.list_feeds(db)
+        assert feed.full_text == "auto"
+        article = await article_store.get_article(db, 1)
+        assert article is not None and (article.text_source, article.page_error) == ("feed", None)
+        with pytest.raises(sqlite3.IntegrityError):  # the CHECK keeps the column to the three modes
+            await feed_store.set_full_text(db, "1", "sometimes")
+    finally:
+        await db.close()
 
 
 async def test_newer_file_is_refused(tmp_path: Path) -> None:
