@@ -340,3 +340,17 @@ async def test_two_feeds_carrying_the_same_story_in_one_cycle_fetch_its_page_onc
     assert site.page_hits() == {KLATEN_FIRE.slug: 1}
     assert (await stored(db, KLATEN_FIRE)).text_source == "page"
     assert reader.stats.wanted == 2 and reader.stats.fetched == 1
+
+
+async def test_a_failed_page_of_a_long_feed_text_is_not_marked_as_a_teaser(
+    db: Database, site: NewsSite, feed_server: FeedServer
+) -> None:
+    site.publish(LONG_FEED_TEXT)
+    feed_server.route(LONG_FEED_TEXT.path, status=500, content_type="text/html", body=b"galat")
+    await feed_store.add_feed(db, site.feed_url, now=datetime.now(UTC), backfill=5, full_text="always")
+    async with fast_fetcher() as fetcher:
+        await Poller(db, fetcher, interval=60, full_text=FullTextReader(fetcher)).poll_due()
+    assert feed_server.hits[LONG_FEED_TEXT.path] == 1
+    article = await stored(db, LONG_FEED_TEXT)
+    assert (article.text_source, article.page_error) == ("feed", None)  # 600 characters of feed text stand
+    assert "cuplikan feed" not in render_alert_html(article)

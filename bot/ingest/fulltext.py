@@ -28,7 +28,7 @@ from typing import Final
 
 from bot.errors import FeedError, PageError
 from bot.feeds.fetcher import Fetched, Fetcher
-from bot.feeds.pages import SiteBackoff, extract_article, fetch_page, needs_page, page_host
+from bot.feeds.pages import SiteBackoff, extract_article, fetch_page, is_teaser, needs_page, page_host
 from bot.feeds.urls import normalize_link
 from bot.models import Feed, FeedItem
 from bot.text import repair_text
@@ -131,10 +131,14 @@ class FullTextReader:
                 texts[i] = _on_feed_text(texts[i], _describe(error))
                 continue
             texts[i] = task.result()
-        unused = [t.page_error for t in texts if t.page_error]
+        unused = [texts[i] for i in wanted if texts[i].source != "page"]
         if unused:
             logger.info(
-                "feed %s: %d of %d article pages not used, e.g. %s", feed.id, len(unused), len(wanted), unused[0]
+                "feed %s: %d of %d article pages not used (%s)",
+                feed.id,
+                len(unused),
+                len(wanted),
+                unused[0].page_error or "feed text kept",
             )
         return texts
 
@@ -216,9 +220,10 @@ def _extract_timed(body: bytes, url: str, content_type: str | None, text: Articl
 
 
 def _on_feed_text(text: ArticleText, reason: str) -> ArticleText:
-    return ArticleText(
-        title=text.title, body=text.body, source="feed", feed_text=text.feed_text, page_error=reason[:_MAX_ERROR]
-    )
+    """The item stays on its feed text. Only a teaser is marked: its labels rest on half a sentence, while a
+    long feed text (a feed set to "always") stands on its own."""
+    marked = reason[:_MAX_ERROR] if is_teaser(text.body) else None
+    return ArticleText(title=text.title, body=text.body, source="feed", feed_text=text.feed_text, page_error=marked)
 
 
 def _describe(error: BaseException) -> str:
