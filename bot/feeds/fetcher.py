@@ -36,6 +36,7 @@ import httpx
 
 from bot.errors import FetchError
 from bot.feeds.guard import BlockedAddressError, GuardedBackend, Resolver, system_resolver
+from bot.feeds.slots import PrioritySlots
 
 USER_AGENT: Final = "Pantau/0.1 (+https://github.com/pantau; news monitoring bot)"
 ACCEPT: Final = (
@@ -103,8 +104,8 @@ class Fetcher:
         self.max_redirects = max_redirects
         self.max_per_host = max_per_host
         self._now = now
-        self._global_slots = asyncio.Semaphore(max_concurrency)
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._global_slots = PrioritySlots(max_concurrency)
+        self._host_slots: dict[str, PrioritySlots] = {}
         client_options: dict[str, Any] = {
             "headers": {"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
             "timeout": httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
@@ -146,11 +147,13 @@ class Fetcher:
         last_modified: str | None = None,
         public_only: bool = False,
         accept: str | None = None,
+        urgent: bool = False,
     ) -> Fetched | NotModified:
         """GET `url` conditionally; return the body, or `NotModified` on 304. Raises `FetchError`.
 
         `public_only` (feeds added from Telegram): every hop may only connect to public addresses.
         `accept` replaces the feed Accept header (article pages ask for HTML, bot/feeds/pages.py).
+        `urgent` (an article page an alert waits for): the next free slot is ours, ahead of queued feeds.
         """
         client = self._public_client if public_only else self._client
         headers: dict[str, str] = {}
@@ -167,7 +170,7 @@ class Fetcher:
         still_permanent = True  # only a chain of 301/308 from the start moves the feed
         for _hop in range(self.max_redirects + 1):
             target = _checked_url(current)
-            async with self._slot(target.host):
+            async with self._slot(target.host, urgent=urgent):
                 try:
                     async with asyncio.timeout(self.total_timeout):
                         outcome = await self._request(client, target, headers)
@@ -206,12 +209,12 @@ class Fetcher:
         raise FetchError(f"too many redirects (more than {self.max_redirects})")
 
     @asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
+    async def _slot(self, host: str, *, urgent: bool = False) -> AsyncIterator[None]:
         # Host first, then global: a queue for one busy host must not sit on global slots.
         host_slot = self._host_slots.get(host)
         if host_slot is None:
-            host_slot = self._host_slots[host] = asyncio.Semaphore(self.max_per_host)
-        async with host_slot, self._global_slots:
+            host_slot = self._host_slots[host] = PrioritySlots(self.max_per_host)
+        async with host_slot.hold(urgent=urgent), self._global_slots.hold(urgent=urgent):
             yield
 
     async def _request(

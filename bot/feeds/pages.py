@@ -122,7 +122,8 @@ def page_host(url: str) -> str:
 
 async def fetch_page(fetcher: Fetcher, url: str, *, public_only: bool) -> Fetched:
     """GET an article page as HTML through the feed fetcher. FetchError on failure, PageError if not HTML."""
-    result = await fetcher.fetch(url, public_only=public_only, accept=HTML_ACCEPT)
+    # Urgent: an alert waits for this page, so it takes the next free slot ahead of queued feed polls.
+    result = await fetcher.fetch(url, public_only=public_only, accept=HTML_ACCEPT, urgent=True)
     if not isinstance(result, Fetched):  # we send no validators, so a 304 is the server's mistake
         raise FetchError("HTTP 304 without a conditional request")
     media = (result.content_type or "").split(";", 1)[0].strip().lower()
