@@ -197,7 +197,6 @@ _V2_TELEGRAM = """
 """
 
 
-
 # v3: stories — the reports of one incident across outlets (issue #10). Labels are the union of the
 # reports' (a later report may add a Kab/Kota or a case); `title` is the representative report's.
 _V3_STORIES = """
