@@ -1,7 +1,7 @@
 """The `pantau` command line: argument parsing and exit codes only; the work lives in bot/ and storage/.
 
-Every expected failure becomes one line on stderr and a non-zero exit (2 for bad configuration or
-usage, 1 for a failed operation); tracebacks are for bugs.
+Every expected failure becomes one line on stderr and a non-zero exit (2 for bad configuration, usage or
+input file, 1 for a failed operation); tracebacks are for bugs.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from dotenv import dotenv_values
-
-from bot.config import Settings
+from bot.config import Settings, read_env_file
 from bot.errors import ConfigError, InputError, PantauError
 
 logger = logging.getLogger("pantau")
@@ -26,7 +25,7 @@ def load_settings(env_file: Path = Path(".env")) -> Settings:
     """Environment variables win over a .env file in the working directory."""
     values: dict[str, str] = {}
     if env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(read_env_file(env_file))
     values.update(os.environ)
     return Settings.from_env(values)
 
@@ -38,8 +37,28 @@ def configure_logging(level: int) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2) pointing at --help, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+MAX_BACKFILL = 1000
+
+
+def _backfill(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0..{MAX_BACKFILL}, got {text!r}") from None
+    if not 0 <= value <= MAX_BACKFILL:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_BACKFILL}, got {text}")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pantau",
         description="Pantau: monitors Indonesian news feeds and alerts Telegram chats by Kab/Kota, kasus "
         "and sentimen. Configuration comes from environment variables or .env (see .env.example).",
@@ -61,7 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add.add_argument("--city", help='default Kab/Kota of a regional feed, e.g. "Kota Surakarta"')
     add.add_argument(
         "--backfill",
-        type=int,
+        type=_backfill,
         default=0,
         metavar="N",
         help="alert the newest N items of the first poll (default 0: the first poll alerts nobody)",
@@ -127,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"pantau: configuration error: {exc}", file=sys.stderr)
         return 2
+    except InputError as exc:  # bad usage: a file that is not what the command takes, a bad URL, …
+        print(f"pantau: {exc}", file=sys.stderr)
+        return 2
     except PantauError as exc:
         print(f"pantau: {exc}", file=sys.stderr)
         return 1
@@ -136,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `pantau demo | head`: the reader left; say nothing more and don't trip over stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a file we must create or write cannot be (read-only folder, /proc, …)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"pantau: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -201,6 +227,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run(settings: Settings) -> int:
     from bot.runtime.runlock import RunLock
 
+    folder = settings.db_path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        # SQLite needs to create its -wal and -shm files beside the database, and we the lock file.
+        raise ConfigError(f"PANTAU_DB: the folder {folder} is not writable")
     with RunLock(settings.db_path):
         if settings.telegram_token is None:
             from bot.runtime.console import run_console

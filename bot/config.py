@@ -5,11 +5,16 @@ Nothing here runs at import time: `Settings.from_env` takes the mapping to read,
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from bot.errors import ConfigError
 
@@ -20,6 +25,12 @@ DEFAULT_POLL_INTERVAL = 300
 DEFAULT_SEND_RATE = 25.0
 DEFAULT_PAGE_TIMEOUT = 20.0
 DEFAULT_PAGE_WORKERS = 2
+# A feed is polled at least once a day whatever it asks (bot/feeds/schedule.py caps at 24 h), so a longer
+# interval would silently act as 24 h; say so instead.
+MAX_POLL_INTERVAL = 86_400
+# Below one message per 10 s the outbox of a busy day never drains; above 1,000/s is beyond any Bot API.
+MIN_SEND_RATE = 0.1
+MAX_SEND_RATE = 1000.0
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -34,6 +45,25 @@ class Secret(str):
 
     def reveal(self) -> str:
         return str.__str__(self)
+
+    def needles(self) -> tuple[str, ...]:
+        """The strings to mask in logs: the whole token and its secret part on its own.
+
+        An error can show the part after the colon alone (httpx once reported it as an "invalid port"
+        when the token was glued onto a host), so masking only the whole token is not enough.
+        """
+        token = self.reveal()
+        secret = token.partition(":")[2]
+        return tuple(n for n in (token, secret) if n)
+
+
+def redact(text: str, secret: Secret | None, mask: str = "**********") -> str:
+    """`text` with every appearance of the token, or of its secret part, replaced by `mask`."""
+    if secret is None:
+        return text
+    for needle in secret.needles():
+        text = text.replace(needle, mask)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +93,8 @@ class Settings:
         if token is not None and (":" not in token or any(c.isspace() for c in token)):
             raise ConfigError("TELEGRAM_BOT_TOKEN: expected the form 123456:ABC-DEF… given by @BotFather")
 
-        base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"TELEGRAM_API_BASE_URL: must start with http:// or https://, got {base_url!r}")
-
-        db_path = Path(get("PANTAU_DB") or "pantau.db")
+        base_url = _api_base_url(get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL)
+        db_path = _db_path(get("PANTAU_DB") or "pantau.db")
 
         interval = _number(
             "PANTAU_POLL_INTERVAL",
@@ -75,8 +102,8 @@ class Settings:
             int,
             DEFAULT_POLL_INTERVAL,
             expected="whole seconds",
-            valid=lambda v: v >= 1,
-            limits="must be at least 1 second",
+            valid=lambda v: 1 <= v <= MAX_POLL_INTERVAL,
+            limits=f"must be between 1 and {MAX_POLL_INTERVAL} seconds (24 h)",
         )
 
         admin_ids: set[int] = set()
@@ -103,8 +130,8 @@ class Settings:
             float,
             DEFAULT_SEND_RATE,
             expected="messages per second",
-            valid=lambda v: 0 < v <= 1000,
-            limits="must be between 0 and 1000",
+            valid=lambda v: MIN_SEND_RATE <= v <= MAX_SEND_RATE,
+            limits=f"must be between {MIN_SEND_RATE:g} and {MAX_SEND_RATE:g}",
         )
 
         page_timeout = _number(
@@ -163,3 +190,57 @@ def _number(
     if not valid(value):
         raise ConfigError(f"{name}: {limits}, got {raw}")
     return value
+
+
+def _api_base_url(value: str) -> str:
+    """PTB appends the token to this URL as it is: without a path ending in /bot the token lands in the host
+    or port, where errors quote it (and a request goes to the wrong place)."""
+    example = "e.g. https://api.telegram.org/bot or http://telegram-bot-api:8081/bot"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(f"TELEGRAM_API_BASE_URL: not a valid URL ({example}), got {value!r}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL: must start with http:// or https://, got {value!r}")
+    if not parts.hostname:
+        raise ConfigError(f"TELEGRAM_API_BASE_URL: no host name ({example}), got {value!r}")
+    if not parts.path.endswith("/bot") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"TELEGRAM_API_BASE_URL: must end with /bot, the token is appended to it ({example}), got {value!r}"
+        )
+    return value
+
+
+def _db_path(value: str) -> Path:
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"PANTAU_DB: {value!r} is a directory; name the database file, e.g. {value}/pantau.db")
+    return path
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables of a .env file; ConfigError naming the line of anything it cannot read.
+
+    python-dotenv skips a line it cannot parse (an unterminated quote, …) with a warning and goes on,
+    so a typo would silently run Pantau on defaults (a fresh ./pantau.db); here it stops start-up.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path} line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ConfigError(f"{path} line {line}: contains a NUL character")
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            # Name the variable, never quote the value: the broken line may be the token's.
+            name = binding.original.string.partition("=")[0].strip().removeprefix("export ").strip()
+            what = f"the line setting {name}" if name.isidentifier() else "this line"
+            raise ConfigError(f"{path} line {binding.original.line}: cannot parse {what} (an unclosed quote?)")
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}

@@ -152,6 +152,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer(send_body=False)
 
+    def do_POST(self) -> None:
+        # The request body is read and dropped: POST routes exist to play a broken Bot API server.
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self._answer(send_body=True)
+
     def _answer(self, *, send_body: bool) -> None:
         fs = self.server.feed_server
         request = RecordedRequest(

@@ -71,9 +71,9 @@ def test_feeds_add_list_export_import_remove(tmp_path: Path) -> None:
     duplicate = pantau("feeds", "add", "https://warta.example/rss", env=env)
     assert duplicate.returncode == 1 and "already" in duplicate.stderr
     bad_url = pantau("feeds", "add", "ftp://warta.example/rss", env=env)
-    assert bad_url.returncode == 1 and "http" in bad_url.stderr
+    assert bad_url.returncode == 2 and "http" in bad_url.stderr
     bad_city = pantau("feeds", "add", "https://x.example/rss", "--city", "Atlantis", env=env)
-    assert bad_city.returncode == 1 and "Atlantis" in bad_city.stderr
+    assert bad_city.returncode == 2 and "Atlantis" in bad_city.stderr
 
     listing = pantau("feeds", "list", env=env)
     assert "Warta" in listing.stdout and "never polled" in listing.stdout and "Kota Surakarta" in listing.stdout
@@ -124,7 +124,7 @@ def test_import_of_malformed_opml_names_the_problem_and_adds_nothing(tmp_path: P
     bad = tmp_path / "bad.opml"
     bad.write_text('<opml version="2.0"><body><outline xmlUrl="https://a.example/rss"></body>')
     result = pantau("feeds", "import", str(bad), env=env)
-    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "no feeds" in pantau("feeds", "list", env=env).stdout
 
 

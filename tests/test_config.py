@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_API_BASE_URL, Secret, Settings
+from bot.config import DEFAULT_API_BASE_URL, Secret, Settings, read_env_file, redact
 from bot.errors import ConfigError
 
 
@@ -65,6 +65,18 @@ def test_empty_token_means_console_mode() -> None:
         ("PANTAU_PAGE_TIMEOUT", "301"),
         ("PANTAU_PAGE_WORKERS", "0"),
         ("PANTAU_PAGE_WORKERS", "2.5"),
+        # Out of range: a year-long interval would act as 24 h, a rate of 1e-300 never sends.
+        ("PANTAU_POLL_INTERVAL", "100000000000000000000000"),
+        ("PANTAU_POLL_INTERVAL", "86401"),
+        ("PANTAU_SEND_RATE", "1e-300"),
+        ("PANTAU_SEND_RATE", "nan"),
+        ("PANTAU_SEND_RATE", "inf"),
+        # Without a path ending in /bot, PTB glues the token onto the host or port.
+        ("TELEGRAM_API_BASE_URL", "http://"),
+        ("TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
+        ("TELEGRAM_API_BASE_URL", "http://telegram-bot-api"),
+        ("TELEGRAM_API_BASE_URL", "http://telegram-bot-api:port/bot"),
+        ("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot?x=1"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
@@ -78,3 +90,53 @@ def test_token_never_shows() -> None:
     settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": token.reveal()})
     for text in (repr(settings), str(settings), f"{settings.telegram_token}", "%s" % settings.telegram_token):  # noqa: UP031 (old-style formatting is the point)
         assert "SECRETSECRET" not in text
+
+
+def test_limits_themselves_are_accepted() -> None:
+    settings = Settings.from_env({"PANTAU_POLL_INTERVAL": "86400", "PANTAU_SEND_RATE": "0.1"})
+    assert (settings.poll_interval, settings.send_rate) == (86400, 0.1)
+
+
+def test_self_hosted_base_url_accepted() -> None:
+    url = "http://telegram-bot-api:8081/bot"
+    assert Settings.from_env({"TELEGRAM_API_BASE_URL": url}).api_base_url == url
+
+
+def test_db_path_expands_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Settings.from_env({"PANTAU_DB": "~/data/p.db"}).db_path == tmp_path / "data" / "p.db"
+
+
+def test_db_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^PANTAU_DB: .* is a directory"):
+        Settings.from_env({"PANTAU_DB": str(tmp_path)})
+
+
+def test_redact_masks_whole_token_and_secret_part() -> None:
+    token = Secret("123456:AAH-secret_part")
+    text = "InvalidURL(\"Invalid port: 'AAH-secret_part'\") at https://x/bot123456:AAH-secret_part/getMe"
+    redacted = redact(text, token)
+    assert "AAH-secret_part" not in redacted
+    assert redacted.count("**********") == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'PANTAU_POLL_INTERVAL=60\nTELEGRAM_BOT_TOKEN="1:abc\nPANTAU_DB=/x.db\n', r"line 2: .*TELEGRAM_BOT_TOKEN"),
+        (b"PANTAU_DB=caf\xe9.db\n", r"line 1: not UTF-8"),
+        (b"A=1\nB=2\x00\n", r"line 2: contains a NUL"),
+    ],
+)
+def test_env_file_errors_name_the_line(tmp_path: Path, content: bytes, expected: str) -> None:
+    env = tmp_path / ".env"
+    env.write_bytes(content)
+    with pytest.raises(ConfigError, match=expected) as info:
+        read_env_file(env)
+    assert "abc" not in str(info.value)  # the value (maybe the token) is never quoted
+
+
+def test_env_file_values(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("# comment\nexport A=1\nB='two words'\nC=\"${A}x\"\n", encoding="utf-8")
+    assert read_env_file(env) == {"A": "1", "B": "two words", "C": "1x"}

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from bot.classify import CASE_KEYS, classify
 from bot.classify.text import fold_name
+from bot.errors import InputError
 from bot.models import Classification
 
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -242,11 +243,32 @@ def check_seed(path: Path) -> SeedResult:
     return SeedResult(city, cls.cases, str(cls.sentiment), cls.confidence, ok)
 
 
+def read_labelled(path: Path) -> list[dict[str, Any]]:
+    """The records of a labelled JSON-lines file; InputError naming the first line that is not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    records: list[dict[str, Any]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} line {lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("labels"), dict):
+            raise InputError(f'{path} line {lineno}: expected a JSON object with a "labels" object')
+        records.append(record)
+    return records
+
+
 def evaluate_file(path: str | Path) -> EvalReport:
     """Evaluate a labelled JSON-lines file (format of shared/data/README.md)."""
     p = Path(path)
-    records = [json.loads(ln) for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    report = evaluate_records(records, str(p))
+    report = evaluate_records(read_labelled(p), str(p))
     seed = p.parent / "seed_record.txt"
     if seed.is_file():
         report.seed = check_seed(seed)

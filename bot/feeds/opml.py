@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -58,27 +58,29 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
 
     feeds: list[OpmlFeed] = []
     seen: set[str] = set()
-
-    def walk(element: ET.Element, inherited_city: str | None, inherited_full_text: str | None) -> None:
-        for outline in element:
-            if _local(outline.tag).lower() != "outline":
-                continue
-            attrs = {_local(k).lower(): v for k, v in outline.attrib.items()}
-            city = (attrs.get("city") or "").strip() or inherited_city
-            full_text = (attrs.get("fulltext") or "").strip().lower() or inherited_full_text
-            url = (attrs.get("xmlurl") or "").strip()
-            if full_text is not None and full_text not in FULL_TEXT_VALUES:
-                where = url or (attrs.get("text") or "").strip() or "an outline"
-                raise InputError(
-                    f"OPML fullText must be auto, always or never, got {full_text[:40]!r} (at {where[:200]})"
-                )
-            if url and url not in seen:
-                seen.add(url)
-                title = (attrs.get("title") or attrs.get("text") or "").strip() or None
-                feeds.append(OpmlFeed(url=url, title=title, city=city, full_text=full_text))
-            walk(outline, city, full_text)
-
-    walk(body, None, None)
+    # Depth-first in document order with an explicit stack: a file may nest outlines 100,000 deep,
+    # deeper than Python's recursion limit.
+    stack: list[tuple[Iterator[ET.Element], str | None, str | None]] = [(iter(body), None, None)]
+    while stack:
+        children, inherited_city, inherited_full_text = stack[-1]
+        outline = next(children, None)
+        if outline is None:
+            stack.pop()
+            continue
+        if _local(outline.tag).lower() != "outline":
+            continue
+        attrs = {_local(k).lower(): v for k, v in outline.attrib.items()}
+        city = (attrs.get("city") or "").strip() or inherited_city
+        full_text = (attrs.get("fulltext") or "").strip().lower() or inherited_full_text
+        url = (attrs.get("xmlurl") or "").strip()
+        if full_text is not None and full_text not in FULL_TEXT_VALUES:
+            where = url or (attrs.get("text") or "").strip() or "an outline"
+            raise InputError(f"OPML fullText must be auto, always or never, got {full_text[:40]!r} (at {where[:200]})")
+        if url and url not in seen:
+            seen.add(url)
+            title = (attrs.get("title") or attrs.get("text") or "").strip() or None
+            feeds.append(OpmlFeed(url=url, title=title, city=city, full_text=full_text))
+        stack.append((iter(outline), city, full_text))
     return feeds
 
 

@@ -20,12 +20,12 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, InvalidToken, NetworkError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
-from bot.config import Settings
+from bot.config import Secret, Settings, redact
 from bot.delivery.sender import PacingPolicy, Sender
 from bot.errors import ConfigError, PantauError
 from handlers.context import SERVICES_KEY, BotServices
@@ -60,30 +60,55 @@ class TokenRedactor(logging.Filter):
     """Masks the bot token in every record a handler emits: message, arguments and traceback.
 
     PTB quotes the token in InvalidToken and puts it in every request URL; a traceback of an httpx
-    error can carry that URL. Attached to handlers (not loggers) so records from every logger pass it.
+    error can carry that URL, or (a base URL without /bot) the secret part alone as an "invalid port".
+    Attached to handlers (not loggers) so records from every logger pass it.
     """
 
     MASK = "**********"
 
     def __init__(self, token: str) -> None:
         super().__init__()
-        self.token = token
+        self.token = Secret(token)
+        self.needles = self.token.needles()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, self.MASK), None
+        if any(n in message for n in self.needles):
+            record.msg, record.args = redact(message, self.token, self.MASK), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, self.MASK)
+        if record.exc_text and any(n in record.exc_text for n in self.needles):
+            record.exc_text = redact(record.exc_text, self.token, self.MASK)
         return True
+
+
+def _short_invalid_json(record: logging.LogRecord) -> bool:
+    """PTB logs a Bot API answer that is not JSON with the whole body and a traceback; run_bot says what it
+    means in one line, so keep the log record to one short line."""
+    if record.exc_info and isinstance(record.exc_info[1], ValueError):
+        message = record.getMessage()
+        record.msg, record.args = (message[:200] + "…" if len(message) > 200 else message), None
+        record.exc_info = record.exc_text = None
+    return True
+
+
+def _no_bootstrap_traceback(record: logging.LogRecord) -> bool:
+    """A failed start-up getMe ends in run_bot's one line naming the cause; PTB's traceback adds nothing."""
+    if record.exc_info and record.getMessage().startswith("Network Retry Loop (Bootstrap"):
+        record.exc_info = record.exc_text = None
+    return True
 
 
 def _protect_token(token: str) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    request_logger = logging.getLogger("telegram.request.BaseRequest")
+    if _short_invalid_json not in request_logger.filters:
+        request_logger.addFilter(_short_invalid_json)
+    ext_logger = logging.getLogger("telegram.ext")
+    if _no_bootstrap_traceback not in ext_logger.filters:
+        ext_logger.addFilter(_no_bootstrap_traceback)
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig()
@@ -260,6 +285,11 @@ def run_bot(settings: Settings) -> None:
         raise PantauError(
             f"cannot reach the Bot API at {settings.api_base_url}: {_redact(str(exc), settings)}"
         ) from None
+    except TelegramError as exc:  # getMe answered, but not like a Bot API (HTML, broken JSON, …)
+        raise ConfigError(
+            f"TELEGRAM_API_BASE_URL: the server at {settings.api_base_url} did not answer like a Bot API"
+            f" ({_redact(str(exc), settings)})"
+        ) from None
     if len(application.bot_data.get(_CONFLICTS_KEY, ())) >= CONFLICT_LIMIT:
         raise PantauError(
             "another process is polling Telegram with this bot token (getUpdates answered 409 Conflict): "
@@ -268,5 +298,4 @@ def run_bot(settings: Settings) -> None:
 
 
 def _redact(text: str, settings: Settings) -> str:
-    token = settings.telegram_token.reveal() if settings.telegram_token else ""
-    return text.replace(token, "**********") if token else text
+    return redact(text, settings.telegram_token)
