@@ -75,11 +75,19 @@ def _source_line(article: Article) -> str:
     return f"{source} · {format_wib(moment)}"
 
 
+def _web_link(article: Article) -> str:
+    """The article's link if it is a web address, else "". An item without a usable link is stored under a
+    `guid:` key, and a feed may carry javascript:/tg:/data: links; none of those may become an href."""
+    link = article.link
+    return link if link[:8].lower().startswith(("https://", "http://")) else ""
+
+
 def render_alert_html(article: Article, reason: str | None = None) -> str:
     """The Telegram alert. Every piece of article text is escaped; the whole fits in one message."""
     esc = html.escape
-    title = esc(article.title or article.link)
-    head = f'<b><a href="{esc(article.link, quote=True)}">{title}</a></b>' if article.link else f"<b>{title}</b>"
+    link = _web_link(article)
+    title = esc(article.title or link)
+    head = f'<b><a href="{esc(link, quote=True)}">{title}</a></b>' if link else f"<b>{title}</b>"
     lines = [
         head,
         esc(_sentiment_line(article)),
@@ -100,7 +108,7 @@ def render_alert_html(article: Article, reason: str | None = None) -> str:
     if len(text) > TELEGRAM_MAX_TEXT:
         # Only a pathological title can get here (lead is capped); drop the lead, then shorten the title.
         short_title = esc(lead(article.title, 1000))
-        lines[0] = f'<b><a href="{esc(article.link, quote=True)}">{short_title}</a></b>'
+        lines[0] = f'<b><a href="{esc(link, quote=True)}">{short_title}</a></b>' if link else f"<b>{short_title}</b>"
         text = "\n".join(line for i, line in enumerate(lines) if i < 5 or line.startswith("<i>"))
     return text
 
@@ -109,7 +117,7 @@ def render_alert_text(article: Article, reason: str | None = None) -> str:
     """The same alert as plain text, for console mode and `pantau demo`."""
     lines = [
         article.title,
-        article.link,
+        *([_web_link(article)] if _web_link(article) else []),
         _sentiment_line(article),
         _place_line(article),
         _cases_line(article),
@@ -127,8 +135,9 @@ def render_alert_text(article: Article, reason: str | None = None) -> str:
 
 def _item_lines(number: int, article: Article, *, with_time: bool) -> str:
     esc = html.escape
-    title = esc(lead(article.title or article.link, 200))
-    head = f'{number}. <a href="{esc(article.link, quote=True)}">{title}</a>' if article.link else f"{number}. {title}"
+    link = _web_link(article)
+    title = esc(lead(article.title or link, 200))
+    head = f'{number}. <a href="{esc(link, quote=True)}">{title}</a>' if link else f"{number}. {title}"
     cls = article.classification
     facts = [_short_place(article), case_labels(cls.cases) if cls.cases else CASE_LABEL_FALLBACK]
     if with_time:
@@ -177,7 +186,7 @@ def render_digest_text(articles: Sequence[Article]) -> str:
     lines = [f"{len(articles)} berita baru yang cocok dengan langganan Anda", ""]
     for i, a in enumerate(articles, 1):
         lines.append(
-            f"{i}. {lead(a.title, 200)}\n    {_short_place(a)} · {case_labels(a.classification.cases)}\n    {a.link}"
+            f"{i}. {lead(a.title, 200)}\n    {_short_place(a)} · {case_labels(a.classification.cases)}\n    {_web_link(a)}"
         )
     return "\n".join(lines)[:TELEGRAM_MAX_TEXT]
 

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import ftfy
+
+# Characters feed text must never carry to a terminal or a chat: C0/C1 controls and DEL (an ESC starts
+# terminal escape sequences, NUL truncates C strings) and the Unicode bidi controls that reorder what a
+# reader sees (U+202E makes "gpj.exe" read "exe.jpg"). Line and paragraph separators become spaces.
+_SPACE_LIKE: Final = {0x85: " ", 0x2028: " ", 0x2029: " ", 0x09: " ", 0x0A: " ", 0x0D: " "}
+_UNSAFE: Final = dict.fromkeys(
+    [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), 0xFEFF]
+    + list(range(0x2066, 0x206A))
+)
+_UNSAFE_TABLE: Final = {**_UNSAFE, **_SPACE_LIKE}
+
+
+def strip_unsafe(text: str) -> str:
+    """`text` without control or bidi-override characters; tabs, newlines and line separators become spaces.
+
+    Whitespace is kept (as a space) so that words around it stay apart; callers fold it as they need.
+    """
+    return text.translate(_UNSAFE_TABLE)
 
 
 def shorten(text: str, limit: int) -> str:

@@ -8,6 +8,8 @@ Decisions worth knowing:
   A recognised feed with zero entries is an empty list, not an error.
 - Items with neither link nor title are skipped. An item with a title but no usable link is kept
   with ``link=""`` (its guid still dedupes it).
+- All text (titles, bodies, authors, the feed's title) loses control and bidi-override characters
+  (`bot.text.strip_unsafe`); titles are capped at 500 characters, authors and feed titles at 200.
 - guid = entry id, else the link, else ``"sha1:" + sha1(title + summary)``; guids longer than
   512 characters are hashed the same way.
 - Dates more than a day in the future are set to None (a CMS with a broken clock or a "scheduled"
@@ -36,9 +38,12 @@ import feedparser
 from bot.errors import ParseError
 from bot.feeds.urls import is_http_url
 from bot.models import FeedItem
-from bot.text import shorten
+from bot.text import shorten, strip_unsafe
 
 SUMMARY_MAX_CHARS: Final = 5000
+# Longer is not a headline (a hostile feed sent one of a million characters); the cut keeps a row sane.
+TITLE_MAX_CHARS: Final = 500
+NAME_MAX_CHARS: Final = 200  # author, feed title
 MAX_FUTURE: Final = timedelta(days=1)
 _MAX_GUID: Final = 512
 
@@ -71,7 +76,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None, now: d
     items = [item for entry in entries if (item := _item(entry, base_url=url, now=now)) is not None]
     link = _absolute_link(feed.get("link"), url)
     return ParsedFeed(
-        title=_detail_text(feed.get("title_detail"), feed.get("title")) or None,
+        title=shorten(_detail_text(feed.get("title_detail"), feed.get("title")), NAME_MAX_CHARS) or None,
         link=link or None,
         ttl_minutes=_ttl_minutes(feed),
         items=items,
@@ -89,7 +94,7 @@ def _why_not_a_feed(body: bytes, parsed: Any) -> str:
 
 
 def _item(entry: Any, *, base_url: str, now: datetime) -> FeedItem | None:
-    title = _detail_text(entry.get("title_detail"), entry.get("title"))
+    title = shorten(_detail_text(entry.get("title_detail"), entry.get("title")), TITLE_MAX_CHARS)
     link = _absolute_link(entry.get("link"), base_url)
     if not title and not link:
         return None
@@ -99,7 +104,7 @@ def _item(entry: Any, *, base_url: str, now: datetime) -> FeedItem | None:
         guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
     elif len(guid) > _MAX_GUID:
         guid = "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
-    author = _detail_text(None, entry.get("author")) or None
+    author = shorten(_detail_text(None, entry.get("author")), NAME_MAX_CHARS) or None
     return FeedItem(
         guid=guid,
         link=link,
@@ -256,7 +261,9 @@ def _detail_text(detail: Any, fallback: object) -> str:
 
 
 def _collapse(text: str) -> str:
-    return " ".join(text.split())
+    # Every piece of feed text passes here: control and bidi characters go at ingest, so no terminal,
+    # log or chat downstream ever sees them.
+    return " ".join(strip_unsafe(text).split())
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -1,0 +1,111 @@
+"""Hostile feeds on the loopback server (issue #12): what they carry must not reach a terminal or a chat
+raw, must not cost minutes of CPU, and must not re-alert the same story."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.feeds.fetcher import Fetcher
+from bot.feeds.parser import TITLE_MAX_CHARS
+from bot.formatting import render_alert_html, render_alert_text, render_digest_html
+from bot.ingest.poller import Poller
+from bot.models import SubscriptionFilter
+from storage import chats as chat_store
+from storage import feeds as feed_store
+from storage import subscriptions as sub_store
+from storage.db import Database, open_database
+from tests.feed_server import FeedServer
+
+UNSAFE = ["\x1b", "\x00", "\u202e", "\u2066", "\x07", "\x9b", "\u200f"]
+
+
+def rss(items: str, *, title: str = "Warta Uji") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://warta.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def item(guid: str, link: str, title: str, body: str = "Isi berita dari Kota Surakarta.", author: str = "") -> str:
+    who = f"<author>{author}</author>" if author else ""
+    return (
+        f'<item><guid isPermaLink="false">{guid}</guid><link>{link}</link><title>{title}</title>'
+        f"<description>{body}</description>{who}<pubDate>Senin, 16 Des 2024 10:15:00 WIB</pubDate></item>"
+    )
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await open_database(tmp_path / "hostile.db")
+    yield database
+    await database.close()
+
+
+def fast_fetcher() -> Fetcher:
+    return Fetcher(connect_timeout=2, read_timeout=2, total_timeout=5)
+
+
+async def make_due(db: Database) -> None:
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE feeds SET next_check_at = ?", (past,))
+
+
+async def subscribe_all(db: Database, chat_id: int = 1) -> None:
+    now = datetime.now(UTC)
+    await chat_store.register_chat(db, chat_id, type="private", title=None, now=now)
+    await sub_store.add_subscription(db, chat_id, SubscriptionFilter(), thread_id=None, now=now)
+
+
+async def test_control_and_bidi_characters_never_reach_text(db: Database, feed_server: FeedServer) -> None:
+    # Numeric character references put characters into the XML that the raw bytes could not carry (NUL, ESC).
+    nasty = "&#27;[2J&#x202E;gpj.exe&#x2066;&#7;&#x9b;"
+    body = rss(
+        item("g1", "https://warta.example/1", f"Banjir{nasty} di Solo", f"Isi{nasty} berita", author=f"Budi{nasty}"),
+        title=f"Warta{nasty} Uji",
+    )
+    feed_server.route("/rss", body=body)
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC), backfill=1)
+    async with fast_fetcher() as fetcher:
+        summary = await Poller(db, fetcher, interval=60).poll_due()
+    assert summary.new_articles == 1, summary
+    article = summary.stored[0][0]
+    texts = [article.title, article.body, article.author or "", article.source or ""]
+    texts += [render_alert_text(article), render_alert_html(article)]
+    (feed,) = await feed_store.list_feeds(db)
+    texts.append(feed.title or "")
+    for text in texts:
+        for ch in UNSAFE:
+            assert ch not in text, (ch, text)
+    assert article.title.startswith("Banjir[2Jgpj.exe")  # the visible characters are kept
+
+
+async def test_a_million_character_title_is_capped(db: Database, feed_server: FeedServer) -> None:
+    feed_server.route("/rss", body=rss(item("g1", "https://warta.example/1", "Banjir " * 200_000)))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
+    async with fast_fetcher() as fetcher:
+        summary = await Poller(db, fetcher, interval=60).poll_due()
+    assert summary.new_articles == 1
+    assert len(summary.stored[0][0].title) <= TITLE_MAX_CHARS
+    async with db.conn.execute("SELECT max(length(title)) FROM articles") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None and row[0] <= TITLE_MAX_CHARS
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "tg://resolve?domain=x", "data:text/html,hi", ""])
+async def test_item_without_a_web_link_is_rendered_without_href(
+    db: Database, feed_server: FeedServer, link: str
+) -> None:
+    feed_server.route("/rss", body=rss(item("g1", link, "Kebakaran di Solo")))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC), backfill=1)
+    async with fast_fetcher() as fetcher:
+        summary = await Poller(db, fetcher, interval=60).poll_due()
+    article = summary.stored[0][0]
+    html = render_alert_html(article) + render_digest_html([article])[0]
+    assert "href" not in html
+    assert "guid:" not in html + render_alert_text(article)
+    assert "Kebakaran di Solo" in html
