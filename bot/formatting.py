@@ -185,9 +185,8 @@ def render_digest_text(articles: Sequence[Article]) -> str:
     """The digest without markup (when Telegram refuses our HTML)."""
     lines = [f"{len(articles)} berita baru yang cocok dengan langganan Anda", ""]
     for i, a in enumerate(articles, 1):
-        lines.append(
-            f"{i}. {lead(a.title, 200)}\n    {_short_place(a)} · {case_labels(a.classification.cases)}\n    {_web_link(a)}"
-        )
+        cases = case_labels(a.classification.cases)
+        lines.append(f"{i}. {lead(a.title, 200)}\n    {_short_place(a)} · {cases}\n    {_web_link(a)}")
     return "\n".join(lines)[:TELEGRAM_MAX_TEXT]
 
 
