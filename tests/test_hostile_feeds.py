@@ -3,13 +3,16 @@ raw, must not cost minutes of CPU, and must not re-alert the same story."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.errors import ParseError
 from bot.feeds.fetcher import Fetcher
+from bot.feeds.parsepool import ParsePool
 from bot.feeds.parser import TITLE_MAX_CHARS
 from bot.formatting import render_alert_html, render_alert_text, render_digest_html
 from bot.ingest.poller import Poller
@@ -109,3 +112,45 @@ async def test_item_without_a_web_link_is_rendered_without_href(
     assert "href" not in html
     assert "guid:" not in html + render_alert_text(article)
     assert "Kebakaran di Solo" in html
+
+
+def many_attributes(count: int) -> bytes:
+    # One element with `count` attributes: feedparser's strict parser is quadratic in them (40,000: ~20-40 s).
+    attrs = " ".join(f'a{i}="x"' for i in range(count))
+    return rss(f"<item><title {attrs}>Judul</title><link>https://warta.example/a</link></item>")
+
+
+async def test_pathological_feed_is_stopped_at_its_budget_and_backs_off(db: Database, feed_server: FeedServer) -> None:
+    feed_server.route("/hostile", body=many_attributes(40_000))
+    feed_server.route("/ok", body=rss(item("g1", "https://warta.example/1", "Banjir di Solo")))
+    await feed_store.add_feed(db, feed_server.url("/hostile"), now=datetime.now(UTC))
+    await feed_store.add_feed(db, feed_server.url("/ok"), now=datetime.now(UTC))
+    started = time.monotonic()
+    async with fast_fetcher() as fetcher:
+        summary = await Poller(db, fetcher, interval=60, parse_budget=1.0).poll_due()
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, elapsed  # unbudgeted, this parse alone takes 20-40 s
+    assert (summary.failed, summary.fetched, summary.new_articles) == (1, 1, 1)
+    hostile = next(f for f in await feed_store.list_feeds(db) if f.url.endswith("/hostile"))
+    assert hostile.error_count == 1 and "longer than 1 s" in (hostile.last_error or "")
+    assert hostile.next_check_at > datetime.now(UTC) + timedelta(seconds=59)  # backed off like any failure
+
+
+def test_workers_are_reused_not_spawned_per_parse() -> None:
+    pool = ParsePool(workers=2, budget=5.0)
+    try:
+        body = rss(item("g1", "https://warta.example/1", "Banjir di Solo"))
+        for _ in range(20):
+            parsed = pool.parse_blocking(body, url="https://warta.example/rss", content_type=None)
+            assert parsed.items[0].title == "Banjir di Solo"
+        pids = {w.process.pid for w in pool._all}
+        assert 1 <= len(pids) <= 2
+        with pytest.raises(ParseError, match="not an RSS/Atom feed"):
+            pool.parse_blocking(b"<html><body>x</body></html>", url="https://warta.example/", content_type=None)
+        # A parse killed at its budget costs that worker only; the pool goes on with a fresh one.
+        with pytest.raises(ParseError, match="longer than 0.5 s"):
+            pool.parse_blocking(many_attributes(40_000), url="https://warta.example/", content_type=None, budget=0.5)
+        assert pool.killed == 1
+        assert pool.parse_blocking(body, url="https://warta.example/rss", content_type=None).items
+    finally:
+        pool.close()

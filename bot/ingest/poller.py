@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bot.classify import classify
 from bot.errors import FeedError
 from bot.feeds.fetcher import Fetched, Fetcher, NotModified
-from bot.feeds.parser import parse_feed
+from bot.feeds.parsepool import parse_with_budget
 from bot.feeds.schedule import backoff_delay, next_check_delay
 from bot.feeds.urls import normalize_link
 from bot.ingest.fulltext import ArticleText, FullTextReader, feed_text
@@ -105,6 +105,7 @@ class Poller:
         interval: float,
         clock: Callable[[], datetime] = utcnow,
         full_text: FullTextReader | None = None,
+        parse_budget: float | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -112,6 +113,7 @@ class Poller:
         self.clock = clock
         # None: every item is classified on its feed text (tests, the demo); the runtime passes a reader.
         self.full_text = full_text
+        self.parse_budget = parse_budget  # seconds per parse; None: the pool's default
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed whose next_check_at has come, concurrently (the fetcher caps concurrency)."""
@@ -173,8 +175,10 @@ class Poller:
         """Parse a fetched body, classify its unseen items, store them and queue their alerts."""
         summary = PollSummary()
         now = self.clock()
-        parsed = await asyncio.to_thread(
-            parse_feed, result.body, url=result.final_url, content_type=result.content_type
+        # In a worker process under a time budget: a hostile document fails this feed (and backs off)
+        # instead of burning minutes of CPU on every poll.
+        parsed = await parse_with_budget(
+            result.body, url=result.final_url, content_type=result.content_type, budget=self.parse_budget
         )
         summary.fetched += 1  # counted once parsed: a body that is not a feed is a failure
         # An item without a link still needs a unique key; its guid within this feed is the best we have.
