@@ -195,6 +195,28 @@ def rusage_self() -> dict[str, float]:
     return {"cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_mb": ru.ru_maxrss / 1024}
 
 
+def parse_workers_usage() -> dict[str, float]:
+    """CPU seconds and current RSS of the feed parser's worker processes (bot/feeds/parsepool.py).
+
+    They are children of a fork server, not of the measured process, so getrusage does not see them;
+    the poll benchmarks add these figures to the poller's own.
+    """
+    from bot.feeds.parsepool import default_pool
+
+    cpu = rss = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in default_pool().worker_pids():
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+                rss += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
+        except (OSError, StopIteration, IndexError, ValueError):
+            continue
+    return {"cpu_s": cpu, "rss_mb": rss}
+
+
 def rss_mb() -> float:
     """Current resident set size of this process, from /proc/self/status."""
     with open("/proc/self/status", encoding="ascii") as fh:

@@ -140,6 +140,11 @@ class ParsePool:
         """`parse_blocking` off the event loop."""
         return await asyncio.to_thread(self.parse_blocking, body, url=url, content_type=content_type, budget=budget)
 
+    def worker_pids(self) -> list[int]:
+        """The live workers' process ids (benchmarks add their CPU time and memory to the poller's)."""
+        with self._lock:
+            return [w.process.pid for w in self._all if w.process.pid is not None]
+
     def close(self) -> None:
         with self._lock:
             workers, self._all, self._idle = self._all, [], []
