@@ -35,6 +35,9 @@ def configure_logging(level: int) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # aiosqlite's DEBUG lines quote every statement's parameters: feed URLs with their credentials, whole
+    # articles. PANTAU_LOG_LEVEL=DEBUG is for Pantau's own decisions, not for that.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,7 +101,12 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("feed", metavar="ID|URL")
     imp = feeds_sub.add_parser("import", help="add every feed of an OPML file")
     imp.add_argument("file", type=Path)
-    feeds_sub.add_parser("export", help="print all feeds as OPML 2.0")
+    export = feeds_sub.add_parser("export", help="print all feeds as OPML 2.0 (credentials in URLs masked)")
+    export.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help="keep passwords and key-like query parameters (api_key=, token=, …) in the URLs",
+    )
 
     sub.add_parser("demo", help="offline demo: bundled feeds on a loopback server, alerts printed")
 

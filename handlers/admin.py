@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.errors import DuplicateError, FetchError, NotFoundError
 from bot.feeds.guard import check_url
-from bot.feeds.urls import is_http_url
+from bot.feeds.urls import is_http_url, mask_url, mask_urls_in_text
 from handlers import texts
 from handlers.common import args_text, is_bot_admin, message_of, reply
 from handlers.context import AppContext, services
@@ -64,11 +64,11 @@ async def add_feed(update: Update, context: AppContext) -> None:
             svc.db, url, now=svc.now(), added_by=f"telegram:{user.id if user else '?'}", full_text=full_text
         )
     except DuplicateError:
-        await reply(update, f"Feed itu sudah ada: {esc(url)}")
+        await reply(update, f"Feed itu sudah ada: {esc(mask_url(url))}")
         return
     await reply(
         update,
-        f"➕ Feed <b>#{feed.id}</b> ditambahkan: {esc(feed.url)}\n"
+        f"➕ Feed <b>#{feed.id}</b> ditambahkan: {esc(mask_url(feed.url))}\n"
         f"📄 {esc(texts.FULL_TEXT_LABELS[feed.full_text])}\n"
         "Diambil sebentar lagi; berita yang sudah ada di feed dicatat tanpa dikirim sebagai peringatan.",
     )
@@ -96,7 +96,7 @@ async def remove_feed(update: Update, context: AppContext) -> None:
     except NotFoundError:
         await reply(update, f"Tidak ada feed {esc(arg[:100])}. Lihat /feeds.")
         return
-    await reply(update, f"🗑 Feed #{feed.id} dihapus: {esc(feed.display_name)}")
+    await reply(update, f"🗑 Feed #{feed.id} dihapus: {esc(mask_urls_in_text(feed.display_name))}")
 
 
 async def stats(update: Update, context: AppContext) -> None:

@@ -6,6 +6,7 @@ import html
 from collections.abc import Sequence
 
 from bot import classify
+from bot.feeds.urls import mask_url, mask_urls_in_text
 from bot.formatting import TELEGRAM_MAX_TEXT, format_wib
 from bot.models import Feed, Subscription
 from bot.subscriptions.query import describe_filter
@@ -143,15 +144,15 @@ def render_feeds(feeds: Sequence[Feed]) -> str:
     lines = [f"<b>{len(feeds)} feed</b>"]
     for feed in feeds:
         if feed.error_count:
-            health = f"⚠️ gagal {feed.error_count}× — {esc((feed.last_error or '')[:120])}"
+            health = f"⚠️ gagal {feed.error_count}× — {esc(mask_urls_in_text(feed.last_error or '')[:120])}"
         elif feed.last_success_at is None:
             health = "⏳ belum pernah diambil"
         else:
             health = f"✅ terakhir berhasil {format_wib(feed.last_success_at)}"
         mode = FULL_TEXT_LABELS.get(feed.full_text, feed.full_text)
+        name = mask_urls_in_text(feed.display_name)[:80]
         lines.append(
-            f"<b>#{feed.id}</b> {esc(feed.display_name[:80])}\n    {esc(feed.url[:200])}\n"
-            f"    {health}\n    📄 {esc(mode)}"
+            f"<b>#{feed.id}</b> {esc(name)}\n    {esc(mask_url(feed.url)[:200])}\n    {health}\n    📄 {esc(mode)}"
         )
     return clip("\n".join(lines))
 
@@ -175,7 +176,8 @@ def render_stats(stats: Stats) -> str:
     )
     for feed in stats.feeds_failing[:5]:
         lines.append(
-            f"  ⚠️ #{feed.id} {esc(feed.name[:60])}: gagal {feed.error_count}× — {esc((feed.last_error or '')[:100])}"
+            f"  ⚠️ #{feed.id} {esc(mask_urls_in_text(feed.name)[:60])}: gagal {feed.error_count}× — "
+            f"{esc(mask_urls_in_text(feed.last_error or '')[:100])}"
         )
     lines.append("")
     lines.append(

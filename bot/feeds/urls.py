@@ -1,4 +1,5 @@
-"""URL helpers: a canonical form of article links (a dedupe key) and an http(s) URL check.
+"""URL helpers: a canonical form of article links (a dedupe key), an http(s) URL check, and masking of
+credentials in feed URLs for display (`mask_url`: logs, `/feeds`, `/stats`, `feeds list`, `feeds export`).
 
 `normalize_link` is meant for comparing and deduplicating links, not for display: keep the
 original link for the message and store the normalized one next to it.
@@ -22,6 +23,7 @@ What it leaves alone on purpose:
 
 from __future__ import annotations
 
+import re
 from typing import Final
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
@@ -130,3 +132,55 @@ def _normalize_query(query: str) -> str:
             continue
         kept.append(pair)
     return "&".join(sorted(kept))
+
+
+# --- masking secrets for display ------------------------------------------------------------------
+
+MASK: Final = "***"
+# A query parameter whose name contains one of these is taken to carry a credential (api_key, token,
+# access_token, secret, password, sig, auth, session …). Masking a harmless one (author=) costs nothing.
+_SECRET_WORDS: Final = ("key", "token", "secret", "pass", "pwd", "auth", "sig", "session", "credential", "apikey")
+_SECRET_NAMES: Final = frozenset({"k", "sid", "code", "hash"})
+# A URL in prose: up to whitespace or a quote, not counting punctuation that ends the sentence.
+_URL_IN_TEXT: Final = re.compile(r"https?://[^\s\"'<>]*[^\s\"'<>.,;:!?)\]]", re.I)
+
+
+def _secret_param(name: str) -> bool:
+    key = unquote_plus(name).lower()
+    return key in _SECRET_NAMES or any(word in key for word in _SECRET_WORDS)
+
+
+def mask_url(url: str) -> str:
+    """`url` for display: a password in it, a bare user part (often a token) and the values of key-like
+    query parameters replaced by ``***``. Anything else, and an unparsable URL, is returned unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{hostport}" if colon else f"{MASK}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = []
+        for pair in query.split("&"):
+            name, eq, value = pair.partition("=")
+            pairs.append(f"{name}={MASK}" if eq and value and _secret_param(name) else pair)
+        query = "&".join(pairs)
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def has_secrets(url: str) -> bool:
+    """True when `mask_url` would hide something in `url`."""
+    return mask_url(url) != url
+
+
+def mask_urls_in_text(text: str) -> str:
+    """Every http(s) URL inside free text (an error message, a log line) passed through `mask_url`."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)

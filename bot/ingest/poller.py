@@ -18,7 +18,7 @@ from bot.errors import FeedError
 from bot.feeds.fetcher import Fetched, Fetcher, NotModified
 from bot.feeds.parsepool import parse_with_budget
 from bot.feeds.schedule import backoff_delay, next_check_delay
-from bot.feeds.urls import normalize_link
+from bot.feeds.urls import mask_url, mask_urls_in_text, normalize_link
 from bot.ingest.fulltext import ArticleText, FullTextReader, feed_text
 from bot.ingest.store import store_and_queue
 from bot.models import Article, Feed, FeedItem
@@ -133,12 +133,15 @@ class Poller:
             await self._poll(feed, summary)
         except FeedError as exc:
             summary.failed += 1
-            await self._record_failure(feed, str(exc), getattr(exc, "retry_after", None))
-            logger.warning("feed %s failed: %s", feed.url, exc)
+            # Feed URLs may carry credentials (user:pass@, ?api_key=); logs and last_error show them masked.
+            error = mask_urls_in_text(str(exc))
+            await self._record_failure(feed, error, getattr(exc, "retry_after", None))
+            logger.warning("feed %s failed: %s", mask_url(feed.url), error)
         except Exception as exc:  # a bug, not the feed's fault: keep the loop alive, keep the traceback
             summary.failed += 1
-            logger.exception("unexpected error polling %s", feed.url)
-            await self._record_failure(feed, f"internal error: {type(exc).__name__}: {exc}", None)
+            logger.exception("unexpected error polling %s", mask_url(feed.url))
+            error = mask_urls_in_text(f"internal error: {type(exc).__name__}: {exc}")
+            await self._record_failure(feed, error, None)
         return summary
 
     async def _record_failure(self, feed: Feed, error: str, retry_after: float | None) -> None:
@@ -190,7 +193,7 @@ class Poller:
         fresh = [items[i] for i in fresh_idx]
         flags = _alert_flags(feed, fresh)
         # The feed's own title is only known once parsed; on a first poll the row does not have it yet.
-        source = feed.name or parsed.title or feed.title or feed.url
+        source = feed.name or parsed.title or feed.title or mask_url(feed.url)
         texts = await self.full_text.texts(feed, [item for item, _ in fresh]) if fresh and self.full_text else None
         new_articles = await asyncio.to_thread(_classify_new, fresh, feed, source, flags, texts) if fresh else []
         delay = next_check_delay(

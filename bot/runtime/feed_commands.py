@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TextIO
 
 from bot.config import Settings
 from bot.errors import InputError
 from bot.feeds.opml import OpmlFeed, export_opml
-from bot.feeds.urls import is_http_url
+from bot.feeds.urls import has_secrets, is_http_url, mask_url, mask_urls_in_text
 from bot.formatting import format_wib
 from bot.ingest.feedlist import import_opml, resolve_city_code
 from bot.models import Feed
@@ -17,7 +18,8 @@ from storage.db import open_database
 from storage.timeutil import utcnow
 
 
-async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
+    err = err or sys.stderr
     db = await open_database(settings.db_path)
     try:
         action = args.feeds_command
@@ -36,7 +38,7 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) ->
                 backfill=args.backfill,
                 full_text=args.full_text,
             )
-            out.write(f"added feed {feed.id}: {feed.url} (full text: {feed.full_text})\n")
+            out.write(f"added feed {feed.id}: {mask_url(feed.url)} (full text: {feed.full_text})\n")
         elif action == "set":
             feed = await feed_store.set_full_text(db, args.feed, args.full_text)
             out.write(f"feed {feed.id}: full text {feed.full_text}\n")
@@ -48,7 +50,7 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) ->
                 out.write(feed_table(feeds) + "\n")
         elif action == "remove":
             feed = await feed_store.remove_feed(db, args.feed)
-            out.write(f"removed feed {feed.id}: {feed.url}\n")
+            out.write(f"removed feed {feed.id}: {mask_url(feed.url)}\n")
         elif action == "import":
             try:
                 data = args.file.read_bytes()
@@ -58,15 +60,25 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO) ->
             out.write(f"imported {added} feeds ({skipped} already present)\n")
         elif action == "export":
             feeds = await feed_store.list_feeds(db)
+            # Credentials in feed URLs stay out of an export (files get shared) unless asked for.
+            shown = (lambda url: url) if args.with_secrets else mask_url
+            masked = 0 if args.with_secrets else sum(has_secrets(f.url) for f in feeds)
             out.write(
                 export_opml(
                     [
-                        OpmlFeed(url=f.url, title=f.display_name, city=f.default_city_code, full_text=f.full_text)
+                        OpmlFeed(
+                            url=shown(f.url), title=f.name or f.title, city=f.default_city_code, full_text=f.full_text
+                        )
                         for f in feeds
                     ],
                     title="Pantau feeds",
                 )
             )
+            if masked:
+                err.write(
+                    f"pantau: {masked} feed URL(s) carry credentials or keys, written masked (***); "
+                    "use --with-secrets to export them as they are\n"
+                )
         return 0
     finally:
         await db.close()
@@ -90,7 +102,7 @@ def feed_table(feeds: list[Feed]) -> str:
         rows.append(
             (
                 str(feed.id),
-                (feed.name or feed.title or "-")[:36],
+                mask_urls_in_text(feed.name or feed.title or "-")[:36],
                 status,
                 str(feed.error_count),
                 format_wib(feed.last_checked_at) if feed.last_checked_at else "-",
@@ -99,9 +111,9 @@ def feed_table(feeds: list[Feed]) -> str:
                 feed.full_text,
             )
         )
-        extra = [feed.url]
+        extra = [mask_url(feed.url)]
         if feed.error_count and feed.last_error:
-            extra.append(f"last error: {feed.last_error}")
+            extra.append(f"last error: {mask_urls_in_text(feed.last_error)}")
         details.append(extra)
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
