@@ -337,11 +337,12 @@ class _Redirect:
 def _checked_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as e:
+        host = parsed.host  # decoding an xn-- label can raise too (idna.IDNAError is a UnicodeError)
+    except (httpx.InvalidURL, TypeError, UnicodeError) as e:
         raise FetchError(_short(f"invalid URL: {e}")) from e
     if parsed.scheme not in ("http", "https"):
         raise FetchError(f"unsupported URL scheme {parsed.scheme!r} (only http and https)")
-    if not parsed.host:
+    if not host:
         raise FetchError("invalid URL: no host")
     return parsed
 

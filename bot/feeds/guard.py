@@ -53,11 +53,13 @@ def check_url(url: str) -> str | None:
 
     try:
         parsed = httpx.URL(url)
+        host = parsed.host
     except (httpx.InvalidURL, TypeError):
         return "alamat tidak valid"
+    except UnicodeError:  # idna.IDNAError: an xn-- label that is not valid punycode, a bad character, …
+        return "nama host tidak valid (IDNA)"
     if parsed.scheme not in _ALLOWED_SCHEMES:
         return "hanya alamat http:// atau https://"
-    host = parsed.host
     if not host:
         return "alamat tanpa nama host"
     if parsed.userinfo:

@@ -75,6 +75,31 @@ def is_http_url(url: str) -> bool:
     return parts.scheme.lower() in HTTP_SCHEMES and bool(parts.hostname)
 
 
+MAX_FEED_URL_LEN: Final = 2048
+
+
+def feed_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a feed to poll, or None: the one check behind `feeds add`, `feeds import` and
+    the bundled list, so a URL that one of them refuses is refused by all."""
+    if not url:
+        return "empty URL"
+    if len(url) > MAX_FEED_URL_LEN:
+        return f"longer than {MAX_FEED_URL_LEN} characters"
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "contains spaces or control characters"
+    if not is_http_url(url):
+        return "not an http(s) URL with a host name"
+    import httpx  # the same parser the fetcher uses: what it cannot fetch is refused here
+
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        return f"invalid host name ({exc})"
+    if not host:
+        return "no host name"
+    return None
+
+
 def normalize_link(url: str) -> str:
     """Return the canonical form of an article link (see the module docstring for the rules).
 

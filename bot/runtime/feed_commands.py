@@ -9,9 +9,9 @@ from typing import TextIO
 from bot.config import Settings
 from bot.errors import InputError
 from bot.feeds.opml import OpmlFeed, export_opml
-from bot.feeds.urls import has_secrets, is_http_url, mask_url, mask_urls_in_text
+from bot.feeds.urls import feed_url_problem, has_secrets, mask_url, mask_urls_in_text
 from bot.formatting import format_wib
-from bot.ingest.feedlist import import_opml, resolve_city_code
+from bot.ingest.feedlist import clean_name, import_opml, resolve_city_code
 from bot.models import Feed
 from storage import feeds as feed_store
 from storage.db import open_database
@@ -24,16 +24,18 @@ async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO, er
     try:
         action = args.feeds_command
         if action == "add":
-            if not is_http_url(args.url):
-                raise InputError(f"not an http(s) URL: {args.url!r}")
+            problem = feed_url_problem(args.url)
+            if problem is not None:
+                raise InputError(f"cannot add {mask_url(args.url)!r}: {problem}")
             if args.backfill < 0:
                 raise InputError("--backfill must be 0 or more")
             city = resolve_city_code(args.city) if args.city else None
+            name = clean_name(args.name) if args.name else None
             feed = await feed_store.add_feed(
                 db,
                 args.url,
                 now=utcnow(),
-                name=args.name,
+                name=name or None,
                 default_city_code=city,
                 backfill=args.backfill,
                 full_text=args.full_text,
