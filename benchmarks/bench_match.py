@@ -107,7 +107,7 @@ def build_subscriptions(path: Path, subs: int, chats: int, seed: int = 3) -> Non
 
 
 def make_articles(n: int, seed: int = 5):
-    from bot.feeds.urls import normalize_link
+    from bot.feeds.urls import dedup_key
     from bot.models import Classification, FeedItem, Place, Sentiment
     from storage.articles import NewArticle
 
@@ -131,7 +131,7 @@ def make_articles(n: int, seed: int = 5):
         )
         link = f"https://match.example/{seed}/{i}"
         item = FeedItem(guid=link, link=link, title=title, summary=body, author=None, published=None)
-        out.append(NewArticle(item=item, link=normalize_link(link), classification=cls, alert=True))
+        out.append(NewArticle(item=item, link=dedup_key(link), classification=cls, alert=True))
     return out
 
 

@@ -201,7 +201,7 @@ def queries(path: Path, nq: int, cities: list[str]) -> dict[str, dict]:
 
 
 async def product_insert(path: Path, n: int, offset: int) -> float:
-    from bot.feeds.urls import normalize_link
+    from bot.feeds.urls import dedup_key
     from bot.ingest.store import store_and_queue
     from bot.models import Classification, FeedItem, Sentiment
     from storage.articles import NewArticle
@@ -216,7 +216,7 @@ async def product_insert(path: Path, n: int, offset: int) -> float:
         news.append(
             NewArticle(
                 item=FeedItem(guid=link, link=link, title=title, summary=body, author=None, published=None),
-                link=normalize_link(link),
+                link=dedup_key(link),
                 classification=Classification(None, (), None, ("banjir",), Sentiment.NEUTRAL, 50),
                 alert=True,
             )

@@ -49,7 +49,7 @@ def item_guid(n: int, k: int) -> str:
 
 
 def item_link(n: int, k: int) -> str:
-    # utm_* and the fragment are stripped by normalize_link, as for real feeds
+    # utm_* and the fragment are stripped by dedup_key, as for real feeds
     return f"https://portal{n % 97}.example/berita/{n}/{k}/judul-berita?utm_source=rss#top"
 
 

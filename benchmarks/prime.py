@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.common import article_text
 from benchmarks.feed_farm import etag_of, feed_url, item_guid, item_ks, item_link, item_seed
-from bot.feeds.urls import normalize_link
+from bot.feeds.urls import dedup_key
 from storage.db import open_database
 
 PAST = "2000-01-01T00:00:00+00:00"
@@ -52,7 +52,7 @@ def prime(path: Path, *, feeds: int, port: int, hosts: int) -> None:
             articles.append(
                 (
                     article_id,
-                    normalize_link(item_link(n, k)),
+                    dedup_key(item_link(n, k)),
                     item_link(n, k),
                     n + 1,
                     title,

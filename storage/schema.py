@@ -230,12 +230,21 @@ _V4_FULL_TEXT = """
         ALTER TABLE articles ADD COLUMN page_error TEXT;
 """
 
+# v5: dedup keys fold http and https together (bot.feeds.urls.dedup_key / guid_key): existing keys are
+# rewritten the same way, so a feed that moves to https after the upgrade alerts nothing again. A key whose
+# folded form exists already keeps its old form (OR IGNORE): the folded twin matches from now on.
+_V5_SCHEME_FOLDED_KEYS = """
+        UPDATE OR IGNORE articles SET link = 'http://' || substr(link, 9) WHERE link LIKE 'https://%';
+        UPDATE OR IGNORE feed_items SET guid = 'http://' || substr(guid, 9) WHERE guid LIKE 'https://%';
+"""
+
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_TELEGRAM,
     3: _V3_STORIES,
     4: _V4_FULL_TEXT,
+    5: _V5_SCHEME_FOLDED_KEYS,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

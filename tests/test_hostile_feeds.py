@@ -21,7 +21,7 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
 from storage.db import Database, open_database
-from tests.feed_server import FeedServer
+from tests.feed_server import FeedServer, Route
 
 UNSAFE = ["\x1b", "\x00", "\u202e", "\u2066", "\x07", "\x9b", "\u200f"]
 
@@ -154,3 +154,99 @@ def test_workers_are_reused_not_spawned_per_parse() -> None:
         assert pool.parse_blocking(body, url="https://warta.example/rss", content_type=None).items
     finally:
         pool.close()
+
+
+STORIES = [
+    ("Banjir Rendam Sangkrah", "banjir-sangkrah"),
+    ("Kebakaran Pasar Klewer", "kebakaran-klewer"),
+    ("Tabrakan di Jalan Slamet Riyadi", "tabrakan-slamet-riyadi"),
+]
+
+
+def session_feed(request_number: int, *, scheme: str = "https", with_guid: bool = False) -> bytes:
+    # Each response carries its own session id in every link (and permalink guid), as some CMSes do.
+    return rss(
+        "".join(
+            f"<item>{f'<guid>{scheme}://warta.example/{slug}?sid={request_number}</guid>' if with_guid else ''}"
+            f"<link>{scheme}://warta.example/{slug}?sid={request_number}</link><title>{title}</title>"
+            "<description>SOLO — Isi berita dari Kota Surakarta.</description></item>"
+            for title, slug in STORIES
+        )
+    )
+
+
+@pytest.mark.parametrize("with_guid", [False, True])
+async def test_per_request_session_parameter_does_not_realert(
+    db: Database, feed_server: FeedServer, with_guid: bool
+) -> None:
+    counter = iter(range(1, 1000))
+    feed_server.route("/rss", handler=lambda req: Route(body=session_feed(next(counter), with_guid=with_guid)))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC), backfill=3)
+    await subscribe_all(db)
+    queued = 0
+    async with fast_fetcher() as fetcher:
+        poller = Poller(db, fetcher, interval=60)
+        for _ in range(5):
+            summary = await poller.poll_due()
+            queued += summary.queued
+            await make_due(db)
+    assert queued == 3  # the first poll's backfill, nothing again
+    async with db.conn.execute("SELECT count(*) FROM articles") as cursor:
+        assert (await cursor.fetchone())[0] == 3  # type: ignore[index]
+
+
+async def test_story_id_parameter_is_kept(db: Database, feed_server: FeedServer) -> None:
+    # PHP-Nuke style: sid is the story id, different per item; those are three stories, not one.
+    items = "".join(
+        item(f"g{n}", f"https://warta.example/modules.php?name=News&sid={n}", f"Berita {n} dari Solo")
+        for n in (1, 2, 3)
+    )
+    feed_server.route("/rss", body=rss(items))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
+    async with fast_fetcher() as fetcher:
+        summary = await Poller(db, fetcher, interval=60).poll_due()
+    assert summary.new_articles == 3
+
+
+@pytest.mark.parametrize("with_guid", [False, True])
+async def test_switch_from_http_to_https_does_not_realert(
+    db: Database, feed_server: FeedServer, with_guid: bool
+) -> None:
+    route = feed_server.route("/rss", body=session_feed(1, scheme="http", with_guid=with_guid))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
+    await subscribe_all(db)
+    async with fast_fetcher() as fetcher:
+        poller = Poller(db, fetcher, interval=60)
+        first = await poller.poll_due()
+        assert first.new_articles == 3
+        route.body = session_feed(1, scheme="https", with_guid=with_guid)
+        await make_due(db)
+        second = await Poller(db, fetcher, interval=60).poll_due()  # a fresh poller: as after a restart
+    assert (second.fetched, second.new_articles, second.queued) == (1, 0, 0)
+
+
+async def test_upgrade_folds_stored_https_keys(tmp_path: Path) -> None:
+    import aiosqlite
+
+    from storage.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path) as raw:
+        await raw.executescript(f"{MIGRATIONS[1]}\n{MIGRATIONS[2]}\nPRAGMA user_version = 2;")  # type: ignore[str-format]
+        await raw.execute(
+            "INSERT INTO feeds (id, url, added_at, next_check_at) VALUES (1, 'https://warta.example/rss', 'x', 'x')"
+        )
+        await raw.execute(
+            "INSERT INTO articles (link, url, title, fetched_at, sentiment, confidence)"
+            " VALUES ('https://warta.example/a', 'https://warta.example/a', 'A', 'x', 'neutral', 50)"
+        )
+        await raw.execute("INSERT INTO feed_items (feed_id, guid, seen_at) VALUES (1, 'https://warta.example/a', 'x')")
+        await raw.commit()
+    db = await open_database(path)
+    try:
+        async with db.conn.execute("SELECT link FROM articles") as cursor:
+            assert [r[0] for r in await cursor.fetchall()] == ["http://warta.example/a"]
+        async with db.conn.execute("SELECT guid FROM feed_items") as cursor:
+            assert [r[0] for r in await cursor.fetchall()] == ["http://warta.example/a"]
+    finally:
+        await db.close()

@@ -14,7 +14,7 @@ What it changes:
 - a trailing slash is dropped, except for the root path, which is always ``/``.
 
 What it leaves alone on purpose:
-- ``http`` vs ``https`` (a site may serve different things; the feed's own choice wins);
+- ``http`` vs ``https`` (the link shown keeps the feed's own choice; `dedup_key` folds them for comparing);
 - ``www.`` and ``m.`` hosts: detik's ``m.detik.com/news/...`` and ``news.detik.com/...`` differ in
   path as well as host, so stripping ``m.`` would not give the canonical URL and could merge
   unrelated hosts (``m.example.com`` need not be the mobile site of ``example.com``);
@@ -24,6 +24,7 @@ What it leaves alone on purpose:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Final
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
@@ -73,6 +74,63 @@ def is_http_url(url: str) -> bool:
         return False
     del port
     return parts.scheme.lower() in HTTP_SCHEMES and bool(parts.hostname)
+
+
+def dedup_key(url: str, volatile: frozenset[str] = frozenset()) -> str:
+    """The key two links of one article share: `normalize_link`, then without the query parameters named
+    in `volatile` (lower-case; see `volatile_params`) and with http and https folded together.
+
+    A site that moves to https, or a feed that serves its links over both, must not re-alert everything;
+    the stored link keeps its scheme for display (this key only compares). Non-http(s) input is returned
+    normalized as `normalize_link` returns it.
+    """
+    key = normalize_link(url)
+    if not key.startswith(("http://", "https://")):
+        return key
+    if volatile and "?" in key:
+        head, _, query = key.partition("?")
+        kept = [pair for pair in query.split("&") if unquote_plus(pair.partition("=")[0]).lower() not in volatile]
+        key = head + ("?" + "&".join(kept) if kept else "")
+    return "http://" + key.removeprefix("https://").removeprefix("http://")
+
+
+def guid_key(guid: str, volatile: frozenset[str] = frozenset()) -> str:
+    """A permalink guid compared the way `dedup_key` compares links, but only scheme-folded and without the
+    volatile parameters (no other normalization, so guids stored before stay comparable). Other guids are
+    returned unchanged."""
+    lowered = guid[:8].lower()
+    if not lowered.startswith(("http://", "https://")):
+        return guid
+    rest = guid[8:] if lowered.startswith("https://") else guid[7:]
+    if volatile and "?" in rest:
+        head, _, tail = rest.partition("?")
+        query, hash_, fragment = tail.partition("#")
+        kept = [pair for pair in query.split("&") if unquote_plus(pair.partition("=")[0]).lower() not in volatile]
+        rest = head + ("?" + "&".join(kept) if kept else "") + hash_ + fragment
+    return "http://" + rest
+
+
+def volatile_params(links: Sequence[str]) -> frozenset[str]:
+    """Query parameters that cannot identify an article: carried by every link of one feed document (two
+    or more links) with the same value each time, such as a per-request ``sid=`` that changes between
+    fetches. A parameter whose value differs between items (``?id=123``, PHP-Nuke's story ``sid=``) is an
+    identifier and is kept.
+    """
+    web = [link for link in links if link.startswith(("http://", "https://"))]
+    if len(web) < 2:
+        return frozenset()
+    common: dict[str, str] | None = None
+    for link in web:
+        params: dict[str, str] = {}
+        for pair in urlsplit(link).query.split("&"):
+            if pair:
+                name, _, value = pair.partition("=")
+                key = unquote_plus(name).lower()
+                params[key] = value if key not in params else "\0" + value  # a repeated name is not "one value"
+        common = params if common is None else {k: v for k, v in common.items() if params.get(k) == v}
+        if not common:
+            return frozenset()
+    return frozenset(common or ())
 
 
 MAX_FEED_URL_LEN: Final = 2048

@@ -18,7 +18,7 @@ from bot.errors import FeedError
 from bot.feeds.fetcher import Fetched, Fetcher, NotModified
 from bot.feeds.parsepool import parse_with_budget
 from bot.feeds.schedule import backoff_delay, next_check_delay
-from bot.feeds.urls import mask_url, mask_urls_in_text, normalize_link
+from bot.feeds.urls import dedup_key, guid_key, mask_url, mask_urls_in_text, volatile_params
 from bot.ingest.fulltext import ArticleText, FullTextReader, feed_text
 from bot.ingest.store import store_and_queue
 from bot.models import Article, Feed, FeedItem
@@ -81,6 +81,15 @@ def _classify_new(
     ]
 
 
+def _keyed(item: FeedItem, feed_id: int, volatile: frozenset[str]) -> tuple[FeedItem, str]:
+    """(item with its guid as a dedup key, the link's dedup key). An item without a link still needs a
+    unique key; its guid within this feed is the best we have."""
+    guid = guid_key(item.guid, volatile)
+    if guid != item.guid:
+        item = replace(item, guid=guid)
+    return item, dedup_key(item.link, volatile) if item.link else f"guid:{feed_id}:{guid}"
+
+
 def _alert_flags(feed: Feed, fresh: list[tuple[FeedItem, str]]) -> list[bool]:
     """First poll of a new feed alerts nobody (no flood on subscribe), except its newest `backfill` items."""
     if feed.initial_polled:
@@ -114,6 +123,7 @@ class Poller:
         # None: every item is classified on its feed text (tests, the demo); the runtime passes a reader.
         self.full_text = full_text
         self.parse_budget = parse_budget  # seconds per parse; None: the pool's default
+        self._volatile: dict[int, frozenset[str]] = {}  # feed id → query parameters seen to vary per request
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed whose next_check_at has come, concurrently (the fetcher caps concurrency)."""
@@ -184,10 +194,12 @@ class Poller:
             result.body, url=result.final_url, content_type=result.content_type, budget=self.parse_budget
         )
         summary.fetched += 1  # counted once parsed: a body that is not a feed is a failure
-        # An item without a link still needs a unique key; its guid within this feed is the best we have.
-        items = [
-            (item, normalize_link(item.link) if item.link else f"guid:{feed.id}:{item.guid}") for item in parsed.items
-        ]
+        # Dedup keys: http and https folded, and without query parameters that only vary per request
+        # (a session id the same on every link of a document), remembered per feed while the process runs.
+        volatile = volatile_params([item.link for item in parsed.items]) | self._volatile.get(feed.id, frozenset())
+        if volatile:
+            self._volatile[feed.id] = volatile
+        items = [_keyed(item, feed.id, volatile) for item in parsed.items]
         fresh_idx = await article_store.unseen_items(self.db, feed.id, items)
         fresh_set = set(fresh_idx)
         fresh = [items[i] for i in fresh_idx]
