@@ -250,3 +250,10 @@ async def test_upgrade_folds_stored_https_keys(tmp_path: Path) -> None:
             assert [r[0] for r in await cursor.fetchall()] == ["http://warta.example/a"]
     finally:
         await db.close()
+
+
+def test_article_page_text_loses_control_and_bidi_characters() -> None:
+    from bot.feeds.pages import clean_article_text
+
+    text = clean_article_text("Paragraf\x1b[2J satu\u202e dari Solo.\nParagraf\x00 dua\u2066.", title="Judul")
+    assert text == "Paragraf[2J satu dari Solo.\nParagraf dua."

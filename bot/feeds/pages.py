@@ -27,7 +27,7 @@ import httpx
 from bot.errors import FetchError, PageError
 from bot.feeds.fetcher import Fetched, Fetcher
 from bot.feeds.schedule import backoff_delay
-from bot.text import repair_text
+from bot.text import repair_text, strip_unsafe
 
 FullTextMode = Literal["auto", "always", "never"]
 FULL_TEXT_MODES: Final[tuple[FullTextMode, ...]] = get_args(FullTextMode)
@@ -178,7 +178,7 @@ def clean_article_text(text: str, *, title: str = "") -> str:
     seen: set[str] = {" ".join(repair_text(title).split()).casefold()}
     size = 0
     for raw in repair_text(text).splitlines():
-        line = " ".join(raw.split())
+        line = " ".join(strip_unsafe(raw).split())  # no control or bidi characters, as for feed text
         if not line or line.casefold() in seen or _BOILERPLATE_PARAGRAPH.match(line):
             continue
         if _FURNITURE_ANYWHERE.search(line):
