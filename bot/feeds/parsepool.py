@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import multiprocessing
 import os
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -33,6 +34,8 @@ DEFAULT_WORKERS: Final = max(1, min(4, os.cpu_count() or 1))
 
 def _serve(conn: Connection) -> None:
     """The worker's loop: (body, url, content_type) in, ("ok", ParsedFeed) or ("error", message) out."""
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides when workers end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             body, url, content_type = conn.recv()
@@ -44,7 +47,10 @@ def _serve(conn: Connection) -> None:
             reply = ("parse_error", str(exc))
         except Exception as exc:  # a feedparser bug on a strange document: still only this feed's failure
             reply = ("error", f"{type(exc).__name__}: {exc}")
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:  # the parent was killed mid-parse (SIGKILL): nobody is waiting, end quietly
+            return
 
 
 @dataclass(slots=True)
