@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Final
 
-import ftfy
-
 # Characters feed text must never carry to a terminal or a chat: C0/C1 controls and DEL (an ESC starts
 # terminal escape sequences, NUL truncates C strings) and the Unicode bidi controls that reorder what a
 # reader sees (U+202E makes "gpj.exe" read "exe.jpg"). Line and paragraph separators become spaces.
@@ -44,4 +42,6 @@ def repair_text(text: str) -> str:
     """
     if text.isascii():  # nothing to repair, and most feed text is plain ASCII
         return text
+    import ftfy  # imported on first use: the feed parser's worker processes never need it (~9 MB each)
+
     return ftfy.fix_text(text, uncurl_quotes=False)

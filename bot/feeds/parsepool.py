@@ -29,7 +29,9 @@ from bot.feeds.parser import ParsedFeed, parse_feed
 
 # A normal feed parses in well under a second (about 25 ms per 100 items; a 5 MB feed in ~2 s).
 DEFAULT_BUDGET: Final = 10.0
-DEFAULT_WORKERS: Final = max(1, min(4, os.cpu_count() or 1))
+# Half the cores (one on a 2-core machine): the poller's own process classifies and stores meanwhile, and
+# each worker costs ~30-40 MB of memory.
+DEFAULT_WORKERS: Final = max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def _serve(conn: Connection) -> None:
