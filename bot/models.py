@@ -67,6 +67,8 @@ class Feed:
     added_by: str  # "cli" (trusted) or "telegram:<user id>"
     last_success_at: datetime | None
     full_text: str = "auto"  # read article pages: "auto" (teasers only), "always" or "never"
+    # Query parameters seen to vary per request in this feed's links (a session id): left out of dedup keys.
+    volatile_params: frozenset[str] = frozenset()
 
     @property
     def display_name(self) -> str:

@@ -35,6 +35,7 @@ def _feed(row: aiosqlite.Row) -> Feed:
         added_by=row["added_by"],
         last_success_at=from_db(row["last_success_at"]),
         full_text=row["full_text"],
+        volatile_params=frozenset(name for name in row["volatile_params"].split(",") if name),
     )
 
 
@@ -134,6 +135,7 @@ class PollSuccess:
     last_modified: str | None
     title: str | None = None
     new_url: str | None = None  # after a permanent redirect
+    volatile_params: frozenset[str] | None = None  # None: unchanged
 
 
 async def record_success(conn: aiosqlite.Connection, feed_id: int, outcome: PollSuccess, *, now: datetime) -> None:
@@ -146,6 +148,10 @@ async def record_success(conn: aiosqlite.Connection, feed_id: int, outcome: Poll
         " initial_polled = 1 WHERE id = ?",
         (etag, last_modified, title, to_db(now), to_db(now), to_db(next_check_at), feed_id),
     )
+    if outcome.volatile_params is not None:
+        await conn.execute(
+            "UPDATE feeds SET volatile_params = ? WHERE id = ?", (",".join(sorted(outcome.volatile_params)), feed_id)
+        )
     if new_url is not None:
         # A permanent redirect: poll the new address from now on, unless another feed already has it.
         await conn.execute(

@@ -232,8 +232,10 @@ _V4_FULL_TEXT = """
 
 # v5: dedup keys fold http and https together (bot.feeds.urls.dedup_key / guid_key): existing keys are
 # rewritten the same way, so a feed that moves to https after the upgrade alerts nothing again. A key whose
-# folded form exists already keeps its old form (OR IGNORE): the folded twin matches from now on.
+# folded form exists already keeps its old form (OR IGNORE): the folded twin matches from now on. Per feed,
+# the query parameters seen to vary per request (comma-separated), left out of its keys.
 _V5_SCHEME_FOLDED_KEYS = """
+        ALTER TABLE feeds ADD COLUMN volatile_params TEXT NOT NULL DEFAULT '';
         UPDATE OR IGNORE articles SET link = 'http://' || substr(link, 9) WHERE link LIKE 'https://%';
         UPDATE OR IGNORE feed_items SET guid = 'http://' || substr(guid, 9) WHERE guid LIKE 'https://%';
 """

@@ -123,7 +123,6 @@ class Poller:
         # None: every item is classified on its feed text (tests, the demo); the runtime passes a reader.
         self.full_text = full_text
         self.parse_budget = parse_budget  # seconds per parse; None: the pool's default
-        self._volatile: dict[int, frozenset[str]] = {}  # feed id → query parameters seen to vary per request
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed whose next_check_at has come, concurrently (the fetcher caps concurrency)."""
@@ -195,10 +194,8 @@ class Poller:
         )
         summary.fetched += 1  # counted once parsed: a body that is not a feed is a failure
         # Dedup keys: http and https folded, and without query parameters that only vary per request
-        # (a session id the same on every link of a document), remembered per feed while the process runs.
-        volatile = volatile_params([item.link for item in parsed.items]) | self._volatile.get(feed.id, frozenset())
-        if volatile:
-            self._volatile[feed.id] = volatile
+        # (a session id the same on every link of a document), remembered on the feed from then on.
+        volatile = volatile_params([item.link for item in parsed.items]) | feed.volatile_params
         items = [_keyed(item, feed.id, volatile) for item in parsed.items]
         fresh_idx = await article_store.unseen_items(self.db, feed.id, items)
         fresh_set = set(fresh_idx)
@@ -220,6 +217,7 @@ class Poller:
             last_modified=result.last_modified,
             title=parsed.title,
             new_url=result.permanent_redirect_url,
+            volatile_params=volatile if volatile != feed.volatile_params else None,
         )
         seen_only = [items[i] for i in range(len(items)) if i not in fresh_set]
         stored = await store_and_queue(
