@@ -90,6 +90,8 @@ class Article:
     story_id: int | None = None  # the story (incident) it reports; None until assigned
     text_source: str = "feed"  # body (and classification) from the "feed" item or the article "page"
     page_error: str | None = None  # the page was wanted but not used: labels come from the feed's teaser
+    # Label fields ("city", "cases", "sentiment") an analyst corrected; shown as "(dikoreksi)".
+    corrected: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
