@@ -112,3 +112,28 @@ class Subscription:
     thread_id: int | None
     filter: SubscriptionFilter
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LabelCorrection:
+    """An analyst's correction of one label of an article (issue #14).
+
+    field "city": `city` is the right Kab/Kota, None for "no Kab/Kota"; "cases": `cases`, main first,
+    () for "no case"; "sentiment": `sentiment`; "relevance": "not for me" (feedback, not a label).
+    """
+
+    field: str
+    city: Place | None = None
+    cases: tuple[str, ...] = ()
+    sentiment: Sentiment | None = None
+
+    def same_as(self, article: Article) -> bool:
+        """True when the article already carries this label (nothing to correct)."""
+        cls = article.classification
+        if self.field == "city":
+            return (self.city.code if self.city else None) == (cls.city.code if cls.city else None)
+        if self.field == "cases":
+            return list(self.cases) == list(cls.cases)
+        if self.field == "sentiment":
+            return self.sentiment is cls.sentiment
+        return False

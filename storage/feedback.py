@@ -19,7 +19,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import Article, Place, Sentiment
+from bot.models import Article, LabelCorrection
 from storage.articles import article_from_row
 from storage.db import Database
 from storage.timeutil import from_db, to_db
@@ -57,35 +57,26 @@ def _correction(row: aiosqlite.Row) -> Correction:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LabelChange:
-    """A correction to store: `field` and its new value. City: the new Kab/Kota (None = no Kab/Kota);
-    cases: case keys, main first; sentiment: a Sentiment; relevance: "bukan untuk saya"."""
+def _old_json(article: Article, field: str) -> Any:
+    cls = article.classification
+    if field == "city":
+        return cls.city.code if cls.city else None
+    if field == "cases":
+        return list(cls.cases)
+    if field == "sentiment":
+        return cls.sentiment.value
+    return "relevant"
 
-    field: str
-    city: Place | None = None
-    cases: tuple[str, ...] = ()
-    sentiment: Sentiment | None = None
 
-    def old_json(self, article: Article) -> Any:
-        cls = article.classification
-        if self.field == "city":
-            return cls.city.code if cls.city else None
-        if self.field == "cases":
-            return list(cls.cases)
-        if self.field == "sentiment":
-            return cls.sentiment.value
-        return "relevant"
-
-    def new_json(self) -> Any:
-        if self.field == "city":
-            return self.city.code if self.city else None
-        if self.field == "cases":
-            return list(self.cases)
-        if self.field == "sentiment":
-            assert self.sentiment is not None
-            return self.sentiment.value
-        return "not_for_me"
+def _new_json(change: LabelCorrection) -> Any:
+    if change.field == "city":
+        return change.city.code if change.city else None
+    if change.field == "cases":
+        return list(change.cases)
+    if change.field == "sentiment":
+        assert change.sentiment is not None
+        return change.sentiment.value
+    return "not_for_me"
 
 
 async def delivered_article(db: Database, chat_id: int, article_id: int, message_id: int | None) -> Article | None:
@@ -111,7 +102,7 @@ async def delivery_reason(db: Database, chat_id: int, article_id: int) -> str:
 async def record_correction(
     db: Database,
     article: Article,
-    change: LabelChange,
+    change: LabelCorrection,
     *,
     chat_id: int,
     user_id: int | None,
@@ -134,8 +125,8 @@ async def record_correction(
                 user_id,
                 int(trusted),
                 change.field,
-                json.dumps(change.old_json(current)),
-                json.dumps(change.new_json()),
+                json.dumps(_old_json(current, change.field)),
+                json.dumps(_new_json(change)),
                 to_db(now),
             ),
         )
@@ -147,7 +138,7 @@ async def record_correction(
         return corrected
 
 
-def apply_change(article: Article, change: LabelChange) -> Article:
+def apply_change(article: Article, change: LabelCorrection) -> Article:
     """`article` with one label replaced and marked corrected (pure)."""
     cls = article.classification
     if change.field == "city":
