@@ -20,6 +20,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import filters
 
+from bot import classify
 from bot.errors import InputError
 from bot.feedback import buttons
 from bot.feedback.buttons import Draft, Keyboard, Outcome
@@ -31,6 +32,7 @@ from handlers.context import AppContext, services
 from handlers.ratelimit import LIMITER_KEY, RateLimiter, Verdict
 from storage import button_state
 from storage import feedback as feedback_store
+from storage.feedback import FeedbackStats
 
 logger = logging.getLogger(__name__)
 esc = html.escape
@@ -346,3 +348,38 @@ async def unmute(update: Update, context: AppContext) -> None:
         return
     await feedback_store.unmute_source(svc.db, chat_id, source)
     await reply(update, f"🔊 {esc(source[:120])} disuarakan lagi di chat ini.")
+
+
+# ------------------------------------------------------------------------------------ /stats
+
+_FIELD_NAMES = {"city": "Kab/Kota", "cases": "kasus", "sentiment": "sentimen", "relevance": "bukan untuk saya"}
+
+
+def _place_name(code: str | None) -> str:
+    if code is None:
+        return "tanpa Kab/Kota"
+    place = classify.place_by_code(code)
+    return place.name if place else code
+
+
+def render_feedback_stats(stats: FeedbackStats) -> str:
+    """The corrections block of /stats: what analysts disputed, i.e. what to fix next in the rules."""
+    fields = ", ".join(f"{_FIELD_NAMES[f]} {week}/{month}" for f, (week, month) in stats.per_field.items())
+    share = stats.corrected_alerts_30 / stats.alerts_30 if stats.alerts_30 else 0.0
+    lines = [
+        f"<b>Koreksi label</b> (7/30 hari): {fields}; tepercaya {stats.trusted_30} (30 hari)",
+        f"Peringatan dikoreksi (30 hari): {stats.corrected_alerts_30} dari {stats.alerts_30} ({share:.0%})",
+    ]
+    if stats.case_changes:
+        lines.append(
+            "Kasus paling sering dikoreksi: "
+            + "; ".join(
+                f"{esc(classify.case_label(k))}: {wrong} salah, {missed} terlewat"
+                for k, wrong, missed in stats.case_changes
+            )
+        )
+    if stats.place_changes:
+        changes = [f"{esc(_place_name(old))} → {esc(_place_name(new))} ({n}×)" for old, new, n in stats.place_changes]
+        lines.append("Kab/Kota paling sering dikoreksi: " + "; ".join(changes))
+    lines.append(f"Sumber dibisukan: {stats.muted}")
+    return "\n".join(lines)
