@@ -27,6 +27,7 @@ from handlers import admin, browse, corrections, picker, start, subscriptions
 from handlers.context import AppContext
 from handlers.errors import error_handler
 from handlers.ratelimit import LIMITER_KEY, RateLimiter, make_rate_limit
+from storage.button_state import TOKEN_PATTERN
 
 Callback = Callable[[Update, AppContext], Coroutine[Any, Any, None]]
 
@@ -77,8 +78,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # PTB passes a callback query with empty data to the first handler that has a pattern, whatever the
     # pattern; this one matches no non-empty data, so it is the one that gets (and answers) those.
     application.add_handler(CallbackQueryHandler(start.stale_button, pattern=lambda data: False))
-    application.add_handler(CallbackQueryHandler(picker.button, pattern=r"^pk:[0-9]{1,9}:"))
-    application.add_handler(CallbackQueryHandler(browse.page_button, pattern=r"^pg:[0-9]{1,9}:[0-9]{1,4}$"))
+    # Tokens name state stored in the database (storage.button_state): buttons work after a restart.
+    application.add_handler(CallbackQueryHandler(picker.button, pattern=rf"^pk:{TOKEN_PATTERN}:"))
+    application.add_handler(CallbackQueryHandler(browse.page_button, pattern=rf"^pg:{TOKEN_PATTERN}:[0-9]{{1,4}}$"))
     application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:([0-9]{1,18}|all)$"))
     application.add_handler(CallbackQueryHandler(corrections.alert_button, pattern=ALERT_DATA_PATTERN))
     application.add_handler(CallbackQueryHandler(corrections.correction_button, pattern=CORRECTION_DATA_PATTERN))

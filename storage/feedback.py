@@ -203,8 +203,11 @@ async def _refresh_story_labels(conn: aiosqlite.Connection, story_id: int) -> No
 
 async def corrections_for_export(db: Database, *, trusted_only: bool) -> list[tuple[Article, list[Correction]]]:
     """Every article with at least one label correction, with its corrections oldest first."""
-    where = "c.field IN ('city', 'cases', 'sentiment')" + (" AND c.trusted = 1" if trusted_only else "")
-    async with db.conn.execute(f"SELECT c.* FROM corrections c WHERE {where} ORDER BY c.article_id, c.id") as cursor:
+    async with db.conn.execute(
+        "SELECT * FROM corrections WHERE field IN ('city', 'cases', 'sentiment') AND trusted >= ?"
+        " ORDER BY article_id, id",
+        (int(trusted_only),),
+    ) as cursor:
         rows = [_correction(r) for r in await cursor.fetchall()]
     by_article: dict[int, list[Correction]] = {}
     for correction in rows:
