@@ -502,3 +502,32 @@ async def test_button_state_rows_are_scoped_to_chat_and_kind(tmp_path: Path) -> 
         # Old rows are pruned when new ones are made.
         await button_state.create(h.db, chat_id=1, kind="page", user_id=None, payload={}, now=NOW + timedelta(days=40))
         assert await button_state.get(h.db, token, chat_id=1, kind="page") is None
+
+
+async def test_a_file_from_before_corrections_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    from storage.db import open_database
+    from storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "before.db"
+    before = max(v for v, step in MIGRATIONS.items() if isinstance(step, str) and "corrections" not in step)
+    assert before == SCHEMA_VERSION - 1
+    raw = sqlite3.connect(path)
+    steps = "\n".join(str(MIGRATIONS[v]) for v in range(1, before + 1))
+    raw.executescript(f"{steps}\nPRAGMA user_version = {before};")
+    raw.execute(
+        "INSERT INTO articles (link, url, title, body, fetched_at, sentiment, confidence)"
+        " VALUES ('https://a.example/1', 'https://a.example/1', 'Judul', 'Isi', '2024-12-01T00:00:00+00:00',"
+        " 'neutral', 50)"
+    )
+    raw.commit()
+    raw.close()
+    db = await open_database(path)
+    try:
+        article = await get_article(db, 1)
+        assert article is not None and article.corrected == frozenset()
+        assert await feedback_store.muted_sources(db, 1) == []
+        assert await button_state.latest_for_user(db, chat_id=1, kind="page", user_id=None) is None
+    finally:
+        await db.close()

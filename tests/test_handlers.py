@@ -314,6 +314,9 @@ async def test_help_lists_every_command_and_admin_extra(tmp_path: Path) -> None:
             "/kasus",
             "/jeda",
             "/lanjut",
+            "/bisukan",
+            "/suarakan",
+            "Koreksi",
         ):
             assert command in text
         assert "/addfeed" not in text
