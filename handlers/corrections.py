@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import filters
 
 from bot import classify
@@ -78,7 +78,11 @@ async def is_trusted(update: Update, context: AppContext) -> bool:
     chat = chat_of(update)
     if chat.type == ChatType.PRIVATE:
         return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:  # cannot tell (e.g. the user left): a suggestion, not a trusted correction
+        logger.info("chat %s: could not look up user %s; correction kept as a suggestion", chat.id, user.id)
+        return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
