@@ -226,8 +226,8 @@ async def _finish(
     svc = services(context)
     chat_id = chat_of(update).id
     user = update.effective_user
-    await button_state.delete(svc.db, token)
     if change.field != "relevance" and change.same_as(article):
+        await button_state.delete(svc.db, token)
         await _restore(context, chat_id, message_id, article)
         return buttons.NO_CHANGE
     shown = await feedback_store.record_correction(
@@ -239,6 +239,8 @@ async def _finish(
         trusted=await is_trusted(update, context),
         now=svc.now(),
     )
+    # Only once it is recorded: a failure before leaves the draft to press Simpan again.
+    await button_state.delete(svc.db, token)
     if change.field == "relevance":
         await _restore(context, chat_id, message_id, article)
         return buttons.THANKS
