@@ -531,3 +531,57 @@ async def test_a_file_from_before_corrections_is_upgraded(tmp_path: Path) -> Non
         assert await button_state.latest_for_user(db, chat_id=1, kind="page", user_id=None) is None
     finally:
         await db.close()
+
+
+async def test_feedback_export_resolves_conflicts_and_reports_them(tmp_path: Path) -> None:
+    import argparse
+    import io
+
+    from chat_fixtures import publish, settings
+
+    from bot.models import LabelCorrection
+    from bot.runtime import feedback_commands
+
+    async with harness(tmp_path) as h:
+        await publish(h.db, new_article(1, classification(SOLO, ["kecelakaan"])))
+        await publish(h.db, new_article(2, classification(SOLO, ["banjir"])))
+        first = await get_article(h.db, 1)
+        second = await get_article(h.db, 2)
+        assert first is not None and second is not None
+        record = feedback_store.record_correction
+        await record(
+            h.db, first, LabelCorrection("cases", cases=("kebakaran",)), chat_id=1, user_id=1, trusted=True, now=NOW
+        )
+        later = NOW + timedelta(minutes=5)
+        await record(
+            h.db, first, LabelCorrection("cases", cases=("pencurian",)), chat_id=2, user_id=2, trusted=False, now=later
+        )
+        await record(
+            h.db,
+            second,
+            LabelCorrection("sentiment", sentiment=Sentiment.POSITIVE),
+            chat_id=2,
+            user_id=2,
+            trusted=False,
+            now=later,
+        )
+        await record(h.db, second, LabelCorrection("relevance"), chat_id=2, user_id=2, trusted=False, now=later)
+
+    async def export(*extra: str) -> tuple[list[dict[str, Any]], str]:
+        out, err = io.StringIO(), io.StringIO()
+        args = argparse.Namespace(feedback_command="export", trusted="--trusted" in extra, output=None)
+        assert await feedback_commands.dispatch(settings(tmp_path), args, out, err) == 0
+        return [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+    records, err = await export()
+    assert [(r["id"], r["labels"]["cases"], r["labels"]["sentiment"]) for r in records] == [
+        ("pantau-1", ["kebakaran"], "negative"),  # the trusted correction wins over a later suggestion
+        ("pantau-2", ["banjir"], "positive"),
+    ]
+    assert (
+        "conflict: article 1 cases: 2 different corrections (kebakaran; pencurian); kept kebakaran (latest trusted)"
+        in err
+    )
+    assert "exported 2 corrected articles; 1 conflicts resolved" in err
+    records, err = await export("--trusted")
+    assert [r["id"] for r in records] == ["pantau-1"] and "0 conflicts" in err
