@@ -133,6 +133,15 @@ def _build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stories", help="list recent stories: title, outlets, places, cases, time")
     st.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     st.add_argument("--hours", type=float, help="only stories with a report in the last N hours")
+
+    fb = sub.add_parser("feedback", help="analysts' label corrections: export as a labelled set, statistics")
+    fb_sub = fb.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
+    exp = fb_sub.add_parser(
+        "export", help="corrected articles as labelled JSON lines (dev-set format, for pantau eval)"
+    )
+    exp.add_argument("--trusted", action="store_true", help="only corrections by group admins and PANTAU_ADMIN_IDS")
+    exp.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    fb_sub.add_parser("stats", help="corrections per field (7/30 days), share of alerts corrected, what to fix next")
     return parser
 
 
@@ -225,6 +234,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.runtime import feed_commands
 
         return asyncio.run(feed_commands.dispatch(settings, args, sys.stdout))
+    if args.command == "feedback":
+        from bot.runtime import feedback_commands
+
+        try:
+            return asyncio.run(feedback_commands.dispatch(settings, args, sys.stdout, sys.stderr))
+        except InputError as exc:  # e.g. -o into a folder that does not exist: a usage error
+            print(f"pantau: {exc}", file=sys.stderr)
+            return 2
     if args.command == "stories":
         from bot.runtime.story_commands import list_stories
 

@@ -22,6 +22,11 @@ SENTIMENT_LABEL = {
 CASE_LABEL_FALLBACK = "tidak ada kasus"
 # Shown when the article page was wanted but could not be read in time: the labels rest on a teaser.
 TEASER_NOTE = "Label dari cuplikan feed; halaman berita tidak terbaca."
+CORRECTED = " (dikoreksi)"  # after a label an analyst corrected (issue #14)
+
+
+def _mark(article: Article, field: str) -> str:
+    return CORRECTED if field in article.corrected else ""
 
 
 def format_wib(moment: datetime) -> str:
@@ -38,11 +43,12 @@ def lead(text: str, limit: int = LEAD_MAX) -> str:
 def _place_line(article: Article) -> str:
     cls = article.classification
     if cls.city is None:
-        return f"Wilayah: {cls.province}" if cls.province else "Wilayah: tidak spesifik / nasional"
+        where = cls.province or "tidak spesifik / nasional"
+        return f"Wilayah: {where}{_mark(article, 'city')}"
     line = f"Wilayah: {cls.city.name}, {cls.city.province}"
     if cls.other_cities:
         line += " (juga: " + ", ".join(p.name for p in cls.other_cities) + ")"
-    return line
+    return line + _mark(article, "city")
 
 
 def case_labels(cases: Sequence[str]) -> str:
@@ -54,7 +60,7 @@ def case_labels(cases: Sequence[str]) -> str:
 
 def _cases_line(article: Article) -> str:
     cases = article.classification.cases
-    return "Kasus: " + (case_labels(cases) if cases else CASE_LABEL_FALLBACK)
+    return "Kasus: " + (case_labels(cases) if cases else CASE_LABEL_FALLBACK) + _mark(article, "cases")
 
 
 def _short_place(article: Article) -> str:
@@ -66,6 +72,8 @@ def _short_place(article: Article) -> str:
 
 def _sentiment_line(article: Article) -> str:
     cls = article.classification
+    if "sentiment" in article.corrected:  # the classifier's confidence no longer applies
+        return f"Sentimen: {SENTIMENT_LABEL[cls.sentiment]}{CORRECTED}"
     return f"Sentimen: {SENTIMENT_LABEL[cls.sentiment]} ({cls.confidence}%)"
 
 

@@ -92,6 +92,8 @@ class Article:
     story_id: int | None = None  # the story (incident) it reports; None until assigned
     text_source: str = "feed"  # body (and classification) from the "feed" item or the article "page"
     page_error: str | None = None  # the page was wanted but not used: labels come from the feed's teaser
+    # Label fields ("city", "cases", "sentiment") an analyst corrected; shown as "(dikoreksi)".
+    corrected: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +114,28 @@ class Subscription:
     thread_id: int | None
     filter: SubscriptionFilter
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LabelCorrection:
+    """An analyst's correction of one label of an article (issue #14).
+
+    field "city": `city` is the right Kab/Kota, None for "no Kab/Kota"; "cases": `cases`, main first,
+    () for "no case"; "sentiment": `sentiment`; "relevance": "not for me" (feedback, not a label).
+    """
+
+    field: str
+    city: Place | None = None
+    cases: tuple[str, ...] = ()
+    sentiment: Sentiment | None = None
+
+    def same_as(self, article: Article) -> bool:
+        """True when the article already carries this label (nothing to correct)."""
+        cls = article.classification
+        if self.field == "city":
+            return (self.city.code if self.city else None) == (cls.city.code if cls.city else None)
+        if self.field == "cases":
+            return list(self.cases) == list(cls.cases)
+        if self.field == "sentiment":
+            return self.sentiment is cls.sentiment
+        return False

@@ -22,10 +22,12 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, browse, picker, start, subscriptions
+from bot.feedback.buttons import ALERT_DATA_PATTERN, CORRECTION_DATA_PATTERN
+from handlers import admin, browse, corrections, picker, start, subscriptions
 from handlers.context import AppContext
 from handlers.errors import error_handler
 from handlers.ratelimit import LIMITER_KEY, RateLimiter, make_rate_limit
+from storage.button_state import TOKEN_PATTERN
 
 Callback = Callable[[Update, AppContext], Coroutine[Any, Any, None]]
 
@@ -51,6 +53,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("cases", ("kasus",), "Daftar kasus (/kasus)", browse.cases),
     Command("pause", ("jeda",), "Jeda peringatan di chat ini (/jeda)", subscriptions.pause),
     Command("resume", ("lanjut",), "Lanjutkan peringatan (/lanjut)", subscriptions.resume),
+    Command("muted", ("bisukan",), "Sumber berita yang dibisukan (/bisukan)", corrections.muted),
+    Command("unmute", ("suarakan",), "Suarakan lagi sumber: nomor atau all (/suarakan)", corrections.unmute),
     Command("addfeed", ("tambahfeed",), "Admin: tambah feed", admin.add_feed, admin=True),
     Command("feeds", (), "Admin: daftar feed dan kesehatannya", admin.list_feeds, admin=True),
     Command("removefeed", ("hapusfeed",), "Admin: hapus feed", admin.remove_feed, admin=True),
@@ -74,12 +78,22 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # PTB passes a callback query with empty data to the first handler that has a pattern, whatever the
     # pattern; this one matches no non-empty data, so it is the one that gets (and answers) those.
     application.add_handler(CallbackQueryHandler(start.stale_button, pattern=lambda data: False))
-    application.add_handler(CallbackQueryHandler(picker.button, pattern=r"^pk:[0-9]{1,9}:"))
-    application.add_handler(CallbackQueryHandler(browse.page_button, pattern=r"^pg:[0-9]{1,9}:[0-9]{1,4}$"))
+    # Tokens name state stored in the database (storage.button_state): buttons work after a restart.
+    application.add_handler(CallbackQueryHandler(picker.button, pattern=rf"^pk:{TOKEN_PATTERN}:"))
+    application.add_handler(CallbackQueryHandler(browse.page_button, pattern=rf"^pg:{TOKEN_PATTERN}:[0-9]{{1,4}}$"))
     application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:([0-9]{1,18}|all)$"))
+    application.add_handler(CallbackQueryHandler(corrections.alert_button, pattern=ALERT_DATA_PATTERN))
+    application.add_handler(CallbackQueryHandler(corrections.correction_button, pattern=CORRECTION_DATA_PATTERN))
     application.add_handler(CallbackQueryHandler(start.stale_button))  # any other callback data
     application.add_handler(ChatMemberHandler(start.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, start.migrated))
+    # Before the picker's: a reply to the "Kab/Kota yang benar?" prompt is a correction, not a city search.
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE & corrections.PROMPT_REPLY,
+            corrections.typed_place,
+        )
+    )
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, picker.typed_city)
     )

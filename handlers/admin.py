@@ -12,7 +12,9 @@ from bot.feeds.urls import is_http_url, mask_url, mask_urls_in_text
 from handlers import texts
 from handlers.common import args_text, is_bot_admin, message_of, reply
 from handlers.context import AppContext, services
+from handlers.corrections import render_feedback_stats
 from storage import feeds as feed_store
+from storage.feedback import feedback_stats
 from storage.stats import collect_stats
 
 esc = texts.esc
@@ -100,8 +102,10 @@ async def remove_feed(update: Update, context: AppContext) -> None:
 
 
 async def stats(update: Update, context: AppContext) -> None:
-    """Articles per day, case and Kab/Kota; feed health; outbox."""
+    """Articles per day, case and Kab/Kota; feed health; outbox; analysts' corrections."""
     if not await _admin_only(update, context):
         return
     svc = services(context)
-    await reply(update, texts.render_stats(await collect_stats(svc.db, now=svc.now())))
+    general = texts.render_stats(await collect_stats(svc.db, now=svc.now()))
+    corrections = render_feedback_stats(await feedback_stats(svc.db, now=svc.now()))
+    await reply(update, texts.clip(general + "\n\n" + corrections))

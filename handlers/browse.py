@@ -11,23 +11,21 @@ from bot.subscriptions.query import MAX_QUERY_LEN, describe_filter, parse_query
 from handlers import texts
 from handlers.common import args_text, message_of, reply
 from handlers.context import AppContext, services
+from storage import button_state
 from storage.search import Page, latest_articles, search_articles
 
 esc = texts.esc
 PAGE_SIZE = 5
-MAX_QUERIES = 30
+KIND = "page"
 
 
-def _remember(context: AppContext, kind: str, words: str) -> int:
-    """Keep the query in chat_data under a small number, so paging buttons fit in 64 bytes."""
-    assert context.chat_data is not None
-    queries: dict[int, tuple[str, str]] = context.chat_data.setdefault("queries", {})
-    token = int(context.chat_data.get("query_seq", 0)) + 1
-    context.chat_data["query_seq"] = token
-    queries[token] = (kind, words)
-    while len(queries) > MAX_QUERIES:
-        queries.pop(next(iter(queries)))
-    return token
+async def _remember(update: Update, context: AppContext, kind: str, words: str) -> str:
+    """Store the query (in the database, so paging survives a restart) under a token that fits in 64 bytes."""
+    svc = services(context)
+    chat = update.effective_chat
+    assert chat is not None
+    payload = {"kind": kind, "words": words}
+    return await button_state.create(svc.db, chat_id=chat.id, kind=KIND, user_id=None, payload=payload, now=svc.now())
 
 
 async def _page(context: AppContext, kind: str, words: str, page: int) -> tuple[str, Page]:
@@ -47,7 +45,7 @@ async def _page(context: AppContext, kind: str, words: str, page: int) -> tuple[
     return render_article_list_html(header, result.articles, start=offset + 1), result
 
 
-def _keyboard(token: int, page: int, result: Page) -> InlineKeyboardMarkup | None:
+def _keyboard(token: str, page: int, result: Page) -> InlineKeyboardMarkup | None:
     row = []
     if page > 0:
         row.append(InlineKeyboardButton("◀ Sebelumnya", callback_data=f"pg:{token}:{page - 1}"))
@@ -62,7 +60,7 @@ async def _first_page(update: Update, context: AppContext, kind: str, words: str
     except InputError as exc:
         await reply(update, esc(str(exc)))
         return
-    token = _remember(context, kind, words)
+    token = await _remember(update, context, kind, words)
     await reply(update, text, reply_markup=_keyboard(token, 0, result))
 
 
@@ -90,14 +88,14 @@ async def search(update: Update, context: AppContext) -> None:
 async def page_button(update: Update, context: AppContext) -> None:
     """◀ / ▶ under /latest and /search: edit the list in place."""
     query = update.callback_query
-    assert query is not None and query.data is not None and context.chat_data is not None
-    _, token_text, page_text = query.data.split(":")
-    token, page = int(token_text), max(0, int(page_text))
-    stored = context.chat_data.get("queries", {}).get(token)
-    if stored is None:
+    assert query is not None and query.data is not None and update.effective_chat is not None
+    _, token, page_text = query.data.split(":")
+    page = max(0, int(page_text))
+    state = await button_state.get(services(context).db, token, chat_id=update.effective_chat.id, kind=KIND)
+    kind, words = (state.payload.get("kind"), state.payload.get("words")) if state is not None else (None, None)
+    if kind not in ("latest", "search") or not isinstance(words, str):
         await query.answer(texts.EXPIRED, show_alert=True)
         return
-    kind, words = stored
     text, result = await _page(context, kind, words, page)
     await query.answer()
     await query.edit_message_text(text, reply_markup=_keyboard(token, page, result))

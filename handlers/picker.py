@@ -1,10 +1,11 @@
 """/subscribe without words: an inline-keyboard picker (find a city by typing, buttons for cases and
-sentiment, confirm). The draft lives in chat_data under a small per-chat picker number; callback data carries
-it ("pk:<n>:<op>[:<arg>]", well under Telegram's 64 bytes)."""
+sentiment, confirm). The draft lives in the database (storage.button_state, so it survives a restart) under a
+short token; callback data carries it ("pk:<token>:<op>[:<arg>]", well under Telegram's 64 bytes)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -16,11 +17,12 @@ from bot.subscriptions.query import SENTIMENT_NAME, describe_filter
 from handlers import texts
 from handlers.common import can_manage, chat_of, message_of, register, reply
 from handlers.context import AppContext, services
+from storage import button_state
 from storage import subscriptions as sub_store
 from storage.subscriptions import SubscriptionLimitError
 
 esc = texts.esc
-MAX_PICKERS = 20
+KIND = "picker"
 SEARCH_RESULTS = 8
 MAX_PLACE_QUERY = 60
 _SENTIMENT_CODE = {"neg": Sentiment.NEGATIVE, "net": Sentiment.NEUTRAL, "pos": Sentiment.POSITIVE}
@@ -34,24 +36,44 @@ class Draft:
     areas: list[str] = field(default_factory=list)
     cases: set[str] = field(default_factory=set)
     sentiments: set[Sentiment] = field(default_factory=set)
+    searching: bool = True  # text the user types is a place to look up
 
     def filter(self) -> SubscriptionFilter:
         return SubscriptionFilter(
             area_codes=frozenset(self.areas), cases=frozenset(self.cases), sentiments=frozenset(self.sentiments)
         )
 
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id,
+            "areas": list(self.areas),
+            "cases": sorted(self.cases),
+            "sentiments": sorted(s.value for s in self.sentiments),
+            "searching": self.searching,
+        }
 
-def _pickers(context: AppContext) -> dict[int, Draft]:
-    assert context.chat_data is not None
-    pickers: dict[int, Draft] = context.chat_data.setdefault("pickers", {})
-    return pickers
+
+def _draft(state: button_state.ButtonState) -> Draft | None:
+    """The stored draft, keeping only codes the buttons could have carried (a stored payload is data too)."""
+    payload = state.payload
+    thread_id = payload.get("thread_id")
+    areas, cases, sentiments = payload.get("areas"), payload.get("cases"), payload.get("sentiments")
+    if not (isinstance(areas, list) and isinstance(cases, list) and isinstance(sentiments, list)):
+        return None
+    return Draft(
+        user_id=state.user_id,
+        thread_id=thread_id if isinstance(thread_id, int) else None,
+        message_id=state.message_id or 0,
+        areas=[a for a in areas if isinstance(a, str) and _known_area(a)],
+        cases={k for k in cases if k in classify.CASE_KEYS},
+        sentiments={Sentiment(v) for v in sentiments if v in {s.value for s in Sentiment}},
+        searching=bool(payload.get("searching")),
+    )
 
 
-def _searching(context: AppContext) -> dict[int | None, int]:
-    """user id → picker message id awaiting a typed city name."""
-    assert context.chat_data is not None
-    searching: dict[int | None, int] = context.chat_data.setdefault("picker_search", {})
-    return searching
+async def _save(context: AppContext, token: str, draft: Draft) -> None:
+    svc = services(context)
+    await button_state.update(svc.db, token, draft.to_payload(), now=svc.now(), message_id=draft.message_id or None)
 
 
 def picker_text(draft: Draft) -> str:
@@ -63,7 +85,7 @@ def picker_text(draft: Draft) -> str:
     )
 
 
-def picker_keyboard(picker_id: int, draft: Draft) -> InlineKeyboardMarkup:
+def picker_keyboard(picker_id: str, draft: Draft) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = [
         [InlineKeyboardButton("🔎 Cari kota", callback_data=f"pk:{picker_id}:find")]
     ]
@@ -95,22 +117,19 @@ def picker_keyboard(picker_id: int, draft: Draft) -> InlineKeyboardMarkup:
 
 
 async def open_picker(update: Update, context: AppContext) -> None:
-    """Send the picker message and remember its draft."""
-    assert context.chat_data is not None
+    """Send the picker message and store its draft."""
     message = message_of(update)
     user = update.effective_user
+    svc = services(context)
     draft = Draft(
         user_id=user.id if user else None, thread_id=message.message_thread_id if message.is_topic_message else None
     )
-    picker_id = int(context.chat_data.get("picker_seq", 0)) + 1
-    context.chat_data["picker_seq"] = picker_id
+    picker_id = await button_state.create(
+        svc.db, chat_id=chat_of(update).id, kind=KIND, user_id=draft.user_id, payload=draft.to_payload(), now=svc.now()
+    )
     sent = await reply(update, picker_text(draft), reply_markup=picker_keyboard(picker_id, draft))
     draft.message_id = sent.message_id
-    pickers = _pickers(context)
-    pickers[picker_id] = draft
-    while len(pickers) > MAX_PICKERS:
-        pickers.pop(next(iter(pickers)))
-    _searching(context)[draft.user_id] = picker_id
+    await _save(context, picker_id, draft)
 
 
 async def can_press(update: Update, context: AppContext) -> bool:
@@ -127,9 +146,11 @@ async def button(update: Update, context: AppContext) -> None:
     """Toggle a case or sentiment, add or clear areas, start a city search, save or cancel."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, raw_id, op, *rest = query.data.split(":", 3)
-    picker_id = int(raw_id)
-    draft = _pickers(context).get(picker_id)
+    _, picker_id, op, *rest = query.data.split(":", 3)
+    svc = services(context)
+    chat_id = chat_of(update).id
+    state = await button_state.get(svc.db, picker_id, chat_id=chat_id, kind=KIND)
+    draft = _draft(state) if state is not None else None
     if draft is None:
         await query.answer(texts.EXPIRED, show_alert=True)
         return
@@ -137,10 +158,9 @@ async def button(update: Update, context: AppContext) -> None:
         await query.answer("Hanya yang membuka pemilih ini yang bisa mengubahnya.", show_alert=True)
         return
     arg = rest[0] if rest else ""
-    svc = services(context)
-    chat_id = chat_of(update).id
     if op == "find":
-        _searching(context)[draft.user_id] = picker_id
+        draft.searching = True
+        await _save(context, picker_id, draft)
         await query.answer()
         await context.bot.send_message(
             chat_id,
@@ -150,7 +170,7 @@ async def button(update: Update, context: AppContext) -> None:
         )
         return
     if op == "x":
-        _pickers(context).pop(picker_id, None)
+        await button_state.delete(svc.db, picker_id)
         await query.answer("Dibatalkan")
         await context.bot.edit_message_text("Langganan baru dibatalkan.", chat_id=chat_id, message_id=draft.message_id)
         return
@@ -165,7 +185,7 @@ async def button(update: Update, context: AppContext) -> None:
         except SubscriptionLimitError as exc:
             await query.answer(str(exc), show_alert=True)
             return
-        _pickers(context).pop(picker_id, None)
+        await button_state.delete(svc.db, picker_id)
         from handlers.subscriptions import saved_text  # subscriptions imports this module
 
         await query.answer("Disimpan" if created else "Sudah ada")
@@ -181,6 +201,7 @@ async def button(update: Update, context: AppContext) -> None:
         draft.areas.append(arg)
     elif op == "clr":
         draft.areas.clear()
+    await _save(context, picker_id, draft)
     await query.answer()
     await context.bot.edit_message_text(
         picker_text(draft), chat_id=chat_id, message_id=draft.message_id, reply_markup=picker_keyboard(picker_id, draft)
@@ -196,9 +217,13 @@ async def typed_city(update: Update, context: AppContext) -> None:
     """Text typed while a picker waits for a city: offer the matching places as buttons."""
     message = message_of(update)
     user = update.effective_user
-    picker_id = _searching(context).get(user.id if user else None)
-    if picker_id is None or picker_id not in _pickers(context) or not message.text:
+    svc = services(context)
+    state = await button_state.latest_for_user(
+        svc.db, chat_id=chat_of(update).id, kind=KIND, user_id=user.id if user else None
+    )
+    if state is None or not state.payload.get("searching") or not message.text:
         return
+    picker_id = state.token
     query = " ".join(message.text.split())[:MAX_PLACE_QUERY]  # no place name is longer
     found: list[Place | Province] = classify.resolve_place(query) if query else []
     if not found and query:

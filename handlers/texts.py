@@ -39,8 +39,12 @@ HELP = """<b>Perintah Pantau</b>
 /cities (/kota) <i>[awalan]</i> — nama wilayah yang dikenal, contoh: <code>/kota Sura</code>
 /cases (/kasus) — daftar kasus
 /pause (/jeda) dan /resume (/lanjut) — hentikan sementara / lanjutkan peringatan di chat ini
+/muted (/bisukan) — sumber berita yang dibisukan di chat ini (tombol 🔇 di bawah peringatan)
+/unmute (/suarakan) <i>nomor</i> atau <code>all</code> — terima lagi berita dari sumber itu
 /help (/bantuan) — pesan ini
 
+Label salah? Tekan ✏️ Koreksi di bawah peringatan: Kab/Kota, kasus, atau sentimen.
+Di grup semua anggota bisa mengusulkan koreksi; koreksi admin grup langsung mengubah label berita.
 Di grup, hanya admin grup yang bisa mengubah langganan.
 Langganan yang dibuat di dalam topik forum dikirim ke topik itu."""
 

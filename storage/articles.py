@@ -66,6 +66,7 @@ def article_from_row(row: aiosqlite.Row) -> Article:
         story_id=row["story_id"] if "story_id" in row.keys() else None,  # noqa: SIM118
         text_source=row["text_source"],
         page_error=row["page_error"],
+        corrected=frozenset(f for f in row["corrected"].split(",") if f),
     )
 
 

@@ -240,6 +240,51 @@ _V5_SCHEME_FOLDED_KEYS = """
         UPDATE OR IGNORE feed_items SET guid = 'http://' || substr(guid, 9) WHERE guid LIKE 'https://%';
 """
 
+# v6: analysts' label corrections (issue #14), sources a chat muted, and the state behind inline buttons
+# (so a button still works after a restart). `articles.corrected` names the fields a trusted correction set.
+_V6_FEEDBACK = """
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            chat_id INTEGER NOT NULL,         -- where it was made (no FK: kept when a chat row goes)
+            user_id INTEGER,                  -- Telegram user who pressed
+            trusted INTEGER NOT NULL,         -- 1: a group admin or a PANTAU_ADMIN_IDS user
+            field TEXT NOT NULL CHECK (field IN ('city', 'cases', 'sentiment', 'relevance')),
+            old_value TEXT NOT NULL,          -- JSON: city code or null, list of case keys, sentiment
+            new_value TEXT NOT NULL,          -- JSON, same shape
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX corrections_article ON corrections(article_id, id);
+        CREATE INDEX corrections_created ON corrections(created_at);
+        ALTER TABLE articles ADD COLUMN corrected TEXT NOT NULL DEFAULT '';
+
+        CREATE TABLE muted_sources (
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            source TEXT NOT NULL,             -- articles.source: the outlet's name
+            created_by INTEGER,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, source)
+        );
+        -- A mute changes who matches what: the store's cached mute list reloads on the same version.
+        CREATE TRIGGER muted_sources_ins AFTER INSERT ON muted_sources
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+        CREATE TRIGGER muted_sources_del AFTER DELETE ON muted_sources
+            BEGIN UPDATE subscription_state SET version = version + 1; END;
+
+        CREATE TABLE button_state (
+            token TEXT PRIMARY KEY,           -- short random token carried in callback data
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,               -- 'correct', 'picker', 'page'
+            user_id INTEGER,                  -- whoever opened it (None: anyone)
+            message_id INTEGER,               -- the message whose keyboard carries the token
+            payload TEXT NOT NULL,            -- JSON, owned by the kind's handler
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX button_state_chat ON button_state(chat_id, kind, user_id);
+        CREATE INDEX button_state_updated ON button_state(updated_at);
+"""
+
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
@@ -247,6 +292,7 @@ MIGRATIONS: dict[int, Migration] = {
     3: _V3_STORIES,
     4: _V4_FULL_TEXT,
     5: _V5_SCHEME_FOLDED_KEYS,
+    6: _V6_FEEDBACK,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

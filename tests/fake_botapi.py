@@ -15,6 +15,8 @@ longer than the client's timeout ("timeout"), 409 on getUpdates ("conflict", or 
 another poller that never goes away), or answer slowly (`delay`). Like Telegram, sendMessage refuses a
 text longer than `max_text_length` (4,096, counted in UTF-16 units).
 Every call is recorded with its monotonic arrival time, so pacing can be measured from the server side.
+Every message the bot sent is kept as it stands after edits (`message(chat_id, message_id)`): its text and
+inline keyboard, so a test can press the buttons a real user would see (`buttons`).
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class FakeBotCore:
         self._next_update_id = 1
         self._next_message_id = 1000
         self._new_update: asyncio.Event | None = None
+        # (chat id, message id) → the message as it stands now (after edits).
+        self.messages: dict[tuple[Any, int], dict[str, Any]] = {}
 
     # ---- scripting -------------------------------------------------------------------------------
     def fail_next(self, kind: str, **kwargs: Any) -> Failure:
@@ -110,6 +114,18 @@ class FakeBotCore:
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         return [p["text"] for p in self.sent(chat_id)]
+
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        return self.messages[(chat_id, message_id)]
+
+    def buttons(self, chat_id: int, message_id: int) -> dict[str, str]:
+        """label → callback data of the inline keyboard the message shows now."""
+        markup = self.messages[(chat_id, message_id)].get("reply_markup") or {}
+        return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
+
+    def answers(self) -> list[str]:
+        """The texts of answered callback queries, in order ("" for an empty answer)."""
+        return [str(c.params.get("text") or "") for c in self._answered if c.method == "answerCallbackQuery"]
 
     @property
     def pending_updates(self) -> int:
@@ -234,9 +250,21 @@ class FakeBotCore:
         if method == "getUpdates":
             return ok(await self._get_updates(params))
         if method == "sendMessage":
-            return ok(self._message(chat_id, str(params.get("text", "")), params))
+            message = self._message(chat_id, str(params.get("text", "")), params)
+            self.messages[(chat_id, message["message_id"])] = message
+            return ok(message)
         if method in {"editMessageText", "editMessageReplyMarkup"}:
-            return ok(self._message(chat_id, str(params.get("text", "")), params, message_id=params.get("message_id")))
+            message_id = params.get("message_id")
+            known = self.messages.get((chat_id, message_id)) if isinstance(message_id, int) else None
+            text = str(params["text"]) if "text" in params else str((known or {}).get("text", ""))
+            message = self._message(chat_id, text, params, message_id=message_id)
+            if known is not None:
+                edited = {**known, "text": text}
+                edited.pop("reply_markup", None)  # an edit without a keyboard removes it, as in Telegram
+                if "reply_markup" in message:
+                    edited["reply_markup"] = message["reply_markup"]
+                self.messages[(chat_id, message_id)] = edited
+            return ok(message)
         if method == "getChatMember":
             user_id = params.get("user_id")
             is_admin = user_id in self.admins.get(chat_id, set())
@@ -318,6 +346,7 @@ def message_payload(
     chat_type: str | None = None,
     thread_id: int | None = None,
     reply_to_bot: bool = False,
+    reply_to: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A message as Telegram sends it; a leading /command gets its bot_command entity (PTB needs it)."""
     user = user_id if user_id is not None else (chat_id if chat_id > 0 else 7)
@@ -343,11 +372,19 @@ def message_payload(
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Pantau", "username": BOT_USERNAME},
             "text": "Ketik nama kota:",
         }
+    if reply_to is not None:  # a reply to one of the bot's messages (as FakeBotCore.message() has it)
+        message["reply_to_message"] = {k: v for k, v in reply_to.items() if k != "reply_markup"}
     return message
 
 
 def callback_payload(
-    chat_id: int, data: str, *, message_id: int, user_id: int | None = None, text: str = "…"
+    chat_id: int,
+    data: str,
+    *,
+    message_id: int,
+    user_id: int | None = None,
+    text: str = "…",
+    chat_type: str | None = None,
 ) -> dict[str, Any]:
     user = user_id if user_id is not None else (chat_id if chat_id > 0 else 7)
     return {
@@ -358,7 +395,7 @@ def callback_payload(
         "message": {
             "message_id": message_id,
             "date": int(time.time()),
-            "chat": _chat(chat_id, None),
+            "chat": _chat(chat_id, chat_type),
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Pantau", "username": BOT_USERNAME},
             "text": text,
         },

@@ -115,10 +115,16 @@ senders = st.sampled_from(
     ]
 )
 numbers = st.one_of(st.integers(0, 40).map(str), st.text(alphabet="0123456789", min_size=1, max_size=30))
+# Button-state tokens: 8 URL-safe characters (storage.button_state), or not quite.
+tokens = st.one_of(
+    st.text(alphabet="ABCDEFGHabcdefgh0123456789_-", min_size=8, max_size=8),
+    st.text(alphabet="ABCDabcd01_-:", min_size=0, max_size=12),
+    numbers,
+)
 callback_data = st.one_of(
     st.builds(
         lambda n, op, arg: f"pk:{n}:{op}" + (f":{arg}" if arg is not None else ""),
-        numbers,
+        tokens,
         st.sampled_from(["find", "x", "ok", "c", "s", "a", "clr", "", "zz"]),
         st.one_of(
             st.none(),
@@ -126,7 +132,18 @@ callback_data = st.one_of(
             st.text(max_size=40),
         ),
     ),
-    st.builds(lambda a, b: f"pg:{a}:{b}", numbers, numbers),
+    st.builds(lambda a, b: f"pg:{a}:{b}", tokens, numbers),
+    st.builds(lambda a, op: f"fb:{a}:{op}", numbers, st.sampled_from(["k", "m", "x", ""])),
+    st.builds(
+        lambda t, op, arg: f"cr:{t}:{op}" + (f":{arg}" if arg is not None else ""),
+        tokens,
+        st.sampled_from(["city", "cases", "sent", "irr", "x", "back", "type", "save", "c", "t", "s", "zz"]),
+        st.one_of(
+            st.none(),
+            st.sampled_from([*classify.CASE_KEYS, "neg", "net", "pos", "33.72", "33.11", "99.99", "-", ""]),
+            st.text(max_size=30),
+        ),
+    ),
     st.builds(lambda a: f"un:{a}", st.one_of(numbers, st.just("all"))),
     st.text(max_size=64),
 )
@@ -303,9 +320,15 @@ def test_every_button_answers_any_callback_data(tmp_path: Path) -> None:
         for chat_id, user_id, chat_type in [(USER, USER, "private"), (GROUP, GROUP_ADMIN, "supergroup")]:
             for text in ("/subscribe", "/subscribe Solo", "/terbaru", "/cari banjir", "/unsubscribe"):
                 session.run({"message": message_payload(chat_id, text, user_id=user_id, chat_type=chat_type)})
+        # Alerts with their Koreksi / Bisukan buttons, one opened into the correction keyboard.
+        session.loop.run_until_complete(_alert_both(session.h))
+        koreksi = next(d for d in _live_data(session.h) if d.startswith("fb:") and d.endswith(":k"))
+        session.run({"callback_query": callback_payload(USER, koreksi, message_id=_alert_id(session.h), user_id=USER)})
+        live = sorted(set(_live_data(session.h)))
+        message_ids = st.one_of(st.integers(1, 2000), st.just(_alert_id(session.h)))
 
         @FUZZ
-        @given(data=callback_data, sender=senders, message_id=st.integers(1, 2000))
+        @given(data=st.one_of(callback_data, st.sampled_from(live)), sender=senders, message_id=message_ids)
         def check(data: str, sender: tuple[int, int, str], message_id: int) -> None:
             chat_id, user_id, _ = sender
             session.run({"callback_query": callback_payload(chat_id, data, message_id=message_id, user_id=user_id)})
@@ -313,6 +336,31 @@ def test_every_button_answers_any_callback_data(tmp_path: Path) -> None:
         check()
 
     assert _with_session(tmp_path, body) >= FUZZ.max_examples
+
+
+async def _alert_both(h: Harness) -> None:
+    from chat_fixtures import SOLO, classification, new_article
+
+    from bot.delivery.sender import PacingPolicy, Sender
+    from bot.ingest.store import store_and_queue
+
+    article = new_article(900, classification(SOLO, ["kecelakaan"]), title="Truk <b>tabrak</b> motor di Solo")
+    await store_and_queue(h.db, None, [article], source="Warta <i>Solo</i>", now=h.clock())
+    policy = PacingPolicy(overall_rate=1000.0, private_interval=0.0, group_interval=0.0)
+    await Sender(h.db, h.app.bot, policy=policy, wall_clock=h.clock).drain()
+
+
+def _alert_id(h: Harness) -> int:
+    return max(mid for (chat, mid), m in h.core.messages.items() if chat == USER and "Truk" in m["text"])
+
+
+def _live_data(h: Harness) -> list[str]:
+    """Callback data on every keyboard the bot has shown (live tokens, as a user could press them)."""
+    found = []
+    for message in h.core.messages.values():
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            found += [b["callback_data"] for b in row if "callback_data" in b]
+    return found
 
 
 def test_typed_city_answers_any_text(tmp_path: Path) -> None:

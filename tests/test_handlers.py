@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -178,25 +179,26 @@ async def test_picker_toggles_search_and_saves(tmp_path: Path) -> None:
         picker = h.core.sent(USER)[-1]
         keyboard = picker["reply_markup"]["inline_keyboard"]
         datas = [b["callback_data"] for row in keyboard for b in row]
-        assert "pk:1:c:kecelakaan" in datas and "pk:1:s:neg" in datas and "pk:1:ok" in datas
+        pk = datas[0].rsplit(":", 1)[0]  # "pk:<token>"
+        assert f"{pk}:c:kecelakaan" in datas and f"{pk}:s:neg" in datas and f"{pk}:ok" in datas
         assert all(len(d.encode()) <= 64 for d in datas)
-        await h.send({"callback_query": callback_payload(USER, "pk:1:c:kecelakaan", message_id=1)})
-        await h.send({"callback_query": callback_payload(USER, "pk:1:s:neg", message_id=1)})
+        await h.send({"callback_query": callback_payload(USER, f"{pk}:c:kecelakaan", message_id=1)})
+        await h.send({"callback_query": callback_payload(USER, f"{pk}:s:neg", message_id=1)})
         edited = h.core.calls_of("editMessageText")[-1].params
         assert "kasus kecelakaan · sentimen negatif" in edited["text"]
         # Type a city; the bot offers buttons for what it found.
         [found] = await h.text(USER, "solo")
         assert "Hasil untuk “solo”" in found
         add = h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"][0][0]
-        assert add["text"] == "➕ Kota Surakarta" and add["callback_data"] == "pk:1:a:33.72"
+        assert add["text"] == "➕ Kota Surakarta" and add["callback_data"] == f"{pk}:a:33.72"
         await h.send({"callback_query": callback_payload(USER, add["callback_data"], message_id=2)})
-        await h.send({"callback_query": callback_payload(USER, "pk:1:ok", message_id=1)})
+        await h.send({"callback_query": callback_payload(USER, f"{pk}:ok", message_id=1)})
         final = h.core.calls_of("editMessageText")[-1].params["text"]
         assert "Kota Surakarta · kasus kecelakaan · sentimen negatif" in final and "#1" in final
         [sub] = await sub_store.list_subscriptions(h.db, USER)
         assert sub.filter.area_codes == {"33.72"} and sub.filter.sentiments == {Sentiment.NEGATIVE}
         # The draft is gone: pressing again says the buttons expired.
-        await h.send({"callback_query": callback_payload(USER, "pk:1:ok", message_id=1)})
+        await h.send({"callback_query": callback_payload(USER, f"{pk}:ok", message_id=1)})
         assert h.core.calls_of("answerCallbackQuery")[-1].params.get("show_alert") is True
 
 
@@ -205,7 +207,8 @@ async def test_picker_refuses_other_users_in_groups(tmp_path: Path) -> None:
     async with harness(tmp_path) as h:
         h.core.admins[group] = {7, 8}
         await h.text(group, "/subscribe", user_id=7)
-        await h.send({"callback_query": callback_payload(group, "pk:1:ok", message_id=1, user_id=8)})
+        ok = h.core.sent(group)[-1]["reply_markup"]["inline_keyboard"][-1][0]["callback_data"]
+        await h.send({"callback_query": callback_payload(group, ok, message_id=1, user_id=8)})
         assert "Hanya yang membuka" in h.core.calls_of("answerCallbackQuery")[-1].params["text"]
         assert await sub_store.list_subscriptions(h.db, group) == []
 
@@ -217,8 +220,9 @@ async def test_latest_pages_with_buttons(tmp_path: Path) -> None:
         [first] = await h.text(USER, "/terbaru Solo banjir")
         assert first.count("Kota Surakarta · Banjir") == 5 and "Bandung" not in first
         buttons = h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"][0]
-        assert [b["callback_data"] for b in buttons] == ["pg:1:1"]
-        await h.send({"callback_query": callback_payload(USER, "pg:1:1", message_id=1)})
+        [data] = [b["callback_data"] for b in buttons]
+        assert re.fullmatch(r"pg:[A-Za-z0-9_-]{8}:1", data)
+        await h.send({"callback_query": callback_payload(USER, data, message_id=1)})
         second = h.core.calls_of("editMessageText")[-1].params["text"]
         assert "halaman 2" in second and second.count("Kota Surakarta · Banjir") == 2
 
@@ -310,6 +314,9 @@ async def test_help_lists_every_command_and_admin_extra(tmp_path: Path) -> None:
             "/kasus",
             "/jeda",
             "/lanjut",
+            "/bisukan",
+            "/suarakan",
+            "Koreksi",
         ):
             assert command in text
         assert "/addfeed" not in text
@@ -383,3 +390,25 @@ def test_token_never_reaches_a_log_line(caplog: pytest.LogCaptureFixture) -> Non
     assert redactor.filter(record)
     text = handler.format(record)
     assert token not in text and "**********" in text
+
+
+async def test_picker_and_paging_buttons_survive_a_restart(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        await publish(h.db, *[new_article(n, classification(SOLO, ["banjir"])) for n in range(1, 8)])
+        await h.text(USER, "/terbaru banjir")
+        [page] = [b["callback_data"] for b in h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"][0]]
+        await h.text(USER, "/langganan")
+        datas = [b["callback_data"] for row in h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"] for b in row]
+        pk = datas[0].rsplit(":", 1)[0]
+        await h.send({"callback_query": callback_payload(USER, f"{pk}:c:banjir", message_id=1)})
+    # A new process on the same database (chat_data and every in-memory state are gone).
+    async with harness(tmp_path) as h:
+        await h.send({"callback_query": callback_payload(USER, page, message_id=1)})
+        assert "halaman 2" in h.core.calls_of("editMessageText")[-1].params["text"]
+        [found] = await h.text(USER, "solo")  # the picker still waits for a typed city
+        assert "Hasil untuk “solo”" in found
+        await h.send({"callback_query": callback_payload(USER, f"{pk}:a:33.72", message_id=2)})
+        await h.send({"callback_query": callback_payload(USER, f"{pk}:ok", message_id=1)})
+        [sub] = await sub_store.list_subscriptions(h.db, USER)
+        assert sub.filter.area_codes == {"33.72"} and sub.filter.cases == {"banjir"}
+        assert h.core.answers()[-1] == "Disimpan"

@@ -77,7 +77,7 @@ async def test_rate_limit_replies_once_then_stays_silent(tmp_path: Path) -> None
         assert all(len(r) == 1 and "Kasus" in r[0] for r in replies[:5])
         assert len(replies[5]) == 1 and "Terlalu banyak perintah" in replies[5][0]
         assert replies[6:] == [[], []]
-        await h.send({"callback_query": callback_payload(USER, "pg:1:1", message_id=1)})
+        await h.send({"callback_query": callback_payload(USER, "pg:AAAAAAAA:1", message_id=1)})
         assert not h.core.calls_of("answerCallbackQuery")  # buttons count too, and stay silent
         assert await h.text(USER + 1, "/kasus")  # another chat is not affected
         assert await h.text(USER, "/kasus@other_bot") == []  # not ours: not counted, not answered
@@ -130,7 +130,8 @@ async def test_in_groups_only_group_admins_change_subscriptions(tmp_path: Path) 
         await h.send({"callback_query": callback_payload(group, "un:1", message_id=1, user_id=member)})
         assert "hanya admin grup" in h.core.calls_of("answerCallbackQuery")[-1].params["text"]
         await h.text(group, "/subscribe", user_id=admin)
-        await h.send({"callback_query": callback_payload(group, "pk:1:ok", message_id=2, user_id=member)})
+        ok = h.core.sent(group)[-1]["reply_markup"]["inline_keyboard"][-1][0]["callback_data"]
+        await h.send({"callback_query": callback_payload(group, ok, message_id=2, user_id=member)})
         assert [s.id for s in await sub_store.list_subscriptions(h.db, group)] == [1]
         assert admin in h.core.admins[group] and ADMIN_ID not in h.core.admins[group]
 

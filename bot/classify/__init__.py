@@ -31,6 +31,7 @@ __all__ = [
     "Province",
     "all_places",
     "all_provinces",
+    "candidate_places",
     "case_label",
     "case_words",
     "classify",
@@ -172,6 +173,14 @@ def _resolve_default(default_city: str | None) -> str | None:
         return place.code
     hits = [p for p in resolve_place(default_city) if isinstance(p, Place)]
     return hits[0].code if hits else None
+
+
+def candidate_places(title: str, body: str, *, limit: int = 8) -> list[Place]:
+    """Every Kab/Kota the article names, best-scored first: what an analyst correcting the place picks from."""
+    gaz = _gaz.load()
+    pr = _places.locate(tokenize(title or ""), tokenize(body or ""), body or "", gaz)
+    ranked = sorted(pr.scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [gaz.places[code] for code, _ in ranked if code in gaz.places][:limit]
 
 
 def classify(

@@ -32,10 +32,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 
 from bot.delivery.telegram_errors import Action, SendFailure, classify_send_error
+from bot.feedback.buttons import alert_keyboard
 from bot.formatting import (
     TELEGRAM_MAX_TEXT,
     render_alert_html,
@@ -434,6 +435,11 @@ class Sender:
             text = render_alert_html(articles[0], rows[0].reason or None)
         ids = [row.id for row in rows]
         chat_id, thread_id, html, shortened = batch.chat_id, batch.thread_id, True, False
+        # One alert carries its "✏️ Koreksi · 🔇 Bisukan sumber" row (handlers/corrections.py); a digest none.
+        buttons = None
+        if len(rows) == 1:
+            keyboard = alert_keyboard(articles[0])
+            buttons = InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in r] for r in keyboard])
 
         def plain(limit: int = TELEGRAM_MAX_TEXT) -> str:
             whole = (
@@ -454,6 +460,7 @@ class Sender:
                     parse_mode=ParseMode.HTML if html else None,
                     message_thread_id=thread_id,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=buttons,
                 )
             except Exception as exc:  # every Telegram outcome is mapped; anything else is a backoff
                 failure = classify_send_error(exc)

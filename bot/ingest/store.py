@@ -15,6 +15,7 @@ from storage import feeds as feed_store
 from storage.articles import NewArticle
 from storage.db import Database
 from storage.deliveries import queue_deliveries
+from storage.feedback import MuteIndex, mute_index
 from storage.feeds import PollSuccess
 from storage.subscriptions import SubscriptionIndex, subscription_index
 
@@ -61,6 +62,7 @@ async def store_and_queue(
     async with _forget_stories_on_failure(db), db.transaction() as conn:
         # Read once per transaction: subscriptions cannot change while it holds the write lock.
         index: SubscriptionIndex | None = None
+        mutes: MuteIndex | None = None
         for new in new_articles:
             article = await article_store.insert_article(conn, new, feed_id=feed_id, source=source, now=now)
             if article is None:
@@ -71,14 +73,16 @@ async def store_and_queue(
             stored.append((article, new.alert))
             if not new.alert:
                 continue
-            if index is None:
+            if index is None or mutes is None:
                 index = await subscription_index(conn)
+                mutes = await mute_index(conn)
             candidates = index.candidates(area_codes_of(article), article.classification.cases)
+            muted = mutes.muted_chats(article.source)  # chats that muted this outlet (🔇, /bisukan)
             # One outbox row per chat: its first matching subscription (candidates come ordered by
             # chat, then subscription id) gives the thread and the reason; written in one statement.
             rows: dict[int, tuple[int | None, str]] = {}
             for sub in candidates:
-                if sub.chat_id not in rows and filter_matches(sub.filter, article):
+                if sub.chat_id not in rows and sub.chat_id not in muted and filter_matches(sub.filter, article):
                     rows[sub.chat_id] = (sub.thread_id, match_reason(sub.filter, article))
             if rows:
                 queued += await queue_deliveries(
