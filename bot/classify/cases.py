@@ -1,4 +1,4 @@
-"""Case keys (TAXONOMY.md) decided by weighted phrase rules kept in data/cases.toml."""
+"""Case keys decided by weighted phrase rules kept in data/cases.toml (keys, labels, tones and words too)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ REPEAT_FACTOR = 0.5  # a phrase seen again adds half its weight
 INSTRUMENTS: dict[str, frozenset[str]] = {
     "penganiayaan": frozenset({"sajam", "senjata tajam", "celurit", "parang", "golok", "clurit", "pisau"}),
 }
-# A killing reported with the violence that caused it is one event (TAXONOMY.md: "pembunuhan" covers
-# fatal assaults and stabbings), and a victim's body burned to hide a murder is not a fire. The
+# A killing reported with the violence that caused it is one event ("pembunuhan" covers fatal
+# assaults and stabbings), and a victim's body burned to hide a murder is not a fire. The
 # subsumed key is dropped when the main key is also found and, for fire, outscores it.
 SUBSUMES: dict[str, tuple[tuple[str, bool], ...]] = {
     "pembunuhan": (("penganiayaan", False), ("kebakaran", True)),
@@ -34,12 +34,14 @@ class _Entry:
     case: str
     weight: float
     anti: bool
+    prefix: bool = False  # the phrase ended in "*": its last word may go on ("tabrak*" -> "tabrakan")
 
 
 @dataclass(slots=True)
 class CaseRules:
     keys: tuple[str, ...]
     labels: dict[str, str]
+    tones: dict[str, float]  # key -> pull of the sentiment towards negative
     words: dict[str, str]  # everyday word -> key
     automaton: ahocorasick.Automaton
     negations: frozenset[str]
@@ -49,30 +51,49 @@ class CaseRules:
     relative: float
 
 
-@functools.cache
-def load_rules() -> CaseRules:
-    raw = resources.files("bot.classify").joinpath("data").joinpath("cases.toml").read_text("utf-8")
+def _phrase(raw: str, case: str) -> tuple[str, bool]:
+    """A rule phrase in its automaton form, and whether it ends in the wildcard "*"."""
+    text = raw.strip()
+    prefix = text.endswith("*")
+    if prefix:
+        text = text[:-1]
+    if "*" in text or (prefix and not text[-1:].isalnum()):
+        raise ValueError(f"cases.toml [{case}]: {raw!r}: '*' may only end a word")
+    key = normalize_phrase(text)
+    if not key:
+        raise ValueError(f"cases.toml [{case}]: {raw!r} has no words")
+    return key, prefix
+
+
+def parse_case_rules(raw: str) -> CaseRules:
+    """Build the rules from the text of a cases.toml; every case needs a label and a tone."""
     data = tomllib.loads(raw)
     glob = data.pop("_global")
     table: dict[str, list[_Entry]] = defaultdict(list)
     labels: dict[str, str] = {}
+    tones: dict[str, float] = {}
     words: dict[str, str] = {}
     for case, spec in data.items():
+        if "label" not in spec or "tone" not in spec:
+            raise ValueError(f"cases.toml [{case}]: needs a label and a tone")
         labels[case] = spec["label"]
+        tones[case] = float(spec["tone"])
         for phrase, weight in spec.get("patterns", {}).items():
-            table[normalize_phrase(phrase)].append(_Entry(case, float(weight), False))
+            key, prefix = _phrase(phrase, case)
+            table[key].append(_Entry(case, float(weight), False, prefix))
         for phrase in spec.get("anti", []):
-            table[normalize_phrase(phrase)].append(_Entry(case, 0.0, True))
+            key, prefix = _phrase(phrase, case)
+            table[key].append(_Entry(case, 0.0, True, prefix))
         for w in [case, case.replace("_", " "), spec["label"], *spec.get("words", [])]:
             words.setdefault(normalize_phrase(w), case)
     automaton = ahocorasick.Automaton()
     for key, entries in table.items():
-        if key:
-            automaton.add_word(key, (key, tuple(entries)))
+        automaton.add_word(key, (key, tuple(entries)))
     automaton.make_automaton()
     return CaseRules(
         keys=tuple(data),
         labels=labels,
+        tones=tones,
         words=words,
         automaton=automaton,
         negations=frozenset(normalize_phrase(n) for n in glob["negations"]),
@@ -81,6 +102,12 @@ def load_rules() -> CaseRules:
         threshold=float(glob["threshold"]),
         relative=float(glob["relative"]),
     )
+
+
+@functools.cache
+def load_rules() -> CaseRules:
+    raw = resources.files("bot.classify").joinpath("data").joinpath("cases.toml").read_text("utf-8")
+    return parse_case_rules(raw)
 
 
 def _preceding_ngrams(tokens: Tokens, i: int, n: int) -> list[str]:
@@ -108,22 +135,20 @@ class _Hit:
     where: str
 
 
-def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], list[tuple[int, int, bool]]]:
-    """Pattern hits that count, and the suppressed ones as (first token, end token, is_drill).
-
-    A hit is suppressed by an overlapping anti phrase (idiom, programme name, drill), by a negation
-    or by a drill word just before it; the sentiment step silences those words too
-    (`mask_suppressed`), so "simulasi kebakaran" or "banjir diskon" carry no disaster valence.
-    """
+def _matches(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], dict[str, list[tuple[int, int]]]]:
+    """Pattern hits and anti-phrase spans (per case) on whole tokens; a "*" phrase may end inside a word."""
     joined = tokens.joined
     pats: list[_Hit] = []
     antis: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for end, (key, entries) in rules.automaton.iter(joined):
         start = end - len(key) + 1
-        if joined[start - 1] != " " or joined[end + 1] != " ":
+        if joined[start - 1] != " ":
             continue
+        whole = joined[end + 1] == " "
         ti, tj = tokens.token_at(start), tokens.token_at(end) + 1
         for e in entries:
+            if not whole and not e.prefix:
+                continue
             if e.anti:
                 antis[e.case].append((ti, tj))
             elif e.weight > 0:
@@ -131,30 +156,58 @@ def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], lis
                 if where == "body" and ti < LEAD_TOKENS:
                     w = "lead"
                 pats.append(_Hit(e.case, ti, tj, e.weight, key, w))
+    pats.sort(key=lambda h: h.start)
+    return pats, antis
+
+
+def _covered(tokens: Tokens, h: _Hit, antis: dict[str, list[tuple[int, int]]], rules: CaseRules) -> str | None:
+    """ "drop" or "drill"/"idiom" if an anti phrase of the case covers the hit, else None.
+
+    "cegah korupsi", "rawan longsor": prevention of a real ill is dropped but keeps its tone.
+    """
+    cover = next(((a, b) for a, b in antis.get(h.case, ()) if a <= h.start and h.end <= b), None)
+    if cover is None:
+        return None
+    span = tokens.lower[cover[0] : cover[1]]
+    if any(w in rules.negations and w not in PLAIN_NEGATIONS for w in span):
+        return "drop"
+    drill = any(w in rules.drills for w in span) or any(
+        g in rules.drills for g in _preceding_ngrams(tokens, cover[0], 3)
+    )
+    return "drill" if drill else "idiom"
+
+
+def _inside_longer(h: _Hit, pats: list[_Hit]) -> bool:
+    """Keep only the longest phrase of a case at one place ("kecelakaan lalu lintas" over "kecelakaan")."""
+    return any(
+        o is not h
+        and o.case == h.case
+        and o.start <= h.start
+        and h.end <= o.end
+        and (o.end - o.start) > (h.end - h.start)
+        for o in pats
+    )
+
+
+def _hits(tokens: Tokens, rules: CaseRules, where: str) -> tuple[list[_Hit], list[tuple[int, int, bool]]]:
+    """Pattern hits that count, and the suppressed ones as (first token, end token, is_drill).
+
+    A hit is suppressed by an overlapping anti phrase (idiom, programme name, drill), by a negation
+    or by a drill word just before it; the sentiment step silences those words too
+    (`mask_suppressed`), so "simulasi kebakaran" or "banjir diskon" carry no disaster valence.
+    """
+    pats, antis = _matches(tokens, rules, where)
     out: list[_Hit] = []
     suppressed: list[tuple[int, int, bool]] = []
     negated: list[tuple[_Hit, bool]] = []  # negated hits and whether the negation was plain
-    pats.sort(key=lambda h: h.start)
     for h in pats:
-        cover = next(((a, b) for a, b in antis.get(h.case, ()) if a <= h.start and h.end <= b), None)
-        if cover is not None:
-            span = tokens.lower[cover[0] : cover[1]]
-            if any(w in rules.negations and w not in PLAIN_NEGATIONS for w in span):
-                continue  # "cegah korupsi", "rawan longsor": prevention of a real ill keeps its tone
-            drill = any(w in rules.drills for w in span) or any(
-                g in rules.drills for g in _preceding_ngrams(tokens, cover[0], 3)
-            )
-            suppressed.append((h.start, h.end, drill))
+        cover = _covered(tokens, h, antis, rules)
+        if cover == "drop":
             continue
-        # Keep only the longest phrase of a case at one place ("kecelakaan lalu lintas" over "kecelakaan").
-        if any(
-            o is not h
-            and o.case == h.case
-            and o.start <= h.start
-            and h.end <= o.end
-            and (o.end - o.start) > (h.end - h.start)
-            for o in pats
-        ):
+        if cover is not None:
+            suppressed.append((h.start, h.end, cover == "drill"))
+            continue
+        if _inside_longer(h, pats):
             continue
         before = _preceding_ngrams(tokens, h.start, 3)
         carried = next((plain for n, plain in negated if n.case == h.case and _listed_after(tokens, n, h)), None)

@@ -314,7 +314,11 @@ def read_labelled(path: Path) -> list[dict[str, Any]]:
 
 
 def evaluate_file(path: str | Path, mode: TextMode = FULL_TEXT) -> EvalReport:
-    """Evaluate a labelled JSON-lines file (format of shared/data/README.md) on the text `mode` shows."""
+    """Evaluate a labelled JSON-lines file on the text `mode` shows.
+
+    One object per line: {"id", "title", "body", "teaser"?, "outlet"?, "labels": {"city", "province"?,
+    "other_cities"?, "cases", "cases_also_ok"?, "sentiment", "sentiment_also_ok"?}}.
+    """
     p = Path(path)
     report = evaluate_records(read_labelled(p), str(p), mode)
     seed = p.parent / "seed_record.txt"

@@ -2,7 +2,7 @@
 
 Indonesian negation, booster and contrast words are rewritten onto the English control tokens
 VADER already knows ("tidak" -> "not", "sangat" -> "very", "namun" -> "but"), so the engine's rules
-apply without patching its module globals (notes/libraries.md §2, approach A). Articles are scored
+apply without patching its module globals (so other users of vaderSentiment are unaffected). Articles are scored
 sentence by sentence because one call on a whole article costs quadratic time.
 """
 
