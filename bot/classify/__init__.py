@@ -94,6 +94,12 @@ HOAX_DAMPING: Final = 0.3
 DRILL_DAMPING: Final = 0.3
 # a quake bulletin with no damage or casualties reported is neutral news (and its case pulls nothing).
 QUIET_QUAKE_DAMPING: Final = 0.3
+# Light news: one positive word ("hebat", "juara", "lancar") in the text of an item whose headline is
+# not positive does not make it good news; positive then needs this many positive words, or a
+# good-outcome headline.
+MIN_POSITIVE_WORDS: Final = 2
+# Confidence grows with the text read: a headline alone is far less evidence than an article.
+FULL_EVIDENCE_CHARS: Final = 800
 NEG_THRESHOLD = -0.20
 POS_THRESHOLD = 0.10
 
@@ -165,6 +171,14 @@ def classify(
 
     tone = _tone(ss, cr, title, body)
     label, margin = _label(tone.final)
+    if (
+        label is Sentiment.POSITIVE
+        and ss.positive_words < MIN_POSITIVE_WORDS
+        and ss.title_score <= 0
+        and "good-outcome headline" not in tone.notes
+    ):
+        label, margin = Sentiment.NEUTRAL, 0.0
+        tone = _Tone(tone.lexicon, tone.case_pull, (*tone.notes, "light news: one positive word"))
     confidence = _confidence(label, margin, ss, tone.case_pull)
 
     city = gaz.places[pr.city] if pr.city else None
@@ -264,4 +278,6 @@ def _confidence(label: Sentiment, margin: float, ss: _sent.SentimentScore, case_
         if case_pull and (case_pull < 0) == (label is Sentiment.NEGATIVE):
             support = min(1.0, support + 0.3)
     value = 100 * (0.15 + 0.55 * base + 0.3 * support)
+    amount = min(1.0, ss.chars / FULL_EVIDENCE_CHARS)
+    value *= 0.5 + 0.5 * amount
     return max(1, min(100, round(value)))

@@ -108,6 +108,8 @@ class PlaceRules:
     speech: frozenset[str]
     honorifics: frozenset[str]
     given_names: frozenset[str]
+    province_before: frozenset[str]
+    foreign: frozenset[str]
     seat_skip: frozenset[str]
     weights: Weights
     factors: Factors
@@ -174,6 +176,9 @@ class _Mention:
     passing: bool = False  # discounted as origin, destination, speaker's place, list or larger region
     compared: bool = False  # a reference point of a comparison ("lebih tinggi dibanding Klaten")
     seat: str | None = None  # the capital, for a province named as the seat of an institution
+    located: bool = False  # right after a locative ("di Klaten", "di wilayah Klaten")
+    province_reading: bool = False  # a province named as such ("Provinsi Jambi", "Gubernur Jambi")
+    capital: tuple[str, ...] = ()  # for "Gubernur Jambi": the Kab/Kota the bare name could also mean
 
 
 def parse_dateline(body: str, gaz: Gazetteer) -> tuple[KeyInfo, str] | None:
@@ -281,8 +286,15 @@ def _names_something_else(tokens: Tokens, info: KeyInfo, ctx: _Context, rules: P
         return True
     if prev1 in rules.honorifics and not (prev1 == "ibu" and info.key.startswith("kota")):
         return True  # "ibu kota" is a capital, not a mother
-    if prev1 in rules.given_names and not tokens.breaks[i] and _capitalised(tokens, i - 1):
+    if (
+        prev1 in rules.given_names
+        and not tokens.breaks[i]
+        and _capitalised(tokens, i - 1)
+        and not tokens.words[i - 1].isupper()  # "MAN Kaur" is a school (Madrasah Aliyah Negeri), "Man Kaur" a man
+    ):
         return True
+    if ctx.nxt in rules.foreign or prev1 in rules.foreign:
+        return True  # "Benua Asia", "Asia Tenggara": the name is part of a place abroad
     if _AGE_AFTER.match(tokens.text, tokens.starts[j - 1] + len(tokens.words[j - 1])):
         return True  # people have ages, places do not
     # "Polres Metro Jakarta Utara", "Polda Metro Jaya": part of the unit's name.
@@ -421,8 +433,38 @@ def _read_mention(
     for factor in factors:
         weight *= factor
     seat = _seat(gaz, info, _window(tokens, i, 5), rules) if info.province else None
+    province_reading = info.kind == "province" and not info.cities
+    capital: tuple[str, ...] = ()
+    if info.province and info.cities and not vote and _province_meant(ctx, rules):
+        # "Gubernur Jambi", "Pemprov Bengkulu": the province, not its capital.
+        capital = info.cities
+        info = KeyInfo(info.key, province=info.province, kind="province", weight=info.weight)
+        province_reading = True
     text = " ".join(tokens.words[i:j])
-    return _Mention(info, i, j, weight, where, vote, text, as_kec, ctx.prev1, route, passing, compared, seat)
+    located = ctx.prev1 in rules.event_before or ctx.prev2 == "di"
+    return _Mention(
+        info,
+        i,
+        j,
+        weight,
+        where,
+        vote,
+        text,
+        as_kec,
+        ctx.prev1,
+        route,
+        passing,
+        compared,
+        seat,
+        located,
+        province_reading,
+        capital,
+    )
+
+
+def _province_meant(ctx: _Context, rules: PlaceRules) -> bool:
+    two = f"{ctx.prev2} {ctx.prev1}" if ctx.prev2 else ""
+    return ctx.prev1 in rules.province_before or two in rules.province_before
 
 
 def _discount_lists(tokens: Tokens, out: list[_Mention], rules: PlaceRules) -> None:
@@ -533,6 +575,7 @@ class _Tally:
     kec_support: dict[str, float]  # Kab/Kota code -> kecamatan of it named
     prov_mentions: dict[str, float]  # province code -> weighted mentions of the province itself
     explicit_codes: set[str]  # codes named unambiguously (with Kota/Kabupaten or as a kecamatan's)
+    province_named: set[str] = field(default_factory=set)  # provinces the headline names as provinces
 
 
 def _tally(mentions: list[_Mention], gaz: Gazetteer, rules: PlaceRules) -> _Tally:
@@ -550,7 +593,9 @@ def _tally(mentions: list[_Mention], gaz: Gazetteer, rules: PlaceRules) -> _Tall
             prov_mentions[m.info.province] += rules.weights.position(m.where) * m.weight
     explicit_codes = {m.info.cities[0] for m in mentions if len(m.info.cities) == 1 and m.vote}
     explicit_codes |= {c for m in mentions if m.as_kec and m.prev1 in rules.kec_prefix for c in m.info.kec}
-    return _Tally(votes, kec_support, prov_mentions, explicit_codes)
+    # A province story names the province as such in its headline ("Pemprov Jambi Salurkan ...").
+    named = {m.info.province for m in mentions if m.province_reading and m.info.province and m.where == "title"}
+    return _Tally(votes, kec_support, prov_mentions, explicit_codes, named)
 
 
 def _pick(codes: tuple[str, ...], vote: str | None, gaz: Gazetteer, tally: _Tally) -> str:
@@ -586,6 +631,7 @@ class _Board:
     placed: set[str] = field(default_factory=set)
     event: set[str] = field(default_factory=set)
     compared: set[str] = field(default_factory=set)  # a place the story compares with is not one of the event
+    located: set[str] = field(default_factory=set)  # named right after a locative ("di Klaten")
     seen_title: set[str] = field(default_factory=set)
     body_count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -634,19 +680,30 @@ def _name_weight(board: _Board, m: _Mention, code: str, rules: PlaceRules) -> fl
 
 def _score_names(board: _Board, mentions: list[_Mention], gaz: Gazetteer, tally: _Tally, rules: PlaceRules) -> None:
     for m in mentions:
-        if m.as_kec or not m.info.cities:
+        # "Pemprov Gorontalo" in a story set in "Kabupaten Gorontalo": the Kab/Kota the article names.
+        cities = m.info.cities or tuple(c for c in m.capital if c in tally.explicit_codes)
+        if m.as_kec or len(cities) != 1 and not m.info.cities:
             continue
-        code = _pick(m.info.cities, m.vote, gaz, tally)
+        code = _pick(cities, m.vote, gaz, tally)
         if (
             m.info.province
             and not m.vote
             and any(c != code and gaz.province_of[c] == m.info.province for c in tally.explicit_codes)
         ):
             continue  # "Jambi" next to "Kabupaten Muarojambi" is the province
+        if (
+            m.info.province
+            and not m.vote
+            and m.info.province in tally.province_named
+            and code not in tally.explicit_codes
+        ):
+            continue  # "Jambi" in a story about "Provinsi Jambi" is the province, unless "Kota Jambi" is named
         w = _name_weight(board, m, code, rules)
         if w is None:
             continue
         board.scores[code] += w
+        if m.located:
+            board.located.add(code)
         if m.compared:
             board.compared.add(code)
         if not m.route:
@@ -684,6 +741,8 @@ def _score_kecamatan(board: _Board, mentions: list[_Mention], gaz: Gazetteer, ta
         w = rules.weights.position(m.where) * m.weight * (1.0 if prefixed else rules.weights.bare_kecamatan)
         board.scores[code] += w
         board.placed.add(code)
+        if m.located:
+            board.located.add(code)
         if not m.passing:
             board.event.add(code)
         board.note(code, f"kecamatan {m.text} ({w:.1f})")
@@ -705,11 +764,15 @@ def _choose(
     tally: _Tally,
     default_city: str | None,
     rules: PlaceRules,
+    abroad: bool = False,
 ) -> PlaceResult:
     wt = rules.weights
     evidence: list[str] = []
-    # A place named only inside a road or route name ("Tol Semarang-Solo") never locates the story.
-    ranked = sorted(((c, v) for c, v in board.scores.items() if c in board.placed), key=lambda kv: kv[1], reverse=True)
+    # A place named only inside a road or route name ("Tol Semarang-Solo") never locates the story;
+    # when the headline or lead puts the event abroad, only a place named with "di" or as a Kab/Kota
+    # ("Kabupaten Indramayu") still can.
+    eligible = board.located | (board.placed & tally.explicit_codes) if abroad else board.placed
+    ranked = sorted(((c, v) for c, v in board.scores.items() if c in eligible), key=lambda kv: kv[1], reverse=True)
     city: str | None = None
     others: list[str] = []
     # A province in the title with no Kab/Kota in the title or dateline marks a province-wide story
@@ -760,4 +823,16 @@ def locate(
     _score_names(board, mentions, gaz, tally, rules)
     _score_kecamatan(board, mentions, gaz, tally, rules)
     _support_by_province(board, gaz, tally, rules)
-    return _choose(board, mentions, gaz, tally, default_city, rules)
+    abroad = _abroad(title, rules) or _abroad(body, rules, rules.weights.lead_tokens)
+    return _choose(board, mentions, gaz, tally, default_city, rules, abroad)
+
+
+def _abroad(tokens: Tokens, rules: PlaceRules, n: int | None = None) -> bool:
+    """True if the text puts the event abroad: a locative followed by a place abroad ("di Johor Bahru")."""
+    words = tokens.lower[:n] if n is not None else tokens.lower
+    for k in range(len(words) - 1):
+        if words[k] not in rules.event_before:
+            continue
+        if words[k + 1] in rules.foreign or " ".join(words[k + 1 : k + 3]) in rules.foreign:
+            return True
+    return False

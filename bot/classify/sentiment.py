@@ -51,6 +51,9 @@ PHRASES = {
     "bekerja sama": "kerjasama",
     "unjuk rasa": "unjukrasa",
     "meninggal dunia": "meninggal",
+    # "dibuka" alone carries no tone ("IHSG Dibuka Melemah": the market opened); an opening is good news.
+    "resmi dibuka": "diresmikan",
+    "dibuka untuk umum": "diresmikan",
     "tidak ada korban jiwa": "nihilkorban",
     "tidak ada korban": "nihilkorban",
     "tak ada korban": "nihilkorban",
@@ -131,8 +134,17 @@ class IndoVader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSenti
         text = _PHRASE_RE.sub(lambda m: PHRASES[m.group(1)], text.lower())
         words = [w for w in _WORD_SPLIT.split(text) if w]
         out: list[str] = []
-        for w in words:
+        skip = False
+        for k, w in enumerate(words):
             core = w.strip(_STRIP)
+            if skip:
+                skip = False
+                continue
+            if core in NEGATORS and k + 1 < len(words) and self.lexicon.get(words[k + 1].strip(_STRIP), 0.0) < 0:
+                # "tidak rusak" says no harm was done; it is no praise, so it carries no tone at all
+                # (VADER would flip the negative word into a positive one).
+                skip = True
+                continue
             if core in NEGATORS:
                 out.append("not")
             elif core in BOOSTERS:
@@ -182,6 +194,16 @@ class SentimentScore:
     strength: float  # share of sentences with a clear polarity, 0..1
     agreement: float  # share of polar sentences that agree with the sign of `score`
     top: list[str]  # strongest sentences (evidence)
+    positive_words: int = 0  # words of positive valence (not negated) in the title and body
+    chars: int = 0  # length of the text scored: less text, less evidence
+    title_score: float = 0.0  # compound score of the headline alone
+
+
+def _positive_words(lexicon: dict[str, float], rewritten: str) -> int:
+    words = rewritten.split()
+    return sum(
+        1 for k, w in enumerate(words) if lexicon.get(w.strip(_STRIP), 0.0) > 0 and (k == 0 or words[k - 1] != "not")
+    )
 
 
 def _drill_clip(scorer: Callable[[str], float], sentence: str) -> float:
@@ -189,6 +211,14 @@ def _drill_clip(scorer: Callable[[str], float], sentence: str) -> float:
     if DRILL_MARK not in sentence:
         return float(scorer(sentence))
     return max(0.0, float(scorer(sentence.replace(DRILL_MARK, " "))))
+
+
+def _count_positive(title: str, body: str, language: str) -> int:
+    if language == "en":
+        lexicon: dict[str, float] = english_analyzer().lexicon
+        return _positive_words(lexicon, f"{title} {body}".lower())
+    indo = indo_analyzer()
+    return _positive_words(indo.lexicon, indo.rewrite(f"{title} {body}"))
 
 
 def score_text(title: str, body: str, language: str) -> SentimentScore:
@@ -209,7 +239,7 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     for i, s in enumerate(sentences):
         items.append((1.5 if i < 2 else 1.0, _drill_clip(scorer, s[:600]), s))
     if not items:
-        return SentimentScore(0.0, 0.0, 1.0, [])
+        return SentimentScore(0.0, 0.0, 1.0, [], 0, 0)
     total_w = sum(w for w, _, _ in items)
     mean = sum(w * c for w, c, _ in items) / total_w
     polar = [(w, c) for w, c, _ in items if abs(c) >= 0.3]
@@ -218,4 +248,7 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     agreement = same / sum(w for w, _ in polar) if polar else 1.0
     ranked = sorted(items, key=lambda it: abs(it[1]) * it[0], reverse=True)[:2]
     top = [f"{c:+.2f}: {s[:80]}" for _, c, s in ranked if abs(c) >= 0.05]
-    return SentimentScore(mean, strength, agreement, top)
+    chars = len(title.strip()) + len(body.strip())
+    title_score = items[0][1] if title.strip() else 0.0
+    positive = _count_positive(title, body[:3000], language)
+    return SentimentScore(mean, strength, agreement, top, positive, chars, title_score)
