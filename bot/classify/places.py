@@ -61,6 +61,7 @@ class Weights:
     province_story_min: float
     other_share: float
     other_min: float
+    event_share: float
 
     def position(self, where: str) -> float:
         return {"title": self.title, "dateline": self.dateline, "lead": self.lead}.get(where, self.body)
@@ -82,6 +83,7 @@ class Factors:
     regional_office: float
     listed: float
     larger_region: float
+    direction: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class PlaceRules:
     given_names: frozenset[str]
     province_before: frozenset[str]
     foreign: frozenset[str]
+    direction: frozenset[str]
     seat_skip: frozenset[str]
     weights: Weights
     factors: Factors
@@ -284,8 +287,8 @@ def _names_something_else(tokens: Tokens, info: KeyInfo, ctx: _Context, rules: P
     prev1, i, j = ctx.prev1, ctx.i, ctx.j
     if prev1 in rules.outlet_before or ctx.nxt in rules.outlet_after:
         return True
-    if prev1 in rules.honorifics and not (prev1 == "ibu" and info.key.startswith("kota")):
-        return True  # "ibu kota" is a capital, not a mother
+    if prev1 in rules.honorifics and not (prev1 == "ibu" and info.key.startswith("kota") and info.cities):
+        return True  # "ibu kota Jakarta" is a capital, not a mother; "Ibu Kota Baru" no kecamatan
     if (
         prev1 in rules.given_names
         and not tokens.breaks[i]
@@ -386,6 +389,9 @@ def _role(tokens: Tokens, ctx: _Context, route: bool, rules: PlaceRules) -> tupl
         passing = True
     if prev1 in rules.regional_office:
         factors.append(f.regional_office)
+        passing = True
+    if prev1 in rules.direction and not ctx.gap.strip():
+        factors.append(f.direction)
         passing = True
     return factors, passing, compared
 
@@ -632,6 +638,7 @@ class _Board:
     event: set[str] = field(default_factory=set)
     compared: set[str] = field(default_factory=set)  # a place the story compares with is not one of the event
     located: set[str] = field(default_factory=set)  # named right after a locative ("di Klaten")
+    named_event: set[str] = field(default_factory=set)  # places of the event named by a Kab/Kota name
     seen_title: set[str] = field(default_factory=set)
     body_count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -710,6 +717,7 @@ def _score_names(board: _Board, mentions: list[_Mention], gaz: Gazetteer, tally:
             board.placed.add(code)
             if not m.passing and m.where != "dateline":
                 board.event.add(code)
+                board.named_event.add(code)
         board.note(code, f"{m.where}: {m.text} ({w:.1f})" + (" route" if m.route else ""))
 
 
@@ -745,6 +753,8 @@ def _score_kecamatan(board: _Board, mentions: list[_Mention], gaz: Gazetteer, ta
             board.located.add(code)
         if not m.passing:
             board.event.add(code)
+            if prefixed:
+                board.named_event.add(code)
         board.note(code, f"kecamatan {m.text} ({w:.1f})")
 
 
@@ -780,6 +790,7 @@ def _choose(
     headline_city = any(m.where in {"title", "dateline"} and (m.info.cities or m.as_kec) for m in mentions)
     province_title = any(m.where == "title" and m.info.province and not m.info.cities for m in mentions)
     min_score = wt.min_city_score if headline_city or not province_title else wt.province_story_min
+    ranked = _event_first(ranked, board, wt.event_share)
     if ranked and ranked[0][1] >= min_score:
         city = ranked[0][0]
         top = ranked[0][1]
@@ -805,6 +816,17 @@ def _choose(
     if city is None and not evidence:
         evidence.append("no place named")
     return PlaceResult(city, others, province, evidence, dict(board.scores))
+
+
+def _event_first(ranked: list[tuple[str, float]], board: _Board, share: float) -> list[tuple[str, float]]:
+    """A place named only in passing (an official's seat, an origin, a speaker's place) gives way to a
+    place of the event that scores at least `share` of it: "Anggota DPRD Bandung Ditahan di Padang"."""
+    if len(ranked) < 2 or ranked[0][0] in board.event:
+        return ranked
+    for k, (code, score) in enumerate(ranked[1:4], start=1):
+        if code in board.named_event and score >= share * ranked[0][1]:
+            return [ranked[k], *ranked[:k], *ranked[k + 1 :]]
+    return ranked
 
 
 def locate(
