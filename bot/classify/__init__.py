@@ -25,7 +25,7 @@ from bot.classify.gazetteer import (
     resolve_place,
     suggest_places,
 )
-from bot.classify.text import normalize_phrase, tokenize
+from bot.classify.text import Tokens, normalize_phrase, tokenize
 from bot.models import Classification, Place, Sentiment
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "case_label",
     "case_words",
     "classify",
+    "english_case_words",
     "place_by_code",
     "places_in_province",
     "province_by_code",
@@ -110,8 +111,14 @@ def case_label(key: str) -> str:
 
 
 def case_words() -> dict[str, str]:
-    """Everyday word -> case key, for /subscribe and /cases."""
+    """Everyday word (Indonesian or English) -> case key, for /subscribe and /cases."""
     return dict(_cases.load_rules().words)
+
+
+def english_case_words() -> dict[str, str]:
+    """English everyday word -> case key ("accident" -> "kecelakaan", "fire" -> "kebakaran"), from
+    data/cases.toml; `resolve_case_word` accepts them too."""
+    return dict(_cases.load_rules().en_words)
 
 
 def resolve_case_word(word: str) -> str | None:
@@ -129,6 +136,19 @@ def resolve_case_word(word: str) -> str | None:
             if best is not None and best.weight >= 2:
                 return str(best.case)
     return None
+
+
+def _language_and_cases(ttok: Tokens, btok: Tokens, language: str | None) -> tuple[str, _cases.CaseResult]:
+    """The article's language and its cases; a headline with no stop word is read in the language
+    whose case rules find something ("Flash Floods Hit Malang Regency")."""
+    lang = language or _sent.detect_language(ttok.lower + btok.lower)
+    if lang != "und":
+        return lang, _cases.detect_cases(ttok, btok, "en" if lang.lower().startswith("en") else "id")
+    indonesian = _cases.detect_cases(ttok, btok, "id")
+    if indonesian.cases:
+        return "id", indonesian
+    english = _cases.detect_cases(ttok, btok, "en")
+    return ("en", english) if english.cases else ("id", indonesian)
 
 
 def _resolve_default(default_city: str | None) -> str | None:
@@ -164,8 +184,7 @@ def classify(
     ttok = tokenize(title)
     btok = tokenize(body)
     pr = _places.locate(ttok, btok, body, gaz, _resolve_default(default_city))
-    cr = _cases.detect_cases(ttok, btok)
-    lang = language or _sent.detect_language(ttok.lower + btok.lower)
+    lang, cr = _language_and_cases(ttok, btok, language)
     # Words of a suppressed case hit (idiom, programme name, negated event, drill) carry no tone.
     ss = _sent.score_text(cr.title_masked, cr.body_masked, "en" if lang.lower().startswith("en") else "id")
 

@@ -92,6 +92,8 @@ class PlaceRules:
 
     kabupaten: frozenset[str]
     kota: frozenset[str]
+    kabupaten_after: frozenset[str]
+    kota_after: frozenset[str]
     police: frozenset[str]
     origin: frozenset[str]
     coming_from: frozenset[str]
@@ -342,9 +344,9 @@ def _spelling_factor(
 def _kota_or_kabupaten(ctx: _Context, rules: PlaceRules) -> str | None:
     """ "Pemkot Magelang" -> kota, "Bupati Bogor" -> kabupaten, "Polres Malang" -> kabupaten."""
     prev1, prev2, nxt = ctx.prev1, ctx.prev2, ctx.nxt
-    if prev1 in rules.kota or (prev1 == "kota" and prev2 == "wali") or nxt == "kota":
+    if prev1 in rules.kota or (prev1 == "kota" and prev2 == "wali") or nxt in rules.kota_after:
         return "kota"
-    if prev1 in rules.kabupaten:
+    if prev1 in rules.kabupaten or nxt in rules.kabupaten_after:
         return "kabupaten"
     if prev1 in rules.police or (prev1 == "metro" and prev2 in rules.police):
         return "kota" if nxt == "kota" else "kabupaten"
