@@ -83,7 +83,8 @@ OUTCOME_PULL = 0.25
 _UNCASED_HARM_RE = re.compile(
     r"\b(erupsi|meletus|awan panas|guguran lava|kekeringan|krisis air|gagal panen|"
     r"puso|kelaparan|rawan pangan|penculikan|diculik|menculik|pemerasan|memeras|"
-    r"diperas)\b"
+    r"diperas|pemadaman listrik|listrik padam|krisis listrik|krisis pangan|krisis bbm|kelangkaan|"
+    r"berhenti beroperasi|lumpuh total|gelap gulita)\b"
 )
 UNCASED_HARM_PULL = -0.2
 # Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
@@ -111,13 +112,13 @@ def case_label(key: str) -> str:
 
 
 def case_words() -> dict[str, str]:
-    """Everyday word (Indonesian or English) -> case key, for /subscribe and /cases."""
+    """Everyday Indonesian word -> case key, for /subscribe and /cases."""
     return dict(_cases.load_rules().words)
 
 
 def english_case_words() -> dict[str, str]:
     """English everyday word -> case key ("accident" -> "kecelakaan", "fire" -> "kebakaran"), from
-    data/cases.toml; `resolve_case_word` accepts them too."""
+    data/cases.toml (`en_words`): the words /subscribe can accept for English-reading users."""
     return dict(_cases.load_rules().en_words)
 
 

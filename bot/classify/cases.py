@@ -68,7 +68,7 @@ class CaseRules:
     keys: tuple[str, ...]
     labels: dict[str, str]
     tones: dict[str, float]  # key -> pull of the sentiment towards negative
-    words: dict[str, str]  # everyday word (Indonesian or English) -> key
+    words: dict[str, str]  # everyday Indonesian word -> key
     en_words: dict[str, str]  # English everyday word -> key, for /subscribe
     threshold: float
     relative: float
@@ -149,8 +149,6 @@ def parse_case_rules(raw: str) -> CaseRules:
             words.setdefault(normalize_phrase(w), case)
         for w in spec.get("en_words", []):
             en_words.setdefault(normalize_phrase(w), case)
-    for w, case in en_words.items():
-        words.setdefault(w, case)
     return CaseRules(
         keys=tuple(data),
         labels=labels,

@@ -338,6 +338,8 @@ def _spelling_factor(
                     return None
     if as_kec and prev1 not in rules.kec_prefix and len(info.key) <= 4:
         return None
+    if as_kec and prev1 not in rules.kec_prefix and ctx.nxt in rules.village | {"kota"}:
+        return None  # "Balai Desa", "Balai Kota": a building, not the kecamatan Balai
     return 1.0
 
 
