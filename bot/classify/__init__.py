@@ -187,16 +187,12 @@ def classify(
     pr = _places.locate(ttok, btok, body, gaz, _resolve_default(default_city))
     lang, cr = _language_and_cases(ttok, btok, language)
     # Words of a suppressed case hit (idiom, programme name, negated event, drill) carry no tone.
-    ss = _sent.score_text(cr.title_masked, cr.body_masked, "en" if lang.lower().startswith("en") else "id")
+    sent_lang = "en" if lang.lower().startswith("en") else "id"
+    ss = _sent.score_text(cr.title_masked, cr.body_masked, sent_lang)
 
     tone = _tone(ss, cr, title, body)
     label, margin = _label(tone.final)
-    if (
-        label is Sentiment.POSITIVE
-        and ss.positive_words < MIN_POSITIVE_WORDS
-        and ss.title_score <= 0
-        and "good-outcome headline" not in tone.notes
-    ):
+    if _light_news(label, ss, tone, cr, sent_lang):
         label, margin = Sentiment.NEUTRAL, 0.0
         tone = _Tone(tone.lexicon, tone.case_pull, (*tone.notes, "light news: one positive word"))
     confidence = _confidence(label, margin, ss, tone.case_pull)
@@ -270,6 +266,16 @@ def _tone(ss: _sent.SentimentScore, cr: _cases.CaseResult, title: str, body: str
         case_pull = 0.0
         notes.append("quake without damage")
     return _Tone(lexicon, case_pull, tuple(notes))
+
+
+def _light_news(label: Sentiment, ss: _sent.SentimentScore, tone: _Tone, cr: _cases.CaseResult, lang: str) -> bool:
+    """A positive call resting on one positive word in the text of an item whose headline is not positive."""
+    return (
+        label is Sentiment.POSITIVE
+        and ss.title_score <= 0
+        and "good-outcome headline" not in tone.notes
+        and _sent.count_positive_words(cr.title_masked, cr.body_masked, lang) < MIN_POSITIVE_WORDS
+    )
 
 
 def _label(final: float) -> tuple[Sentiment, float]:

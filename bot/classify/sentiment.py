@@ -216,7 +216,6 @@ class SentimentScore:
     strength: float  # share of sentences with a clear polarity, 0..1
     agreement: float  # share of polar sentences that agree with the sign of `score`
     top: list[str]  # strongest sentences (evidence)
-    positive_words: int = 0  # words of positive valence (not negated) in the title and body
     chars: int = 0  # length of the text scored: less text, less evidence
     title_score: float = 0.0  # compound score of the headline alone
 
@@ -235,7 +234,9 @@ def _drill_clip(scorer: Callable[[str], float], sentence: str) -> float:
     return max(0.0, float(scorer(sentence.replace(DRILL_MARK, " "))))
 
 
-def _count_positive(title: str, body: str, language: str) -> int:
+def count_positive_words(title: str, body: str, language: str) -> int:
+    """Words of positive valence, not negated, in the title and body (asked only of positive calls)."""
+    body = body[:3000]
     if language == "en":
         lexicon: dict[str, float] = english_analyzer().lexicon
         return _positive_words(lexicon, f"{title} {body}".lower())
@@ -261,7 +262,7 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     for i, s in enumerate(sentences):
         items.append((1.5 if i < 2 else 1.0, _drill_clip(scorer, s[:600]), s))
     if not items:
-        return SentimentScore(0.0, 0.0, 1.0, [], 0, 0)
+        return SentimentScore(0.0, 0.0, 1.0, [], 0)
     total_w = sum(w for w, _, _ in items)
     mean = sum(w * c for w, c, _ in items) / total_w
     polar = [(w, c) for w, c, _ in items if abs(c) >= 0.3]
@@ -272,5 +273,4 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     top = [f"{c:+.2f}: {s[:80]}" for _, c, s in ranked if abs(c) >= 0.05]
     chars = len(title.strip()) + len(body.strip())
     title_score = items[0][1] if title.strip() else 0.0
-    positive = _count_positive(title, body[:3000], language)
-    return SentimentScore(mean, strength, agreement, top, positive, chars, title_score)
+    return SentimentScore(mean, strength, agreement, top, chars, title_score)
