@@ -67,3 +67,13 @@ def test_place_rules_load_and_a_missing_entry_is_an_error() -> None:
     raw = resources.files("bot.classify").joinpath("data").joinpath("places.toml").read_text("utf-8")
     with pytest.raises(ValueError, match="places.toml"):
         parse_place_rules(raw.replace("[factors]", "[factors]\nunknown_factor = 1.0"))
+
+
+def test_shipped_wildcards_match_inflections() -> None:
+    # The English rules use "*": "accident*" covers accidents, "capsiz*" capsized and capsizes.
+    rules = load_rules()
+    assert any(e.prefix for _, (_, es) in rules.en.automaton.items() for e in es)
+    from bot.classify import classify
+
+    assert "kecelakaan" in classify("Three Accidents Reported on Cipali Toll Road", "").cases
+    assert "orang_hilang" in classify("Boat Capsized, Two Fishermen Still Missing", "").cases

@@ -1,7 +1,8 @@
 """Classify an Indonesian news article by Kab/Kota, case keys and sentiment.
 
-`classify` is pure: the gazetteer, case rules, lexicon and automata load once (functools.cache) on
-first use and no call does I/O. The lookup helpers serve the Telegram commands (/subscribe, /cases).
+`classify` is pure: the gazetteer, place rules, lexicon and automata load once (functools.cache) on
+first use, the case rules at import (CASE_KEYS and CASE_TONE come from them), and no call does I/O.
+The lookup helpers serve the Telegram commands (/subscribe, /cases).
 """
 
 from __future__ import annotations
