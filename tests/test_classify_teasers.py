@@ -83,6 +83,14 @@ def test_institution_names_are_no_event() -> None:
     assert classify("Petugas Jembatan Timbang Periksa Muatan Truk", "").cases == ()
 
 
+@pytest.mark.parametrize(
+    ("title", "case"),
+    [("Kantor Bupati Terbakar Dini Hari", "kebakaran"), ("Kantor Desa Kebanjiran, Pelayanan Dipindah", "banjir")],
+)
+def test_a_building_hit_by_the_event_is_an_event(title: str, case: str) -> None:
+    assert case in classify(title, "").cases
+
+
 def test_an_attack_in_a_bombing_is_terrorism() -> None:
     cases = classify("Serangan Bom di Pasar Tewaskan 20 Orang, Warga Diserang Saat Berbelanja", "").cases
     assert cases[0] == "terorisme" and "penganiayaan" not in cases

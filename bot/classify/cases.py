@@ -250,11 +250,9 @@ def _inside_longer(h: _Hit, pats: list[_Hit]) -> bool:
 def _in_a_name(tokens: Tokens, h: _Hit, rules: PhraseRules) -> bool:
     """ "BPJS Tenaga Kerja", "Dinas Pemadam Kebakaran": the case word is part of an institution's name."""
     j = h.start - 1
-    while j >= 0 and j >= h.start - 2 and not tokens.breaks[j + 1]:
-        if tokens.lower[j] in rules.name_heads and tokens.words[j][:1].isupper():
-            return True
-        j -= 1
-    return False
+    return (
+        j >= 0 and not tokens.breaks[h.start] and tokens.lower[j] in rules.name_heads and tokens.words[j][:1].isupper()
+    )
 
 
 def _plainly_negated(tokens: Tokens, h: _Hit, rules: PhraseRules) -> bool:
