@@ -211,11 +211,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 2
         if not args.file.is_file():
             raise PantauError(f"cannot read {args.file}: no such file")
-        try:
-            report = evaluate_file(args.file, mode)
-        except ValueError as exc:
-            raise PantauError(f"{args.file}: {exc}") from None
-        print(format_report(report))
+        print(format_report(evaluate_file(args.file, mode)))
         return 0
     if args.command in ("cluster", "eval-stories"):
         from bot.stories.evaluation import evaluate, format_score, read_reports, write_clusters

@@ -213,4 +213,4 @@ def test_eval_text_modes(tmp_path: Path) -> None:
     bad = pantau("eval", str(path), "--text", "teaser:0")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "teaser:N" in bad.stderr
     no_field = pantau("eval", str(path), "--text", "teaser")
-    assert no_field.returncode == 1 and 'no "teaser" field' in no_field.stderr
+    assert no_field.returncode == 2 and 'no "teaser" field' in no_field.stderr

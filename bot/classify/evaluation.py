@@ -209,7 +209,7 @@ class TextMode:
             return title, body[: self.chars]
         if self.kind == "feed":
             if "teaser" not in rec:
-                raise ValueError(f'record {rec.get("id")!r} has no "teaser" field')
+                raise InputError(f'record {rec.get("id")!r} has no "teaser" field')
             return title, str(rec.get("teaser") or "")
         return title, body
 
