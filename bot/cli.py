@@ -114,6 +114,13 @@ def _build_parser() -> argparse.ArgumentParser:
     cls.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
     ev = sub.add_parser("eval", help="measure the classifier on a labelled JSONL file")
     ev.add_argument("file", type=Path)
+    ev.add_argument(
+        "--text",
+        default="full",
+        metavar="MODE",
+        help="what the classifier sees: full (title + body, default), teaser:N (title + the first N "
+        "characters of the body), teaser (title + the record's teaser field) or title",
+    )
 
     clu = sub.add_parser(
         "cluster",
@@ -195,11 +202,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise PantauError(f"cannot read {path}: {exc.strerror}") from None
     if args.command == "eval":
-        from bot.classify.evaluation import evaluate_file, format_report
+        from bot.classify.evaluation import TextMode, evaluate_file, format_report
 
+        try:
+            mode = TextMode.parse(args.text)
+        except ValueError as exc:
+            print(f"pantau: {exc}", file=sys.stderr)
+            return 2
         if not args.file.is_file():
             raise PantauError(f"cannot read {args.file}: no such file")
-        print(format_report(evaluate_file(args.file)))
+        print(format_report(evaluate_file(args.file, mode)))
         return 0
     if args.command in ("cluster", "eval-stories"):
         from bot.stories.evaluation import evaluate, format_score, read_reports, write_clusters

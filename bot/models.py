@@ -29,7 +29,7 @@ class Classification:
     city: Place | None
     other_cities: tuple[Place, ...]
     province: str | None
-    cases: tuple[str, ...]  # case keys of TAXONOMY.md, best first
+    cases: tuple[str, ...]  # case keys of bot/classify/data/cases.toml, best first
     sentiment: Sentiment
     confidence: int  # 1..100, how sure the sentiment answer is
     # Free-form reasons keyed by "city", "cases", "sentiment" (and per case key),

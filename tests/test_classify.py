@@ -452,7 +452,7 @@ def test_route_name_is_not_an_event_place(title: str, body: str, city: str, not_
 
 
 def test_route_alone_does_not_locate_the_story() -> None:
-    # Like Tol Cipularang KM 92 with no regency named (TAXONOMY.md): no city.
+    # Like Tol Cipularang KM 92 with no regency named: a road is not a place of the event, so no city.
     cls = classify("Kecelakaan di Tol Semarang-Solo", "Kecelakaan terjadi di Tol Semarang-Solo KM 480. Dua orang luka.")
     assert cls.city is None and cls.other_cities == ()
 

@@ -195,3 +195,22 @@ def test_console_mode_polls_and_prints_alerts(tmp_path: Path, feed_server: FeedS
         process.wait(timeout=10)
     # Nothing but the bundled list would have been polled had no feed been configured; here one feed was.
     assert len(feed_server.requests_to("/rss")) >= 1
+
+
+def test_eval_text_modes(tmp_path: Path) -> None:
+    rec = (
+        '{"id": "e1", "title": "Kebakaran Hanguskan Pasar", "body": "KLATEN - Api melalap kios di Klaten.", '
+        '"labels": {"city": "Kabupaten Klaten", "cases": ["kebakaran"], "sentiment": "negative"}}\n'
+    )
+    path = tmp_path / "mini.jsonl"
+    path.write_text(rec, encoding="utf-8")
+    full = pantau("eval", str(path), "--text", "full")
+    assert full.returncode == 0 and "text: full" in full.stdout and "city accuracy      1.000" in full.stdout
+    title = pantau("eval", str(path), "--text", "title")
+    assert title.returncode == 0 and "text: title" in title.stdout and "city accuracy      0.000" in title.stdout
+    teaser = pantau("eval", str(path), "--text", "teaser:5")
+    assert teaser.returncode == 0 and "text: teaser:5" in teaser.stdout
+    bad = pantau("eval", str(path), "--text", "teaser:0")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "teaser:N" in bad.stderr
+    no_field = pantau("eval", str(path), "--text", "teaser")
+    assert no_field.returncode == 2 and 'no "teaser" field' in no_field.stderr

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.classify.evaluation import classify_jsonl, evaluate_file, format_report, parse_seed_record
+from tests.shared_data import shared_data_dir
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = shared_data_dir()
 
 
 def test_classify_jsonl_keeps_going_after_bad_lines() -> None:

@@ -1,6 +1,6 @@
 """Generalisation check on 60 articles written for this purpose (tests/data/holdout_written.jsonl).
 
-The texts were written and labelled by TAXONOMY.md rules before the classifier was run on them, and
+The texts were written and labelled by the case and place rules before the classifier was run on them, and
 cover provinces, outlets and hard patterns (origin vs location, Kota vs Kabupaten, hoax checks,
 keyword-not-event, topics outside the taxonomy) that the dev files under-represent. Measured when the
 file was added: city 0.967 -> 0.967, case micro-F1 0.971 -> 1.000, sentiment 0.900 -> 0.967 (before ->

@@ -1,13 +1,16 @@
 """Classify an Indonesian news article by Kab/Kota, case keys and sentiment.
 
-`classify` is pure: the gazetteer, case rules, lexicon and automata load once (functools.cache) on
-first use and no call does I/O. The lookup helpers serve the Telegram commands (/subscribe, /cases).
+`classify` is pure: the gazetteer, place rules, lexicon and automata load once (functools.cache) on
+first use, the case rules at import (CASE_KEYS and CASE_TONE come from them), and no call does I/O.
+The lookup helpers serve the Telegram commands (/subscribe, /cases).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from typing import Final
 
 from bot.classify import cases as _cases
 from bot.classify import gazetteer as _gaz
@@ -23,7 +26,7 @@ from bot.classify.gazetteer import (
     resolve_place,
     suggest_places,
 )
-from bot.classify.text import normalize_phrase, tokenize
+from bot.classify.text import Tokens, normalize_phrase, tokenize
 from bot.models import Classification, Place, Sentiment
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "case_label",
     "case_words",
     "classify",
+    "english_case_words",
     "place_by_code",
     "places_in_province",
     "province_by_code",
@@ -43,60 +47,11 @@ __all__ = [
     "suggest_places",
 ]
 
-CASE_KEYS: tuple[str, ...] = (
-    "kecelakaan",
-    "kebakaran",
-    "banjir",
-    "tanah_longsor",
-    "gempa",
-    "cuaca_ekstrem",
-    "pembunuhan",
-    "penganiayaan",
-    "pencurian",
-    "narkoba",
-    "korupsi",
-    "penipuan",
-    "asusila",
-    "judi",
-    "unjuk_rasa",
-    "orang_hilang",
-    "bunuh_diri",
-    "terorisme",
-    "kesehatan_wabah",
-    "ketenagakerjaan",
-    "pemilu",
-    "infrastruktur",
-    "lingkungan",
-)
-
-# How much a detected case pulls the tone towards negative (crimes and disasters are bad news for
-# residents even when the article is about an arrest, TAXONOMY.md "Sentiment").
-CASE_TONE: dict[str, float] = {
-    "kecelakaan": -0.35,
-    "kebakaran": -0.35,
-    "banjir": -0.3,
-    "tanah_longsor": -0.3,
-    "gempa": -0.1,
-    "cuaca_ekstrem": -0.25,
-    "pembunuhan": -0.4,
-    "penganiayaan": -0.35,
-    "pencurian": -0.3,
-    "narkoba": -0.3,
-    "korupsi": -0.3,
-    "penipuan": -0.3,
-    "asusila": -0.4,
-    "judi": -0.25,
-    "unjuk_rasa": -0.1,
-    "orang_hilang": -0.25,
-    "bunuh_diri": -0.4,
-    "terorisme": -0.35,
-    "kesehatan_wabah": -0.3,
-    "ketenagakerjaan": -0.2,
-    "pemilu": 0.0,
-    "infrastruktur": -0.2,
-    "lingkungan": -0.2,
-}
-# A quake bulletin with no damage reported is neutral (TAXONOMY.md "Sentiment"): words that say
+# The case keys in taxonomy order and how much each pulls the tone towards negative, both from
+# data/cases.toml (the one source of truth: a case added there gets a key, a label, a tone and a button).
+CASE_KEYS: Final[tuple[str, ...]] = _cases.load_rules().keys
+CASE_TONE: Final[dict[str, float]] = dict(_cases.load_rules().tones)
+# A quake bulletin with no damage reported is neutral news: words that say
 # there was damage or harm, and the negated phrases that say there was none.
 _DAMAGE_RE = re.compile(
     r"\b(rusak|kerusakan|roboh|ambruk|runtuh|retak|korban|tewas|meninggal|luka|"
@@ -110,7 +65,7 @@ _NO_DAMAGE_RE = re.compile(
     r"(\s+(jiwa|bangunan|rumah|fisik|berarti|serius))?"
     r"(\s+(maupun|atau|ataupun|dan)\s+(kerusakan|korban)\w*(\s+(jiwa|bangunan|rumah))?)?"
 )
-# A headline about the good outcome of a bad event (TAXONOMY.md: rescues, stolen goods returned,
+# A headline about the good outcome of a bad event (rescues, stolen goods returned,
 # missing people found safe, aid delivered, reopenings) is positive even though the case is negative;
 # not when someone was found dead.
 _OUTCOME_RE = re.compile(
@@ -124,16 +79,30 @@ _DEATH_RE = re.compile(
     r"membusuk|kerangka|pembunuhan|pembunuh|dibunuh|tersangka|sabu|ganja|narkoba|bom)\b"
 )
 OUTCOME_PULL = 0.25
-# Harm outside the taxonomy (TAXONOMY.md "Outside the taxonomy": eruptions, drought and harvest failure,
-# kidnapping, extortion) gets no case, yet such a headline is still bad news for residents.
+# Harm outside the 23 case keys (eruptions, drought and harvest failure, kidnapping, extortion) gets no
+# case, yet such a headline is still bad news for residents.
 _UNCASED_HARM_RE = re.compile(
     r"\b(erupsi|meletus|awan panas|guguran lava|kekeringan|krisis air|gagal panen|"
     r"puso|kelaparan|rawan pangan|penculikan|diculik|menculik|pemerasan|memeras|"
-    r"diperas)\b"
+    r"diperas|pemadaman listrik|listrik padam|krisis listrik|krisis pangan|krisis bbm|kelangkaan|"
+    r"berhenti beroperasi|lumpuh total|gelap gulita)\b"
 )
 UNCASED_HARM_PULL = -0.2
 # Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
 GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
+# Damping of the lexicon tone, each for its own reason:
+# a hoax check quotes the alarming claim it refutes;
+HOAX_DAMPING: Final = 0.3
+# a drill or simulation is a routine story: what goes wrong in it is staged;
+DRILL_DAMPING: Final = 0.3
+# a quake bulletin with no damage or casualties reported is neutral news (and its case pulls nothing).
+QUIET_QUAKE_DAMPING: Final = 0.3
+# Light news: one positive word ("hebat", "juara", "lancar") in the text of an item whose headline is
+# not positive does not make it good news; positive then needs this many positive words, or a
+# good-outcome headline.
+MIN_POSITIVE_WORDS: Final = 2
+# Confidence grows with the text read: a headline alone is far less evidence than an article.
+FULL_EVIDENCE_CHARS: Final = 800
 NEG_THRESHOLD = -0.20
 POS_THRESHOLD = 0.10
 
@@ -144,8 +113,14 @@ def case_label(key: str) -> str:
 
 
 def case_words() -> dict[str, str]:
-    """Everyday word -> case key, for /subscribe and /cases."""
+    """Everyday Indonesian word -> case key, for /subscribe and /cases."""
     return dict(_cases.load_rules().words)
+
+
+def english_case_words() -> dict[str, str]:
+    """English everyday word -> case key ("accident" -> "kecelakaan", "fire" -> "kebakaran"), from
+    data/cases.toml (`en_words`): the words /subscribe can accept for English-reading users."""
+    return dict(_cases.load_rules().en_words)
 
 
 def resolve_case_word(word: str) -> str | None:
@@ -163,6 +138,19 @@ def resolve_case_word(word: str) -> str | None:
             if best is not None and best.weight >= 2:
                 return str(best.case)
     return None
+
+
+def _language_and_cases(ttok: Tokens, btok: Tokens, language: str | None) -> tuple[str, _cases.CaseResult]:
+    """The article's language and its cases; a headline with no stop word is read in the language
+    whose case rules find something ("Flash Floods Hit Malang Regency")."""
+    lang = language or _sent.detect_language(ttok.lower + btok.lower)
+    if lang != "und":
+        return lang, _cases.detect_cases(ttok, btok, "en" if lang.lower().startswith("en") else "id")
+    indonesian = _cases.detect_cases(ttok, btok, "id")
+    if indonesian.cases:
+        return "id", indonesian
+    english = _cases.detect_cases(ttok, btok, "en")
+    return ("en", english) if english.cases else ("id", indonesian)
 
 
 def _resolve_default(default_city: str | None) -> str | None:
@@ -198,44 +186,17 @@ def classify(
     ttok = tokenize(title)
     btok = tokenize(body)
     pr = _places.locate(ttok, btok, body, gaz, _resolve_default(default_city))
-    cr = _cases.detect_cases(ttok, btok)
-    lang = language or _sent.detect_language(ttok.lower + btok.lower)
+    lang, cr = _language_and_cases(ttok, btok, language)
     # Words of a suppressed case hit (idiom, programme name, negated event, drill) carry no tone.
-    ss = _sent.score_text(cr.title_masked, cr.body_masked, "en" if lang.lower().startswith("en") else "id")
+    sent_lang = "en" if lang.lower().startswith("en") else "id"
+    ss = _sent.score_text(cr.title_masked, cr.body_masked, sent_lang)
 
-    # Tone: lexicon score plus the pull of the main case, damped for hoax checks.
-    tone = ss.score
-    case_pull = 0.0
-    if cr.cases:
-        main = cr.cases[0]
-        strength = min(1.0, cr.scores[main] / 12.0)
-        case_pull = CASE_TONE.get(main, 0.0) * (0.5 + 0.5 * strength)
-    elif not cr.hoax and _UNCASED_HARM_RE.search(title.lower()):
-        case_pull = UNCASED_HARM_PULL
-    if cr.hoax:
-        tone *= 0.3
-    elif cr.title_drill and not cr.cases:
-        tone *= 0.3  # a drill or simulation is a routine story: what goes wrong in it is staged
-    tl = title.lower()
-    outcome = (
-        bool(_OUTCOME_RE.search(tl)) and not _DEATH_RE.search(tl) and not (cr.cases and cr.cases[0] in GRAVE_CASES)
-    )
-    if outcome:
-        case_pull = max(case_pull, 0.0) + OUTCOME_PULL
-    if cr.cases and cr.cases[0] == "gempa" and not _quake_damage(title, body):
-        tone *= 0.3
-        case_pull = 0.0
-    final = tone + case_pull
-    if final <= NEG_THRESHOLD:
-        label = Sentiment.NEGATIVE
-        margin = NEG_THRESHOLD - final
-    elif final >= POS_THRESHOLD:
-        label = Sentiment.POSITIVE
-        margin = final - POS_THRESHOLD
-    else:
-        label = Sentiment.NEUTRAL
-        margin = min(final - NEG_THRESHOLD, POS_THRESHOLD - final)
-    confidence = _confidence(label, margin, ss, case_pull)
+    tone = _tone(ss, cr, title, body)
+    label, margin = _label(tone.final)
+    if _light_news(label, ss, tone, cr, sent_lang):
+        label, margin = Sentiment.NEUTRAL, 0.0
+        tone = _Tone(tone.lexicon, tone.case_pull, (*tone.notes, "light news: one positive word"))
+    confidence = _confidence(label, margin, ss, tone.case_pull)
 
     city = gaz.places[pr.city] if pr.city else None
     province = gaz.provinces[pr.province].name if pr.province else None
@@ -246,8 +207,8 @@ def classify(
     for k in cr.cases:
         evidence[k] = cr.evidence.get(k, [])
     evidence["sentiment"] = [
-        f"lexicon {ss.score:+.2f}, case pull {case_pull:+.2f}, language {lang}"
-        + (", good-outcome headline" if outcome else ""),
+        f"lexicon {ss.score:+.2f}, case pull {tone.case_pull:+.2f}, language {lang}"
+        + "".join(f", {note}" for note in tone.notes),
         *ss.top,
     ]
     if source:
@@ -261,6 +222,70 @@ def classify(
         confidence=confidence,
         evidence=evidence,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Tone:
+    lexicon: float  # the lexicon score after damping
+    case_pull: float  # the pull of the main case (or of uncased harm, or a good outcome)
+    notes: tuple[str, ...]  # the named adjustments that applied, for the evidence
+
+    @property
+    def final(self) -> float:
+        return self.lexicon + self.case_pull
+
+
+def _case_pull(cr: _cases.CaseResult, title: str) -> float:
+    """The pull of the main case, stronger the surer the case; uncased harm in the title pulls too."""
+    if cr.cases:
+        main = cr.cases[0]
+        strength = min(1.0, cr.scores[main] / 12.0)
+        return CASE_TONE.get(main, 0.0) * (0.5 + 0.5 * strength)
+    if not cr.hoax and _UNCASED_HARM_RE.search(title.lower()):
+        return UNCASED_HARM_PULL
+    return 0.0
+
+
+def _tone(ss: _sent.SentimentScore, cr: _cases.CaseResult, title: str, body: str) -> _Tone:
+    """Lexicon score plus the case's pull, with the named adjustments."""
+    lexicon = ss.score
+    case_pull = _case_pull(cr, title)
+    notes: list[str] = []
+    if cr.hoax:
+        lexicon *= HOAX_DAMPING
+        notes.append("hoax check")
+    elif cr.title_drill and not cr.cases:
+        lexicon *= DRILL_DAMPING
+        notes.append("drill")
+    tl = title.lower()
+    main = cr.cases[0] if cr.cases else None
+    if _OUTCOME_RE.search(tl) and not _DEATH_RE.search(tl) and main not in GRAVE_CASES:
+        case_pull = max(case_pull, 0.0) + OUTCOME_PULL
+        notes.append("good-outcome headline")
+    if main == "gempa" and not _quake_damage(title, body):
+        lexicon *= QUIET_QUAKE_DAMPING
+        case_pull = 0.0
+        notes.append("quake without damage")
+    return _Tone(lexicon, case_pull, tuple(notes))
+
+
+def _light_news(label: Sentiment, ss: _sent.SentimentScore, tone: _Tone, cr: _cases.CaseResult, lang: str) -> bool:
+    """A positive call resting on one positive word in the text of an item whose headline is not positive."""
+    return (
+        label is Sentiment.POSITIVE
+        and ss.title_score <= 0
+        and "good-outcome headline" not in tone.notes
+        and _sent.count_positive_words(cr.title_masked, cr.body_masked, lang) < MIN_POSITIVE_WORDS
+    )
+
+
+def _label(final: float) -> tuple[Sentiment, float]:
+    """The sentiment of a final tone and its distance from the decision boundary."""
+    if final <= NEG_THRESHOLD:
+        return Sentiment.NEGATIVE, NEG_THRESHOLD - final
+    if final >= POS_THRESHOLD:
+        return Sentiment.POSITIVE, final - POS_THRESHOLD
+    return Sentiment.NEUTRAL, min(final - NEG_THRESHOLD, POS_THRESHOLD - final)
 
 
 def _quake_damage(title: str, body: str) -> bool:
@@ -280,4 +305,6 @@ def _confidence(label: Sentiment, margin: float, ss: _sent.SentimentScore, case_
         if case_pull and (case_pull < 0) == (label is Sentiment.NEGATIVE):
             support = min(1.0, support + 0.3)
     value = 100 * (0.15 + 0.55 * base + 0.3 * support)
+    amount = min(1.0, ss.chars / FULL_EVIDENCE_CHARS)
+    value *= 0.5 + 0.5 * amount
     return max(1, min(100, round(value)))

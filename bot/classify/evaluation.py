@@ -101,6 +101,7 @@ class SeedResult:
 class EvalReport:
     path: str
     n: int = 0
+    mode: str = "full"
     city_correct: int = 0
     case_tp: Counter[str] = field(default_factory=Counter)
     case_fp: Counter[str] = field(default_factory=Counter)
@@ -170,11 +171,58 @@ def _same_city(a: str | None, b: str | None) -> bool:
     return fold_name(a) == fold_name(b)
 
 
-def evaluate_records(records: list[dict[str, Any]], path: str = "") -> EvalReport:
-    report = EvalReport(path)
+@dataclass(frozen=True, slots=True)
+class TextMode:
+    """Which part of a record the classifier sees: all of it, a teaser, or the headline alone.
+
+    `full` is title + body; `teaser:N` is the title + the first N characters of the body (what a
+    feed that cuts its items carries); `teaser` is the title + the record's own `teaser` field
+    (dev_clusters.jsonl has the RSS description); `title` is the headline only.
+    """
+
+    kind: str  # "full", "teaser", "feed" or "title"
+    chars: int = 0
+
+    @classmethod
+    def parse(cls, spec: str) -> TextMode:
+        """'full', 'title', 'teaser' (the record's field) or 'teaser:N'; ValueError otherwise."""
+        spec = spec.strip().lower()
+        if spec in {"full", "title"}:
+            return cls(spec)
+        if spec == "teaser":
+            return cls("feed")
+        name, _, num = spec.partition(":")
+        if name == "teaser" and num.isdigit() and int(num) > 0:
+            return cls("teaser", int(num))
+        raise ValueError(f"unknown text mode {spec!r}: use full, title, teaser or teaser:N (N > 0)")
+
+    def __str__(self) -> str:
+        return {"full": "full", "title": "title", "feed": "teaser"}.get(self.kind, f"teaser:{self.chars}")
+
+    def apply(self, rec: dict[str, Any]) -> tuple[str, str]:
+        """(title, body) of a record as this mode shows it to the classifier."""
+        title = str(rec.get("title") or "")
+        body = str(rec.get("body") or "")
+        if self.kind == "title":
+            return title, ""
+        if self.kind == "teaser":
+            return title, body[: self.chars]
+        if self.kind == "feed":
+            if "teaser" not in rec:
+                raise InputError(f'record {rec.get("id")!r} has no "teaser" field')
+            return title, str(rec.get("teaser") or "")
+        return title, body
+
+
+FULL_TEXT = TextMode("full")
+
+
+def evaluate_records(records: list[dict[str, Any]], path: str = "", mode: TextMode = FULL_TEXT) -> EvalReport:
+    report = EvalReport(path, mode=str(mode))
     for rec in records:
         labels = rec["labels"]
-        cls = classify(rec.get("title", ""), rec.get("body", ""), source=rec.get("outlet"))
+        title, body = mode.apply(rec)
+        cls = classify(title, body, source=rec.get("outlet"))
         report.n += 1
         rid = str(rec.get("id"))
         got_city = cls.city.name if cls.city else None
@@ -265,12 +313,16 @@ def read_labelled(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def evaluate_file(path: str | Path) -> EvalReport:
-    """Evaluate a labelled JSON-lines file (format of shared/data/README.md)."""
+def evaluate_file(path: str | Path, mode: TextMode = FULL_TEXT) -> EvalReport:
+    """Evaluate a labelled JSON-lines file on the text `mode` shows.
+
+    One object per line: {"id", "title", "body", "teaser"?, "outlet"?, "labels": {"city", "province"?,
+    "other_cities"?, "cases", "cases_also_ok"?, "sentiment", "sentiment_also_ok"?}}.
+    """
     p = Path(path)
-    report = evaluate_records(read_labelled(p), str(p))
+    report = evaluate_records(read_labelled(p), str(p), mode)
     seed = p.parent / "seed_record.txt"
-    if seed.is_file():
+    if seed.is_file() and mode == FULL_TEXT:
         report.seed = check_seed(seed)
     return report
 
@@ -278,7 +330,7 @@ def evaluate_file(path: str | Path) -> EvalReport:
 def format_report(report: EvalReport) -> str:
     out: list[str] = []
     p, r, f = report.case_prf()
-    out.append(f"{report.path}: {report.n} articles")
+    out.append(f"{report.path}: {report.n} articles, text: {report.mode}")
     out.append(f"city accuracy      {report.city_accuracy:.3f} ({report.city_correct}/{report.n})")
     out.append(f"case micro-F1      {f:.3f} (precision {p:.3f}, recall {r:.3f})")
     out.append(f"sentiment accuracy {report.sentiment_accuracy:.3f}, macro-F1 {report.sentiment_macro_f1:.3f}")

@@ -122,78 +122,97 @@ def _kec_spellings(name: str) -> list[str]:
 _ISLAND_COMMON = frozenset({"seribu"})
 
 
-@functools.cache
-def load() -> Gazetteer:
-    """Read the data files and build the automaton (once per process)."""
-    places: dict[str, Place] = {}
-    types: dict[str, str] = {}
-    short: dict[str, str] = {}
-    provinces: dict[str, Province] = {}
-    province_of: dict[str, str] = {}
-    keys: dict[str, KeyInfo] = {}
-    by_name: dict[str, str] = {}
+@dataclass(slots=True)
+class _Build:
+    """The gazetteer while it is read from the data files."""
+
+    places: dict[str, Place] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    short: dict[str, str] = field(default_factory=dict)
+    provinces: dict[str, Province] = field(default_factory=dict)
+    province_of: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, KeyInfo] = field(default_factory=dict)
+    by_name: dict[str, str] = field(default_factory=dict)  # lower-case official name -> code
+
+    def info(self, phrase: str) -> KeyInfo:
+        return _info(self.keys, phrase)
+
+
+def _add_regions(b: _Build) -> None:
+    """Provinces and Kab/Kota of regions.csv, with their spellings and "Kabupaten X"/"Kota X" forms."""
     for row in _rows("regions.csv"):
         if row["type"] == "provinsi":
-            provinces[row["code"]] = Province(row["name"], row["code"])
-            info = _info(keys, row["name"])
-            info.province, info.kind = row["code"], "province"
-            _info(keys, "provinsi " + row["name"]).province = row["code"]
-            _info(keys, "provinsi " + row["name"]).kind = "province"
-            by_name[row["name"].lower()] = row["code"]
+            b.provinces[row["code"]] = Province(row["name"], row["code"])
+            for phrase in (row["name"], "provinsi " + row["name"]):
+                info = b.info(phrase)
+                info.province, info.kind = row["code"], "province"
+            b.by_name[row["name"].lower()] = row["code"]
             continue
         code = row["code"]
-        places[code] = Place(row["name"], code, row["province"])
-        types[code] = row["type"]
-        short[code] = row["short_name"]
-        province_of[code] = row["province_code"]
-        by_name[row["name"].lower()] = code
+        b.places[code] = Place(row["name"], code, row["province"])
+        b.types[code] = row["type"]
+        b.short[code] = row["short_name"]
+        b.province_of[code] = row["province_code"]
+        b.by_name[row["name"].lower()] = code
         sname = row["short_name"]
         variants = {sname, sname.replace(" ", ""), sname.replace("-", ""), *_kec_spellings(sname)[1:]}
         for v in variants:
-            info = _info(keys, v)
+            info = b.info(v)
             info.cities = (*info.cities, code) if code not in info.cities else info.cities
         prefixes = ["kabupaten", "kab"] if row["type"] == "kabupaten" else ["kota", "kodya"]
         for v in variants:
             for p in prefixes:
-                info = _info(keys, f"{p} {v}")
+                info = b.info(f"{p} {v}")
                 info.cities, info.explicit = (code,), row["type"]
-    # "Kepulauan Mentawai" is usually just "Mentawai" (Anambas, Talaud, Sangihe, Selayar, Meranti...):
-    # the island regency is the usual meaning of the bare name, even where a kecamatan shares it.
-    for code, sname in short.items():
-        if types[code] != "kabupaten" or not sname.startswith("Kepulauan "):
+
+
+def _add_island_names(b: _Build) -> None:
+    """ "Kepulauan Mentawai" is usually just "Mentawai" (Anambas, Talaud, Sangihe, Selayar, Meranti...):
+    the island regency is the usual meaning of the bare name, even where a kecamatan shares it."""
+    for code, sname in b.short.items():
+        if b.types[code] != "kabupaten" or not sname.startswith("Kepulauan "):
             continue
         bare = sname[len("Kepulauan ") :]
-        info = _info(keys, bare)
+        info = b.info(bare)
         if info.cities or info.province is not None or bare.lower() in _ISLAND_COMMON:
             continue
         info.cities, info.kind = (code,), "alias"
-    # "Kota Sragen" is common usage for a regency's capital town: map it unless a real Kota exists.
-    for code, sname in short.items():
+
+
+def _add_regency_towns(b: _Build) -> None:
+    """ "Kota Sragen" is common usage for a regency's capital town: map it unless a real Kota exists."""
+    for code, sname in b.short.items():
         key = normalize_phrase("kota " + sname)
-        if key not in keys or not keys[key].cities:
-            info = _info(keys, key)
-            info.cities = (code,)
+        if key not in b.keys or not b.keys[key].cities:
+            b.info(key).cities = (code,)
+
+
+def _add_kecamatan(b: _Build) -> None:
     kec_rows = _rows("kecamatan.csv")
     official = {normalize_phrase(row["name"]) for row in kec_rows}
     for row in kec_rows:
         for variant in _kec_spellings(row["name"]):
             if variant != normalize_phrase(row["name"]) and variant in official:
                 continue  # another kecamatan is officially spelled so
-            info = _info(keys, variant)
+            info = b.info(variant)
             if row["kab_code"] not in info.kec:
                 info.kec = (*info.kec, row["kab_code"])
             if not info.cities and info.province is None and info.kind == "name":
                 info.kind = "kec"
+
+
+def _add_aliases(b: _Build) -> None:
+    """aliases.csv: nicknames, abbreviations, landmarks, province short forms, ordinary words, ignores."""
     for row in _rows("aliases.csv"):
         kind, weight = row["kind"], float(row["weight"] or 0)
-        info = _info(keys, row["alias"])
+        info = b.info(row["alias"])
         if kind == "common":
             info.common = True
             continue
         if kind == "ignore":
             info.kind, info.weight = "ignore", 0.0
             continue
-        target = by_name.get(row["target"].lower())
+        target = b.by_name.get(row["target"].lower())
         if target is None:
             raise ValueError(f"aliases.csv: unknown target {row['target']!r}")
         if kind == "province":
@@ -204,19 +223,32 @@ def load() -> Gazetteer:
             continue
         info.cities = (target,)
         info.kind, info.weight = kind, weight
-        info.explicit = types[target] if kind != "landmark" else None
+        info.explicit = b.types[target] if kind != "landmark" else None
+
+
+@functools.cache
+def load() -> Gazetteer:
+    """Read the data files and build the automaton (once per process)."""
+    b = _Build()
+    _add_regions(b)
+    _add_island_names(b)
+    _add_regency_towns(b)
+    _add_kecamatan(b)
+    _add_aliases(b)
     automaton = ahocorasick.Automaton()
-    for key, info in keys.items():
+    for key, info in b.keys.items():
         if key:
             automaton.add_word(key, info)
     automaton.make_automaton()
-    by_province: dict[str, list[Place]] = {code: [] for code in provinces}
-    for code, place in places.items():
-        by_province[province_of[code]].append(place)
+    by_province: dict[str, list[Place]] = {code: [] for code in b.provinces}
+    for code, place in b.places.items():
+        by_province[b.province_of[code]].append(place)
     display_keys: dict[str, list[str]] = {}
-    for code, place in places.items():
+    for code, place in b.places.items():
         display_keys.setdefault(fold_name(place.name), []).append(code)
-    return Gazetteer(places, types, short, provinces, province_of, keys, automaton, by_province, display_keys)
+    return Gazetteer(
+        b.places, b.types, b.short, b.provinces, b.province_of, b.keys, automaton, by_province, display_keys
+    )
 
 
 # --------------------------------------------------------------------------- lookup API for the bot

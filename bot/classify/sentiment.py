@@ -2,7 +2,7 @@
 
 Indonesian negation, booster and contrast words are rewritten onto the English control tokens
 VADER already knows ("tidak" -> "not", "sangat" -> "very", "namun" -> "but"), so the engine's rules
-apply without patching its module globals (notes/libraries.md §2, approach A). Articles are scored
+apply without patching its module globals (so other users of vaderSentiment are unaffected). Articles are scored
 sentence by sentence because one call on a whole article costs quadratic time.
 """
 
@@ -51,6 +51,9 @@ PHRASES = {
     "bekerja sama": "kerjasama",
     "unjuk rasa": "unjukrasa",
     "meninggal dunia": "meninggal",
+    # "dibuka" alone carries no tone ("IHSG Dibuka Melemah": the market opened); an opening is good news.
+    "resmi dibuka": "diresmikan",
+    "dibuka untuk umum": "diresmikan",
     "tidak ada korban jiwa": "nihilkorban",
     "tidak ada korban": "nihilkorban",
     "tak ada korban": "nihilkorban",
@@ -114,6 +117,19 @@ EN_STOPWORDS = frozenset(
         "from",
         "its",
         "their",
+        "after",
+        "into",
+        "at",
+        "over",
+        "amid",
+        "says",
+        "said",
+        "will",
+        "be",
+        "been",
+        "this",
+        "who",
+        "an",
     }
 )
 
@@ -131,8 +147,17 @@ class IndoVader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # vaderSenti
         text = _PHRASE_RE.sub(lambda m: PHRASES[m.group(1)], text.lower())
         words = [w for w in _WORD_SPLIT.split(text) if w]
         out: list[str] = []
-        for w in words:
+        skip = False
+        for k, w in enumerate(words):
             core = w.strip(_STRIP)
+            if skip:
+                skip = False
+                continue
+            if core in NEGATORS and k + 1 < len(words) and self.lexicon.get(words[k + 1].strip(_STRIP), 0.0) < 0:
+                # "tidak rusak" says no harm was done; it is no praise, so it carries no tone at all
+                # (VADER would flip the negative word into a positive one).
+                skip = True
+                continue
             if core in NEGATORS:
                 out.append("not")
             elif core in BOOSTERS:
@@ -169,10 +194,19 @@ def english_analyzer() -> SentimentIntensityAnalyzer:
 
 
 def detect_language(words: list[str]) -> str:
-    """'en' or 'id' from stop-word counts (some Indonesian outlets publish in English)."""
+    """'en', 'id' or (for a short text without stop words) 'und', from stop-word counts (some
+    Indonesian outlets publish in English).
+
+    A headline alone has few stop words: "Fire Destroys Traditional Market in Solo" has one English
+    one and no Indonesian one, which is enough in so short a text.
+    """
     sample = words[:300]
     en = sum(1 for w in sample if w in EN_STOPWORDS)
     id_ = sum(1 for w in sample if w in ID_STOPWORDS)
+    if len(sample) <= 25:
+        if en == id_ == 0:
+            return "und"  # a headline with no stop word at all: the case rules decide (see classify)
+        return "en" if en >= 1 and id_ == 0 else "id"
     return "en" if en > 2 * id_ and en >= 2 else "id"
 
 
@@ -182,6 +216,15 @@ class SentimentScore:
     strength: float  # share of sentences with a clear polarity, 0..1
     agreement: float  # share of polar sentences that agree with the sign of `score`
     top: list[str]  # strongest sentences (evidence)
+    chars: int = 0  # length of the text scored: less text, less evidence
+    title_score: float = 0.0  # compound score of the headline alone
+
+
+def _positive_words(lexicon: dict[str, float], rewritten: str) -> int:
+    words = rewritten.split()
+    return sum(
+        1 for k, w in enumerate(words) if lexicon.get(w.strip(_STRIP), 0.0) > 0 and (k == 0 or words[k - 1] != "not")
+    )
 
 
 def _drill_clip(scorer: Callable[[str], float], sentence: str) -> float:
@@ -189,6 +232,16 @@ def _drill_clip(scorer: Callable[[str], float], sentence: str) -> float:
     if DRILL_MARK not in sentence:
         return float(scorer(sentence))
     return max(0.0, float(scorer(sentence.replace(DRILL_MARK, " "))))
+
+
+def count_positive_words(title: str, body: str, language: str) -> int:
+    """Words of positive valence, not negated, in the title and body (asked only of positive calls)."""
+    body = body[:3000]
+    if language == "en":
+        lexicon: dict[str, float] = english_analyzer().lexicon
+        return _positive_words(lexicon, f"{title} {body}".lower())
+    indo = indo_analyzer()
+    return _positive_words(indo.lexicon, indo.rewrite(f"{title} {body}"))
 
 
 def score_text(title: str, body: str, language: str) -> SentimentScore:
@@ -209,7 +262,7 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     for i, s in enumerate(sentences):
         items.append((1.5 if i < 2 else 1.0, _drill_clip(scorer, s[:600]), s))
     if not items:
-        return SentimentScore(0.0, 0.0, 1.0, [])
+        return SentimentScore(0.0, 0.0, 1.0, [], 0)
     total_w = sum(w for w, _, _ in items)
     mean = sum(w * c for w, c, _ in items) / total_w
     polar = [(w, c) for w, c, _ in items if abs(c) >= 0.3]
@@ -218,4 +271,6 @@ def score_text(title: str, body: str, language: str) -> SentimentScore:
     agreement = same / sum(w for w, _ in polar) if polar else 1.0
     ranked = sorted(items, key=lambda it: abs(it[1]) * it[0], reverse=True)[:2]
     top = [f"{c:+.2f}: {s[:80]}" for _, c, s in ranked if abs(c) >= 0.05]
-    return SentimentScore(mean, strength, agreement, top)
+    chars = len(title.strip()) + len(body.strip())
+    title_score = items[0][1] if title.strip() else 0.0
+    return SentimentScore(mean, strength, agreement, top, chars, title_score)

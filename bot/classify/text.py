@@ -70,6 +70,6 @@ def split_sentences(text: str) -> list[str]:
 
 
 def fold_name(name: str) -> str:
-    """Fold a Kab/Kota name for comparison (data/README.md): case, 'Administrasi'/'Adm.', non-letters."""
+    """Fold a Kab/Kota name for comparison: case, 'Administrasi'/'Adm.' and non-letters dropped."""
     s = re.sub(r"\b(administrasi|adm)\b\.?", "", name.lower())
     return re.sub(r"[^a-z]", "", s)
