@@ -39,6 +39,13 @@ async def press(core: FakeBotCore, message_id: int, data: str) -> str:
     return core.answers()[before]
 
 
+async def button(core: FakeBotCore, message_id: int, label: str) -> str:
+    """The callback data of a button once the bot's keyboard edit shows it: the bot answers a press before
+    it edits the keyboard, so the edit may land a moment after the answer."""
+    await wait_for(lambda: label in core.buttons(ANALYST, message_id), 20, f"button {label}")
+    return core.buttons(ANALYST, message_id)[label]
+
+
 async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -77,10 +84,10 @@ async def test_correct_cases_across_a_restart_then_export_and_eval(tmp_path: Pat
                 message_id = max(mid for (chat, mid) in core.messages if chat == ANALYST)
                 assert list(core.buttons(ANALYST, message_id)) == ["✏️ Koreksi", "🔇 Bisukan sumber"]
 
-                assert await press(core, message_id, core.buttons(ANALYST, message_id)["✏️ Koreksi"]) == ""
-                assert await press(core, message_id, core.buttons(ANALYST, message_id)["🏷 Kasus salah"]) == ""
+                assert await press(core, message_id, await button(core, message_id, "✏️ Koreksi")) == ""
+                assert await press(core, message_id, await button(core, message_id, "🏷 Kasus salah")) == ""
                 assert "✅ Kecelakaan" in core.buttons(ANALYST, message_id)
-                await press(core, message_id, core.buttons(ANALYST, message_id)["Banjir"])
+                await press(core, message_id, await button(core, message_id, "Banjir"))
                 await wait_for(lambda: "✅ Banjir" in core.buttons(ANALYST, message_id), 10, "the toggle shown")
             finally:
                 assert await bot.stop() == 0
@@ -90,7 +97,7 @@ async def test_correct_cases_across_a_restart_then_export_and_eval(tmp_path: Pat
             try:
                 keyboard = core.buttons(ANALYST, message_id)
                 await press(core, message_id, keyboard["✅ Kecelakaan"])  # untoggle the wrong one
-                assert await press(core, message_id, core.buttons(ANALYST, message_id)["✔️ Simpan"]) == (
+                assert await press(core, message_id, await button(core, message_id, "✔️ Simpan")) == (
                     "Terima kasih — tercatat"
                 )
                 shown = core.message(ANALYST, message_id)
