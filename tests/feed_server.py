@@ -170,6 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
             fs.hits[path] += 1
             fs.in_flight += 1
             fs.max_in_flight = max(fs.max_in_flight, fs.in_flight)
+        self._counted = True
         try:
             route = fs.routes.get(path)
             if route is not None and route.handler is not None:
@@ -186,8 +187,16 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send(route, request, send_body=send_body)
         finally:
-            with fs._lock:
-                fs.in_flight -= 1
+            self._leave()
+
+    def _leave(self) -> None:
+        """Stop counting this request as in flight, once. Called just before the answer is written: a client
+        can only start its next request after reading an answer, so counting up to the end of the write (this
+        thread may be descheduled after the last byte) would report overlap the client never caused."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.server.feed_server._lock:
+                self.server.feed_server.in_flight -= 1
 
     def _send(self, route: Route, request: RecordedRequest, *, send_body: bool) -> None:
         fs = self.server.feed_server
@@ -211,6 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route.send_content_length and not route.filler_bytes:
             headers.setdefault("Content-Length", str(len(body)))
 
+        self._leave()
         self.send_response(route.status)
         for name, value in headers.items():
             self.send_header(name, value)
