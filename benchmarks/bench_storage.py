@@ -144,11 +144,12 @@ SEARCH_NEWEST = (
     "SELECT a.id, a.title, a.url, a.fetched_at FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
     " WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT 10"
 )
-# What storage.search.search_articles runs (newest stored first, cut in the FTS index; the page is then
-# shown by publication date in Python), and what it ran before (every match sorted by publication date).
+# What storage.search.search_articles runs (the newest SEARCH_DEPTH = 1,000 matches cut in the FTS index,
+# ordered by news time, one page of them), and what it ran before (every match sorted by publication date).
 SEARCH_PRODUCT = (
     "SELECT a.* FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-    " ORDER BY rowid DESC LIMIT 6 OFFSET 0) ORDER BY a.id DESC"
+    " ORDER BY rowid DESC LIMIT 1000) ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC"
+    " LIMIT 6 OFFSET 0"
 )
 SEARCH_BY_DATE = (
     "SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"

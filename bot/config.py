@@ -9,6 +9,7 @@ import io
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ MAX_POLL_INTERVAL = 86_400
 # Below one message per 10 s the outbox of a busy day never drains; above 1,000/s is beyond any Bot API.
 MIN_SEND_RATE = 0.1
 MAX_SEND_RATE = 1000.0
+DEFAULT_MAX_ALERT_AGE_HOURS = 48
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -77,6 +79,8 @@ class Settings:
     send_rate: float = DEFAULT_SEND_RATE  # overall Telegram messages per second
     page_timeout: float = DEFAULT_PAGE_TIMEOUT  # seconds a poll waits for article pages before using teasers
     page_workers: int = DEFAULT_PAGE_WORKERS  # threads extracting article text from pages
+    # A new item dated more than this before its fetch alerts nobody on a feed's later polls; 0 = no limit.
+    max_alert_age_hours: int = DEFAULT_MAX_ALERT_AGE_HOURS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -153,6 +157,16 @@ class Settings:
             limits="must be between 1 and 32",
         )
 
+        max_age = _number(
+            "PANTAU_MAX_ALERT_AGE",
+            get("PANTAU_MAX_ALERT_AGE"),
+            int,
+            DEFAULT_MAX_ALERT_AGE_HOURS,
+            expected="whole hours",
+            valid=lambda v: 0 <= v <= 24 * 365,
+            limits="must be between 0 (no limit) and 8760 hours",
+        )
+
         return cls(
             telegram_token=Secret(token) if token else None,
             api_base_url=base_url,
@@ -163,7 +177,12 @@ class Settings:
             send_rate=send_rate,
             page_timeout=page_timeout,
             page_workers=page_workers,
+            max_alert_age_hours=max_age,
         )
+
+    @property
+    def max_alert_age(self) -> timedelta | None:
+        return timedelta(hours=self.max_alert_age_hours) if self.max_alert_age_hours else None
 
     @property
     def log_level_number(self) -> int:

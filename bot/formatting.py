@@ -12,6 +12,7 @@ from bot.text import shorten
 WIB = timezone(timedelta(hours=7), "WIB")
 TELEGRAM_MAX_TEXT = 4096
 LEAD_MAX = 300
+TITLE_MAX = 250
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 SENTIMENT_LABEL = {
@@ -70,17 +71,35 @@ def _short_place(article: Article) -> str:
     return cls.province or "nasional"
 
 
+def confidence_words(confidence: int) -> str:
+    """How sure the sentiment is, in words: a percentage on one news story reads as false precision."""
+    if confidence >= 80:
+        return "yakin"
+    if confidence >= 60:
+        return "cukup yakin"
+    return "kurang yakin"
+
+
 def _sentiment_line(article: Article) -> str:
     cls = article.classification
     if "sentiment" in article.corrected:  # the classifier's confidence no longer applies
         return f"Sentimen: {SENTIMENT_LABEL[cls.sentiment]}{CORRECTED}"
-    return f"Sentimen: {SENTIMENT_LABEL[cls.sentiment]} ({cls.confidence}%)"
+    return f"Sentimen: {SENTIMENT_LABEL[cls.sentiment]} ({confidence_words(cls.confidence)})"
+
+
+def age_note(article: Article) -> str:
+    """ " (3 hari lalu)" for a story published a day or more before it was fetched (alerts go out at fetch
+    time, so this is its age when the alert arrives); "" for fresh news."""
+    if article.published_at is None:
+        return ""
+    days = (article.fetched_at - article.published_at).days
+    return f" ({days} hari lalu)" if days >= 1 else ""
 
 
 def _source_line(article: Article) -> str:
     moment = article.published_at or article.fetched_at
     source = article.source or "sumber tidak diketahui"
-    return f"{source} · {format_wib(moment)}"
+    return f"{source} · {format_wib(moment)}{age_note(article)}"
 
 
 def _web_link(article: Article) -> str:
@@ -94,7 +113,7 @@ def render_alert_html(article: Article, reason: str | None = None) -> str:
     """The Telegram alert. Every piece of article text is escaped; the whole fits in one message."""
     esc = html.escape
     link = _web_link(article)
-    title = esc(article.title or link)
+    title = esc(lead(article.title or link, TITLE_MAX))  # a 1,000-character "title" is a feed's bug
     head = f'<b><a href="{esc(link, quote=True)}">{title}</a></b>' if link else f"<b>{title}</b>"
     lines = [
         head,
@@ -141,17 +160,26 @@ def render_alert_text(article: Article, reason: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _item_lines(number: int, article: Article, *, with_time: bool) -> str:
+def _item_lines(number: int, article: Article, *, reason: str | None = None, aged: bool = False) -> str:
+    """One numbered row of a digest or a list: the linked title, then place · case · sentiment · WIB time ·
+    source (and the "Cocok" line when the rows of one message matched different subscriptions)."""
     esc = html.escape
     link = _web_link(article)
     title = esc(lead(article.title or link, 200))
     head = f'{number}. <a href="{esc(link, quote=True)}">{title}</a>' if link else f"{number}. {title}"
     cls = article.classification
-    facts = [_short_place(article), case_labels(cls.cases) if cls.cases else CASE_LABEL_FALLBACK]
-    if with_time:
-        facts.append(SENTIMENT_LABEL[cls.sentiment])
-        facts.append(format_wib(article.published_at or article.fetched_at))
-    return head + "\n    " + esc(" · ".join(facts))
+    facts = [
+        _short_place(article),
+        case_labels(cls.cases) if cls.cases else CASE_LABEL_FALLBACK,
+        SENTIMENT_LABEL[cls.sentiment],
+        format_wib(article.published_at or article.fetched_at) + (age_note(article) if aged else ""),
+    ]
+    if article.source:
+        facts.append(lead(article.source, 60))
+    line = head + "\n    " + esc(" · ".join(facts))
+    if reason:
+        line += f"\n    <i>{esc(reason)}</i>"
+    return line
 
 
 def _pack(header: str, items: list[str], limit: int) -> list[str]:
@@ -171,30 +199,47 @@ def _pack(header: str, items: list[str], limit: int) -> list[str]:
     return messages
 
 
-def render_digest_html(articles: Sequence[Article], limit: int = TELEGRAM_MAX_TEXT) -> tuple[str, int]:
+def render_digest_html(
+    articles: Sequence[Article], limit: int = TELEGRAM_MAX_TEXT, reasons: Sequence[str | None] = ()
+) -> tuple[str, int]:
     """Many alerts for one chat at once → one message listing them; returns (text, how many fit).
+
+    Each row keeps what the single alert says in its header (place, case, sentiment, WIB time, source).
+    `reasons` are the rows' "Cocok" lines: one line under the header when they are all the same, else one
+    per row, so a chat with several subscriptions sees which one brought each story.
 
     The caller leaves the articles that did not fit in the queue for the next message, so one digest is
     always exactly one Telegram message (which keeps the pacing exact).
     """
-    items = [_item_lines(i, a, with_time=False) for i, a in enumerate(articles, 1)]
+    distinct = {r for r in reasons if r}
+    per_row = len(distinct) > 1
+    items = [
+        _item_lines(i, a, reason=reasons[i - 1] if per_row and i - 1 < len(reasons) else None, aged=True)
+        for i, a in enumerate(articles, 1)
+    ]
+    shared = f"\n<i>{html.escape(next(iter(distinct)))}</i>" if len(distinct) == 1 else ""
     count = 0
-    size = 80  # the header
+    size = 80 + len(shared)  # the header
     for item in items:
         if count and size + len(item) + 1 > limit:
             break
         size += len(item) + 1
         count += 1
-    header = f"<b>📰 {count} berita baru yang cocok dengan langganan Anda</b>"
+    header = f"<b>📰 {count} berita baru yang cocok dengan langganan Anda</b>{shared}"
     return header + "\n\n" + "\n".join(items[:count]), count
 
 
-def render_digest_text(articles: Sequence[Article]) -> str:
+def render_digest_text(articles: Sequence[Article], reasons: Sequence[str | None] = ()) -> str:
     """The digest without markup (when Telegram refuses our HTML)."""
     lines = [f"{len(articles)} berita baru yang cocok dengan langganan Anda", ""]
     for i, a in enumerate(articles, 1):
-        cases = case_labels(a.classification.cases)
-        lines.append(f"{i}. {lead(a.title, 200)}\n    {_short_place(a)} · {cases}\n    {_web_link(a)}")
+        facts = [_short_place(a), case_labels(a.classification.cases), SENTIMENT_LABEL[a.classification.sentiment]]
+        facts.append(format_wib(a.published_at or a.fetched_at))
+        reason = reasons[i - 1] if i - 1 < len(reasons) and reasons[i - 1] else None
+        lines.append(
+            f"{i}. {lead(a.title, 200)}\n    {' · '.join(facts)}\n    {_web_link(a)}"
+            + (f"\n    {reason}" if reason else "")
+        )
     return "\n".join(lines)[:TELEGRAM_MAX_TEXT]
 
 
@@ -202,5 +247,5 @@ def render_article_list_html(header: str, articles: Sequence[Article], *, start:
     """A page of /latest or /search results; `header` is already-safe HTML."""
     if not articles:
         return header + "\n\nBelum ada berita yang cocok."
-    items = [_item_lines(start + i, a, with_time=True) for i, a in enumerate(articles)]
+    items = [_item_lines(start + i, a) for i, a in enumerate(articles)]
     return _pack(header, items, TELEGRAM_MAX_TEXT)[0]

@@ -114,6 +114,7 @@ class Subscription:
     thread_id: int | None
     filter: SubscriptionFilter
     created_at: datetime
+    number: int = 0  # per chat, 1, 2, 3 … as the chat sees it (/daftar, /berhenti); 0 = not numbered yet
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,9 @@ from telegram.ext import (
 
 from bot.feedback.buttons import ALERT_DATA_PATTERN, CORRECTION_DATA_PATTERN
 from handlers import admin, browse, corrections, picker, start, subscriptions
-from handlers.context import AppContext
+from handlers.context import AppContext, BotData
 from handlers.errors import error_handler
-from handlers.ratelimit import LIMITER_KEY, RateLimiter, make_rate_limit
+from handlers.ratelimit import make_rate_limit
 from storage.button_state import TOKEN_PATTERN
 
 Callback = Callable[[Update, AppContext], Coroutine[Any, Any, None]]
@@ -66,8 +66,9 @@ _COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add every handler and the error handler to the application."""
-    application.bot_data.setdefault(LIMITER_KEY, RateLimiter())
+    """Add every handler and the error handler to the application (built with `CONTEXT_TYPES`)."""
+    if not isinstance(application.bot_data, BotData):
+        raise TypeError("build the application with .context_types(handlers.context.CONTEXT_TYPES)")
     # Group -1 runs before the handlers below; it stops an update from a chat over its command limit.
     names = frozenset(name for c in COMMANDS for name in (c.name, *c.aliases))
     application.add_handler(TypeHandler(Update, make_rate_limit(names)), group=-1)
@@ -84,6 +85,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:([0-9]{1,18}|all)$"))
     application.add_handler(CallbackQueryHandler(corrections.alert_button, pattern=ALERT_DATA_PATTERN))
     application.add_handler(CallbackQueryHandler(corrections.correction_button, pattern=CORRECTION_DATA_PATTERN))
+    application.add_handler(CallbackQueryHandler(subscriptions.confirm_button, pattern=r"^bs:[0-9]{1,9}:(ok|x)$"))
     application.add_handler(CallbackQueryHandler(start.stale_button))  # any other callback data
     application.add_handler(ChatMemberHandler(start.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, start.migrated))
@@ -97,19 +99,21 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, picker.typed_city)
     )
+    # Registered after every CommandHandler: only commands none of them took get here.
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, start.unknown_command)
+    )
     application.add_error_handler(error_handler)
 
 
 def menu(*, admin: bool) -> list[BotCommand]:
-    """Every command name, English and Indonesian, so the menu offers whichever the user knows."""
+    """One entry per command, by its Indonesian name (the English names and aliases still work when typed)."""
     entries: list[BotCommand] = []
     for command in COMMANDS:
         if command.admin and not admin:
             continue
-        entries.append(BotCommand(command.name, command.description))
-        for alias in command.aliases:
-            plain = command.description.replace(f" (/{alias})", "")
-            entries.append(BotCommand(alias, f"{plain} (= /{command.name})"))
+        name = command.aliases[0] if command.aliases else command.name
+        entries.append(BotCommand(name, command.description.replace(f" (/{name})", "")))
     return entries
 
 

@@ -13,6 +13,7 @@ from handlers import texts
 from handlers.common import args_text, is_bot_admin, message_of, reply
 from handlers.context import AppContext, services
 from handlers.corrections import render_feedback_stats
+from handlers.errors_id import indonesian
 from storage import feeds as feed_store
 from storage.feedback import feedback_stats
 from storage.stats import collect_stats
@@ -20,6 +21,7 @@ from storage.stats import collect_stats
 esc = texts.esc
 MAX_URL_LEN = 2000
 _ID_RE = re.compile(r"[0-9]{1,18}")
+_SCHEME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")  # ftp:, file:, javascript:, data: …
 
 
 async def _admin_only(update: Update, context: AppContext) -> bool:
@@ -35,6 +37,9 @@ async def add_feed(update: Update, context: AppContext) -> None:
         return
     words = args_text(message_of(update)).split()
     url = words[0] if words else ""
+    if _SCHEME_RE.match(url) and not url.lower().startswith(("http://", "https://")):
+        await reply(update, "Feed ditolak: hanya alamat http:// atau https://.")
+        return
     if not url or len(url) > MAX_URL_LEN or not is_http_url(url) or len(words) > 2:
         await reply(
             update,
@@ -58,7 +63,7 @@ async def add_feed(update: Update, context: AppContext) -> None:
     try:
         await svc.feed_probe(url)  # public addresses only, every redirect hop included
     except FetchError as exc:
-        await reply(update, f"Feed ditolak: tidak bisa diambil ({esc(str(exc))}).")
+        await reply(update, f"Feed ditolak: tidak bisa diambil ({esc(indonesian(str(exc)))}).")
         return
     user = update.effective_user
     try:

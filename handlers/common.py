@@ -1,14 +1,20 @@
-"""Small helpers shared by handlers: the argument text, who may change a chat, replying in place."""
+"""Small helpers shared by handlers: the argument text, who may change a chat, replying, saving a subscription."""
 
 from __future__ import annotations
 
-from telegram import Chat, Message, Update
+from dataclasses import dataclass
+
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
+from bot.models import SubscriptionFilter
+from bot.subscriptions.query import describe_filter
 from handlers import texts
-from handlers.context import AppContext, services
+from handlers.context import AppContext, PendingSubscription, chat_data, services
 from storage import chats as chat_store
+from storage import subscriptions as sub_store
 from storage.chats import Chat as StoredChat
+from storage.subscriptions import SubscriptionLimitError
 
 
 def message_of(update: Update) -> Message:
@@ -72,3 +78,63 @@ async def require_manager(update: Update, context: AppContext) -> bool:
 def is_bot_admin(update: Update, context: AppContext) -> bool:
     user = update.effective_user
     return user is not None and user.id in services(context).settings.admin_ids
+
+
+async def can_press(update: Update, context: AppContext) -> bool:
+    """In groups only admins may press subscription buttons; answer the others politely."""
+    query = update.callback_query
+    assert query is not None
+    if chat_of(update).type == ChatType.PRIVATE or await can_manage(update, context):
+        return True
+    await query.answer(texts.NOT_GROUP_ADMIN, show_alert=True)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class SaveOutcome:
+    text: str  # the reply, HTML
+    saved: bool  # False: refused (the chat is at its limit); `text` says why
+    created: bool = False  # False with saved: the same subscription already existed
+
+
+async def save_subscription(
+    update: Update,
+    context: AppContext,
+    flt: SubscriptionFilter,
+    *,
+    thread_id: int | None,
+    created_by: int | None,
+    notes: tuple[str, ...] = (),
+) -> SaveOutcome:
+    """The one subscribe flow, for typed words and the picker alike: register the chat, store, say what was saved."""
+    chat = await register(update, context)
+    svc = services(context)
+    try:
+        sub, created = await sub_store.subscribe(
+            svc.db, chat.id, flt, thread_id=thread_id, now=svc.now(), created_by=created_by
+        )
+    except SubscriptionLimitError as exc:
+        return SaveOutcome(texts.esc(str(exc)), saved=False)
+    return SaveOutcome(texts.saved_text(sub, created, notes, held=chat.held(svc.now())), saved=True, created=created)
+
+
+MAX_PENDING = 10
+
+
+def ask_to_confirm(context: AppContext, pending: PendingSubscription) -> tuple[str, InlineKeyboardMarkup]:
+    """Keep a broad subscription aside and return the question with its "Ya, simpan" / "Batal" buttons."""
+    state = chat_data(context)
+    state.pending_seq += 1
+    number = state.pending_seq
+    state.pending[number] = pending
+    while len(state.pending) > MAX_PENDING:
+        state.pending.pop(next(iter(state.pending)))
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("✅ Ya, simpan", callback_data=f"bs:{number}:ok"),
+                InlineKeyboardButton("✖️ Batal", callback_data=f"bs:{number}:x"),
+            ]
+        ]
+    )
+    return texts.broad_warning(describe_filter(pending.filter)), buttons

@@ -1,25 +1,28 @@
-"""What every handler can reach: settings, the database, the clock and the sender, kept in bot_data."""
+"""What every handler can reach, typed: PTB's `ContextTypes` with our own bot_data and chat_data classes.
+
+`BotData` (one per application) holds the services (settings, database, clock, sender) and the command rate
+limiter; `ChatData` (one per chat) holds broad subscriptions waiting for their "Ya, simpan". No string keys:
+mypy sees every field, and a misspelt one is an error rather than a silent `KeyError` at run time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
 from bot.ingest.feedlist import probe_feed
+from bot.models import SubscriptionFilter
+from handlers.ratelimit import RateLimiter
 from storage.db import Database
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
     from bot.delivery.sender import Sender
-
-SERVICES_KEY = "pantau"
-
-AppContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
 
 
 @dataclass(slots=True)
@@ -35,5 +38,48 @@ class BotServices:
         return self.clock()
 
 
+@dataclass(slots=True)
+class ChatData:
+    """Per-chat state (context.chat_data), in memory: lost on restart, which only expires its buttons.
+    (Picker drafts and paged lists live in the database: storage.button_state.)"""
+
+    pending: dict[int, PendingSubscription] = field(default_factory=dict)  # confirm-before-broad number → draft
+    pending_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSubscription:
+    """A broad subscription waiting for the "Ya, simpan" button."""
+
+    filter: SubscriptionFilter
+    thread_id: int | None
+    user_id: int | None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class BotData:
+    """Application-wide state (context.bot_data). `services` is set before the first update is handled."""
+
+    services: BotServices | None = None
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    # Owned by bot.runtime (which checks its type): its background tasks; and the recent 409 Conflict times.
+    runtime: object = None
+    conflicts: list[float] = field(default_factory=list)
+
+
+AppContext = CallbackContext[ExtBot[None], dict[Any, Any], ChatData, BotData]
+CONTEXT_TYPES: ContextTypes[AppContext, dict[Any, Any], ChatData, BotData] = ContextTypes(
+    context=CallbackContext, bot_data=BotData, chat_data=ChatData
+)
+
+
 def services(context: AppContext) -> BotServices:
-    return cast(BotServices, context.bot_data[SERVICES_KEY])
+    svc = context.bot_data.services
+    assert svc is not None, "the runtime puts the services in bot_data before handling updates"
+    return svc
+
+
+def chat_data(context: AppContext) -> ChatData:
+    assert context.chat_data is not None  # every handler we register fires on an update with a chat
+    return context.chat_data

@@ -29,7 +29,7 @@ from bot.models import Article, LabelCorrection
 from handlers import texts
 from handlers.common import args_text, can_manage, chat_of, message_of, reply
 from handlers.context import AppContext, services
-from handlers.ratelimit import LIMITER_KEY, RateLimiter, Verdict
+from handlers.ratelimit import Verdict
 from storage import button_state
 from storage import feedback as feedback_store
 from storage.feedback import FeedbackStats
@@ -276,9 +276,10 @@ async def typed_place(update: Update, context: AppContext) -> None:
         return
     svc = services(context)
     chat_id = chat_of(update).id
-    limiter: RateLimiter | None = context.bot_data.get(LIMITER_KEY)
-    if limiter is not None and limiter.check(chat_id) is not Verdict.ALLOW:
-        return  # a correction counts against the chat's command limit like a press does
+    # A correction counts against the chat's command limit like a press does (in a private chat every
+    # text was counted already, before any handler: handlers.ratelimit).
+    if chat_of(update).type != "private" and context.bot_data.limiter.check(chat_id) is not Verdict.ALLOW:
+        return
     state = await button_state.latest_for_user(svc.db, chat_id=chat_id, kind=KIND, user_id=user.id)
     draft = Draft.from_payload(state.payload) if state is not None else None
     if state is None or draft is None or draft.prompt_id != prompt.message_id or state.message_id is None:

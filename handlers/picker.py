@@ -7,19 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
 
 from bot import classify
 from bot.classify import Province
 from bot.models import Place, Sentiment, SubscriptionFilter
-from bot.subscriptions.query import SENTIMENT_NAME, describe_filter
+from bot.subscriptions.query import SENTIMENT_NAME, describe_filter, is_broad, is_empty
+from bot.subscriptions.regions import resolve_region
 from handlers import texts
-from handlers.common import can_manage, chat_of, message_of, register, reply
-from handlers.context import AppContext, services
+from handlers.common import ask_to_confirm, can_press, chat_of, message_of, reply, save_subscription
+from handlers.context import AppContext, PendingSubscription, services
 from storage import button_state
-from storage import subscriptions as sub_store
-from storage.subscriptions import SubscriptionLimitError
 
 esc = texts.esc
 KIND = "picker"
@@ -33,6 +32,7 @@ class Draft:
     user_id: int | None
     thread_id: int | None
     message_id: int = 0  # the picker message, edited as the draft changes
+    reply_to: int | None = None  # the message that opened the picker (the city prompt replies to it)
     areas: list[str] = field(default_factory=list)
     cases: set[str] = field(default_factory=set)
     sentiments: set[Sentiment] = field(default_factory=set)
@@ -50,6 +50,7 @@ class Draft:
             "cases": sorted(self.cases),
             "sentiments": sorted(s.value for s in self.sentiments),
             "searching": self.searching,
+            "reply_to": self.reply_to,
         }
 
 
@@ -68,6 +69,7 @@ def _draft(state: button_state.ButtonState) -> Draft | None:
         cases={k for k in cases if k in classify.CASE_KEYS},
         sentiments={Sentiment(v) for v in sentiments if v in {s.value for s in Sentiment}},
         searching=bool(payload.get("searching")),
+        reply_to=payload["reply_to"] if isinstance(payload.get("reply_to"), int) else None,
     )
 
 
@@ -122,7 +124,9 @@ async def open_picker(update: Update, context: AppContext) -> None:
     user = update.effective_user
     svc = services(context)
     draft = Draft(
-        user_id=user.id if user else None, thread_id=message.message_thread_id if message.is_topic_message else None
+        user_id=user.id if user else None,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        reply_to=message.message_id,
     )
     picker_id = await button_state.create(
         svc.db, chat_id=chat_of(update).id, kind=KIND, user_id=draft.user_id, payload=draft.to_payload(), now=svc.now()
@@ -130,16 +134,6 @@ async def open_picker(update: Update, context: AppContext) -> None:
     sent = await reply(update, picker_text(draft), reply_markup=picker_keyboard(picker_id, draft))
     draft.message_id = sent.message_id
     await _save(context, picker_id, draft)
-
-
-async def can_press(update: Update, context: AppContext) -> bool:
-    """In groups only admins may press subscription buttons; answer the others politely."""
-    query = update.callback_query
-    assert query is not None
-    if chat_of(update).type == ChatType.PRIVATE or await can_manage(update, context):
-        return True
-    await query.answer(texts.NOT_GROUP_ADMIN, show_alert=True)
-    return False
 
 
 async def button(update: Update, context: AppContext) -> None:
@@ -162,10 +156,15 @@ async def button(update: Update, context: AppContext) -> None:
         draft.searching = True
         await _save(context, picker_id, draft)
         await query.answer()
+        # A selective force-reply reaches only users the message replies to or mentions: so in a group it
+        # replies to the admin's /langganan (and still goes out if that message was deleted).
         await context.bot.send_message(
             chat_id,
             "Ketik nama kota, kabupaten, atau provinsi:",
             message_thread_id=draft.thread_id,
+            reply_parameters=(
+                ReplyParameters(draft.reply_to, allow_sending_without_reply=True) if draft.reply_to else None
+            ),
             reply_markup=ForceReply(selective=True, input_field_placeholder="mis. Solo"),
         )
         return
@@ -177,21 +176,27 @@ async def button(update: Update, context: AppContext) -> None:
     if op == "ok":
         if not await can_press(update, context):
             return
-        chat = await register(update, context)
-        try:
-            sub, created = await sub_store.subscribe(
-                svc.db, chat.id, draft.filter(), thread_id=draft.thread_id, now=svc.now(), created_by=draft.user_id
+        if is_empty(draft.filter()):
+            await query.answer(texts.EMPTY_PICKER, show_alert=True)
+            return
+        if is_broad(draft.filter()):
+            await button_state.delete(svc.db, picker_id)
+            pending = PendingSubscription(draft.filter(), thread_id=draft.thread_id, user_id=draft.user_id)
+            text, buttons = ask_to_confirm(context, pending)
+            await query.answer()
+            await context.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=draft.message_id, reply_markup=buttons
             )
-        except SubscriptionLimitError as exc:
-            await query.answer(str(exc), show_alert=True)
+            return
+        outcome = await save_subscription(
+            update, context, draft.filter(), thread_id=draft.thread_id, created_by=draft.user_id
+        )
+        if not outcome.saved:
+            await query.answer(texts.plain(outcome.text), show_alert=True)
             return
         await button_state.delete(svc.db, picker_id)
-        from handlers.subscriptions import saved_text  # subscriptions imports this module
-
-        await query.answer("Disimpan" if created else "Sudah ada")
-        await context.bot.edit_message_text(
-            saved_text(sub, created, (), chat), chat_id=chat_id, message_id=draft.message_id
-        )
+        await query.answer("Disimpan" if outcome.created else "Sudah ada")
+        await context.bot.edit_message_text(outcome.text, chat_id=chat_id, message_id=draft.message_id)
         return
     if op == "c" and arg in classify.CASE_KEYS:
         draft.cases.symmetric_difference_update({arg})
@@ -203,9 +208,7 @@ async def button(update: Update, context: AppContext) -> None:
         draft.areas.clear()
     await _save(context, picker_id, draft)
     await query.answer()
-    await context.bot.edit_message_text(
-        picker_text(draft), chat_id=chat_id, message_id=draft.message_id, reply_markup=picker_keyboard(picker_id, draft)
-    )
+    await _refresh(context, chat_id, picker_id, draft)
 
 
 def _known_area(code: str) -> bool:
@@ -214,18 +217,32 @@ def _known_area(code: str) -> bool:
 
 
 async def typed_city(update: Update, context: AppContext) -> None:
-    """Text typed while a picker waits for a city: offer the matching places as buttons."""
+    """Text typed while a picker waits for a city: a name that means one place (or a region) is added at
+    once, others get buttons. Other text in a private chat gets a one-line hint (silence reads as a broken
+    bot); in groups people talk among themselves."""
     message = message_of(update)
     user = update.effective_user
     svc = services(context)
-    state = await button_state.latest_for_user(
-        svc.db, chat_id=chat_of(update).id, kind=KIND, user_id=user.id if user else None
-    )
-    if state is None or not state.payload.get("searching") or not message.text:
+    chat_id = chat_of(update).id
+    state = await button_state.latest_for_user(svc.db, chat_id=chat_id, kind=KIND, user_id=user.id if user else None)
+    draft = _draft(state) if state is not None and state.payload.get("searching") else None
+    if state is None or draft is None or not message.text:
+        if message.text and chat_of(update).type == ChatType.PRIVATE:
+            await reply(update, texts.private_hint(message.text))
         return
     picker_id = state.token
     query = " ".join(message.text.split())[:MAX_PLACE_QUERY]  # no place name is longer
+    region = resolve_region(query) if query else None
     found: list[Place | Province] = classify.resolve_place(query) if query else []
+    # A region, or a name that means exactly one place, is added at once: no extra ➕ to forget before Simpan.
+    if region is not None or len(found) == 1:
+        codes = list(region.members) if region is not None else [found[0].code]
+        names = region.member_names if region is not None else [_area_label(found[0])]
+        draft.areas += [code for code in codes if code not in draft.areas]
+        await _save(context, picker_id, draft)
+        await _refresh(context, chat_id, picker_id, draft)
+        await reply(update, f"➕ Ditambahkan: {esc(', '.join(names))}. Tekan ✔️ Simpan di pesan pemilih bila sudah.")
+        return
     if not found and query:
         for name in classify.suggest_places(query, n=SEARCH_RESULTS):
             found += [p for p in classify.resolve_place(name) if p not in found]
@@ -236,14 +253,20 @@ async def typed_city(update: Update, context: AppContext) -> None:
         )
         return
     buttons = [
-        [
-            InlineKeyboardButton(
-                "➕ " + (p.name if isinstance(p, Place) else f"Provinsi {p.name}"),
-                callback_data=f"pk:{picker_id}:a:{p.code}",
-            )
-        ]
+        [InlineKeyboardButton("➕ " + _area_label(p), callback_data=f"pk:{picker_id}:a:{p.code}")]
         for p in found[:SEARCH_RESULTS]
     ]
     await reply(
         update, f"Hasil untuk “{esc(query)}” — pilih untuk ditambahkan:", reply_markup=InlineKeyboardMarkup(buttons)
+    )
+
+
+def _area_label(area: Place | Province) -> str:
+    return area.name if isinstance(area, Place) else f"Provinsi {area.name}"
+
+
+async def _refresh(context: AppContext, chat_id: int, picker_id: str, draft: Draft) -> None:
+    """Show the draft's current state in the picker message."""
+    await context.bot.edit_message_text(
+        picker_text(draft), chat_id=chat_id, message_id=draft.message_id, reply_markup=picker_keyboard(picker_id, draft)
     )

@@ -12,14 +12,14 @@ import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from handlers.context import AppContext
+if TYPE_CHECKING:
+    from handlers.context import AppContext
 
-LIMITER_KEY = "pantau_rate_limiter"
 TOO_MANY = "Terlalu banyak perintah dari chat ini. Tunggu sekitar {seconds} detik, lalu coba lagi."
 
 
@@ -94,9 +94,11 @@ def make_rate_limit(command_names: frozenset[str]) -> Callable[[object, AppConte
     async def rate_limit(update: object, context: AppContext) -> None:
         if not isinstance(update, Update) or update.effective_chat is None:
             return
-        if update.callback_query is None and not _our_command(update, names, context.bot.username):
+        # Every text in a private chat gets an answer (a command, a hint), so all of them count there.
+        private_text = update.effective_chat.type == "private" and update.message is not None
+        if update.callback_query is None and not private_text and not _our_command(update, names, context.bot.username):
             return
-        limiter: RateLimiter = context.bot_data[LIMITER_KEY]
+        limiter = context.bot_data.limiter
         chat_id = update.effective_chat.id
         verdict = limiter.check(chat_id)
         if verdict is Verdict.ALLOW:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
 
 from handlers import texts
 from handlers.common import chat_of, is_bot_admin, message_of, register, reply
@@ -51,6 +53,11 @@ async def my_chat_member(update: Update, context: AppContext) -> None:
         title = chat.title or chat.username or chat.first_name
         await chat_store.register_chat(svc.db, chat.id, type=chat.type, title=title, now=svc.now())
         logger.info("chat %s (re)activated: bot is %s", chat.id, status)
+        joined = change.old_chat_member.status in _GONE
+        if joined and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            # Added to a group: say who manages subscriptions (a forbidden send just means we cannot post).
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_message(chat.id, texts.GROUP_GREETING)
 
 
 async def migrated(update: Update, context: AppContext) -> None:
@@ -60,6 +67,13 @@ async def migrated(update: Update, context: AppContext) -> None:
     if message.migrate_to_chat_id is not None:
         await chat_store.migrate_chat(svc.db, message.chat.id, message.migrate_to_chat_id, now=svc.now())
         logger.info("chat %s migrated to %s", message.chat.id, message.migrate_to_chat_id)
+
+
+async def unknown_command(update: Update, context: AppContext) -> None:
+    """A /command we do not have, in a private chat: say so (in groups it may be another bot's)."""
+    text = message_of(update).text or ""
+    name = text.split(maxsplit=1)[0][1:].partition("@")[0] if text.startswith("/") else ""
+    await reply(update, texts.unknown_command(name))
 
 
 async def stale_button(update: Update, context: AppContext) -> None:

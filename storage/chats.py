@@ -1,4 +1,9 @@
-"""Chats that talk to the bot: active (reachable), paused, migrated."""
+"""Chats that talk to the bot: active (reachable), paused (holding their alerts), migrated.
+
+A paused chat still gets its alerts queued; they stay pending (the sender's queries skip held chats) and go
+out when the pause ends — by /resume, or by itself at `paused_until`. `storage.deliveries.HELD` is the one
+SQL test of that.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Database
-from storage.timeutil import to_db
+from storage.deliveries import HELD, fail_pending_for_chat
+from storage.timeutil import from_db, to_db
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +23,13 @@ class Chat:
     type: str
     title: str | None
     active: bool
-    paused: bool
+    paused: bool  # /pause was given; see `held` for whether it is still in force
     inactive_reason: str | None
+    paused_until: datetime | None = None
+
+    def held(self, now: datetime) -> bool:
+        """Alerts are held now (paused, and a timed pause has not run out)."""
+        return self.paused and (self.paused_until is None or self.paused_until > now)
 
 
 def _chat(row: aiosqlite.Row) -> Chat:
@@ -29,6 +40,7 @@ def _chat(row: aiosqlite.Row) -> Chat:
         active=bool(row["active"]),
         paused=bool(row["paused"]),
         inactive_reason=row["inactive_reason"],
+        paused_until=from_db(row["paused_until"]),
     )
 
 
@@ -55,11 +67,21 @@ async def get_chat(db: Database, chat_id: int) -> Chat | None:
     return _chat(row) if row else None
 
 
-async def set_paused(db: Database, chat_id: int, paused: bool, *, now: datetime) -> None:
+async def set_paused(db: Database, chat_id: int, paused: bool, *, now: datetime, until: datetime | None = None) -> int:
+    """Pause (until `until`, or until resumed) or resume a chat; returns how many alerts it holds now.
+
+    Resuming returns the alerts held during the pause, which the sender now delivers.
+    """
     async with db.transaction() as conn:
         await conn.execute(
-            "UPDATE chats SET paused = ?, updated_at = ? WHERE id = ?", (int(paused), to_db(now), chat_id)
+            "UPDATE chats SET paused = ?, paused_until = ?, updated_at = ? WHERE id = ?",
+            (int(paused), to_db(until) if paused else None, to_db(now), chat_id),
         )
+        async with conn.execute(
+            "SELECT count(*) FROM deliveries WHERE chat_id = ? AND status = 'pending'", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def deactivate_chat(db: Database, chat_id: int, reason: str, *, now: datetime) -> int:
@@ -68,8 +90,6 @@ async def deactivate_chat(db: Database, chat_id: int, reason: str, *, now: datet
     Its queued alerts are marked failed with the reason in the same transaction (nothing is dropped
     silently); returns how many. /start reactivates the chat.
     """
-    from storage.deliveries import fail_pending_for_chat  # deliveries imports nothing from here
-
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ? WHERE id = ?",
@@ -91,11 +111,12 @@ async def ensure_chat(db: Database, chat_id: int, *, type: str, title: str | Non
     return chat
 
 
-async def count_chats(db: Database) -> dict[str, int]:
+async def count_chats(db: Database, *, now: datetime) -> dict[str, int]:
     """{"active": n, "inactive": n, "paused": n} for /stats."""
     async with db.conn.execute(
-        "SELECT coalesce(sum(active = 1 AND paused = 0), 0), coalesce(sum(active = 0), 0),"
-        " coalesce(sum(active = 1 AND paused = 1), 0) FROM chats"
+        f"SELECT coalesce(sum(c.active = 1 AND NOT {HELD}), 0), coalesce(sum(c.active = 0), 0),"
+        f" coalesce(sum(c.active = 1 AND {HELD}), 0) FROM chats c",
+        (to_db(now), to_db(now)),
     ) as cursor:
         row = await cursor.fetchone()
     assert row is not None
@@ -108,7 +129,15 @@ async def migrate_chat(db: Database, old_id: int, new_id: int, *, now: datetime)
         async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new_id,)) as cursor:
             exists = await cursor.fetchone() is not None
         if exists:
-            await conn.execute("UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            # The moved subscriptions are numbered after the ones the new chat already has.
+            async with conn.execute(
+                "SELECT coalesce(max(number), 0) FROM subscriptions WHERE chat_id = ?", (new_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            offset = int(row[0]) if row else 0
+            await conn.execute(
+                "UPDATE subscriptions SET chat_id = ?, number = number + ? WHERE chat_id = ?", (new_id, offset, old_id)
+            )
             await conn.execute("UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
         else:

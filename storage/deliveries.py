@@ -1,4 +1,5 @@
-"""The outbox: one row per chat × article, written with the article, drained by the sender (bot.delivery.sender).
+"""The outbox: one row per chat × forum topic × article, written with the article, drained by the sender
+(bot.delivery.sender).
 
 Status flow: pending → sending → sent | pending (retry later) | failed (with the reason, counted in /stats).
 A row left in 'sending' means the process stopped mid-send; `recover_interrupted` puts it back in the queue.
@@ -18,6 +19,9 @@ from storage.db import Database
 from storage.timeutil import from_db, to_db
 
 ERROR_MAX = 500
+# SQL: chat `c` holds its alerts at the time bound to the one `?` — paused with no end, or not over yet.
+# Held rows stay pending and go out when the pause ends (storage.chats.set_paused).
+HELD = "(c.paused = 1 AND (c.paused_until IS NULL OR c.paused_until > ?))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ async def queue_delivery(
     reason: str,
     now: datetime,
 ) -> bool:
-    """Queue inside the caller's transaction; False when this chat already has this article."""
+    """Queue inside the caller's transaction; False when this chat (topic) already has this article."""
     cursor = await conn.execute(
         "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -79,7 +83,7 @@ async def queue_deliveries(
 ) -> int:
     """Queue (chat_id, thread_id, reason) rows for one article in one statement; returns how many were new.
 
-    Same rows as calling queue_delivery for each: a chat that already has this article is skipped.
+    Same rows as calling queue_delivery for each: a chat topic that already has this article is skipped.
     """
     stamp = to_db(now)
     cursor = await conn.executemany(
@@ -91,7 +95,7 @@ async def queue_deliveries(
 
 
 async def due_deliveries(db: Database, now: datetime, limit: int = 500, per_chat: int = 50) -> list[Delivery]:
-    """Pending rows whose time has come, for chats that are active and not paused, oldest first.
+    """Pending rows whose time has come, for chats that are active and not holding alerts, oldest first.
 
     At most `per_chat` rows per chat, so one chat's backlog (a flood pause, a slow group) never hides
     the other chats' alerts behind the overall limit. Alerts queued together (one poll) come in
@@ -103,9 +107,9 @@ async def due_deliveries(db: Database, now: datetime, limit: int = 500, per_chat
         "    row_number() OVER (PARTITION BY d.chat_id"
         "      ORDER BY d.next_attempt_at, coalesce(a.published_at, a.fetched_at), d.id) AS nth"
         "  FROM deliveries d JOIN chats c ON c.id = d.chat_id JOIN articles a ON a.id = d.article_id"
-        "  WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1 AND c.paused = 0"
+        f"  WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1 AND NOT {HELD}"
         ") WHERE nth <= ? ORDER BY next_attempt_at, news_time, id LIMIT ?",
-        (to_db(now), per_chat, limit),
+        (to_db(now), to_db(now), per_chat, limit),
     ) as cursor:
         return [_delivery(row) for row in await cursor.fetchall()]
 
@@ -122,10 +126,16 @@ async def hold_chat(db: Database, chat_id: int, *, until: datetime, error: str) 
 
 
 async def next_attempt_at(db: Database) -> datetime | None:
-    """When the earliest pending row of an active, unpaused chat becomes due (None: nothing queued)."""
+    """When the earliest pending row of an active chat becomes due (None: nothing queued).
+
+    A chat paused for a while holds its rows until `paused_until`; a chat paused with no end until /resume,
+    which wakes the sender itself.
+    """
     async with db.conn.execute(
-        "SELECT min(d.next_attempt_at) FROM deliveries d JOIN chats c ON c.id = d.chat_id"
-        " WHERE d.status = 'pending' AND c.active = 1 AND c.paused = 0"
+        "SELECT min(CASE WHEN c.paused = 0 THEN d.next_attempt_at"
+        " ELSE max(d.next_attempt_at, c.paused_until) END)"
+        " FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+        " WHERE d.status = 'pending' AND c.active = 1 AND (c.paused = 0 OR c.paused_until IS NOT NULL)"
     ) as cursor:
         row = await cursor.fetchone()
     return from_db(row[0]) if row else None
@@ -162,7 +172,7 @@ async def mark_sending(db: Database, ids: Sequence[int]) -> None:
 async def claim_due(db: Database, ids: Sequence[int], *, now: datetime) -> set[int]:
     """Mark rows 'sending' before their send, in one statement; returns the ids actually claimed.
 
-    Only rows still pending, due by `now`, of an active unpaused chat are claimed: the sender plans from
+    Only rows still pending, due by `now`, of an active chat not holding alerts are claimed: the sender plans from
     an in-memory copy of the due list, and a row may have changed since (a chat paused or deactivated,
     a flood wait held the chat, another process settled it). Unclaimed rows must not be sent.
     """
@@ -173,9 +183,9 @@ async def claim_due(db: Database, ids: Sequence[int], *, now: datetime) -> set[i
         db.transaction() as conn,
         conn.execute(
             f"UPDATE deliveries SET status = 'sending' WHERE id IN ({marks}) AND status = 'pending'"
-            " AND next_attempt_at <= ? AND chat_id IN (SELECT id FROM chats WHERE active = 1 AND paused = 0)"
+            f" AND next_attempt_at <= ? AND chat_id IN (SELECT c.id FROM chats c WHERE c.active = 1 AND NOT {HELD})"
             " RETURNING id",
-            [*ids, to_db(now)],
+            [*ids, to_db(now), to_db(now)],
         ) as cursor,
     ):
         return {row[0] for row in await cursor.fetchall()}

@@ -285,6 +285,50 @@ _V6_FEEDBACK = """
         CREATE INDEX button_state_updated ON button_state(updated_at);
 """
 
+# v7: forum topics — the outbox is unique per chat × topic × article (was chat × article), so a story that
+# matches subscriptions in two topics of one forum reaches both. SQLite cannot drop a table constraint, so
+# the table is rebuilt; NULL (no topic) is folded to -1 in the index, since NULLs never collide in UNIQUE.
+_V7_TOPIC_OUTBOX = """
+        CREATE TABLE deliveries_v7 (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            thread_id INTEGER,
+            reason TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            message_id INTEGER,
+            digest INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO deliveries_v7 SELECT id, chat_id, article_id, thread_id, reason, status, attempts,
+            next_attempt_at, last_error, created_at, sent_at, message_id, digest FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_v7 RENAME TO deliveries;
+        CREATE UNIQUE INDEX deliveries_topic_article ON deliveries(chat_id, coalesce(thread_id, -1), article_id);
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+        CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
+"""
+
+# v8: /jeda holds alerts (they stay pending and arrive on /lanjut), optionally for a while: `/jeda 2 jam`
+# sets paused_until, after which the chat counts as resumed without anyone writing to it.
+_V8_PAUSE_UNTIL = """
+        ALTER TABLE chats ADD COLUMN paused_until TEXT;
+"""
+
+# v9: subscription numbers per chat (a chat's first is #1, not the global row id #48).
+_V9_SUBSCRIPTION_NUMBERS = """
+        ALTER TABLE subscriptions ADD COLUMN number INTEGER;
+        UPDATE subscriptions SET number = (
+            SELECT count(*) FROM subscriptions s2 WHERE s2.chat_id = subscriptions.chat_id AND s2.id <= subscriptions.id
+        );
+        CREATE UNIQUE INDEX subscriptions_chat_number ON subscriptions(chat_id, number);
+"""
+
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
@@ -293,6 +337,9 @@ MIGRATIONS: dict[int, Migration] = {
     4: _V4_FULL_TEXT,
     5: _V5_SCHEME_FOLDED_KEYS,
     6: _V6_FEEDBACK,
+    7: _V7_TOPIC_OUTBOX,
+    8: _V8_PAUSE_UNTIL,
+    9: _V9_SUBSCRIPTION_NUMBERS,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

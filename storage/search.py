@@ -36,7 +36,8 @@ async def latest_articles(
     """Newest stored articles that satisfy `flt` exactly (same rule as alerts), one page of them.
 
     SQL narrows on case and sentiment through indexes and on area as a superset (an article whose only
-    matching place is among its other cities is still considered); bot.subscriptions.matching decides.
+    matching place is among its other cities, or a province-wide one, is still considered);
+    bot.subscriptions.matching decides.
     """
     where: list[str] = []
     args: list[object] = []
@@ -58,6 +59,7 @@ async def latest_articles(
         if provinces:
             parts.append(f"substr(a.city_code, 1, 2) IN ({','.join('?' * len(provinces))})")
             args.extend(provinces)
+            parts.append("(a.city_code IS NULL AND a.province IS NOT NULL)")  # province-wide stories
         where.append("(" + " OR ".join(parts) + ")")
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     wanted = offset + limit + 1
@@ -82,15 +84,26 @@ _TERM_RE = re.compile(r'(-?)(?:"([^"]+)"|(\S+))')
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})
 
 
+# Typed between words to mean "either": "banjir OR kebakaran", "banjir atau longsor", "banjir | longsor".
+_OR_WORDS = frozenset({"or", "atau", "|"})
+# /search orders this many newest-stored matches by news time and pages through them: every page is newest
+# first and the pages follow each other in time. Deeper results are not shown (nobody pages that far).
+SEARCH_DEPTH = 1000
+
+
 def fts_query(text: str) -> str:
-    """User words → a safe FTS5 query: every word or "quoted phrase" must appear, -word must not.
+    """User words → a safe FTS5 query: every word or "quoted phrase" must appear, -word must not; OR (or
+    "atau") between words gives alternatives: `banjir OR kebakaran Solo` = banjir, or kebakaran and Solo.
 
     Every term is quoted, so FTS5 operators typed by the user (AND, NEAR, *, :) are plain words. Words of
     four letters or more match as prefixes ("banjir" finds "banjirnya").
     """
-    positive: list[str] = []
+    groups: list[list[str]] = [[]]
     negative: list[str] = []
     for minus, phrase, word in _TERM_RE.findall(text.translate(_QUOTES)):
+        if not phrase and not minus and word.casefold() in _OR_WORDS:
+            groups.append([])
+            continue
         term = (phrase or word).strip().replace('"', "")
         # Punctuation-only words ("-", "...") would make an empty FTS term.
         if not re.search(r"\w", term):
@@ -98,33 +111,33 @@ def fts_query(text: str) -> str:
         quoted = '"' + term + '"'
         if not phrase and len(term) >= 4 and " " not in term:
             quoted += "*"
-        (negative if minus else positive).append(quoted)
-    if not positive:
+        (negative if minus else groups[-1]).append(quoted)
+    alternatives = [" AND ".join(group) for group in groups if group]
+    if not alternatives:
         raise InputError("Tulis minimal satu kata yang dicari, mis. /cari banjir bandang")
-    query = " AND ".join(positive)
+    query = " OR ".join(f"({a})" for a in alternatives) if len(alternatives) > 1 else alternatives[0]
     for term in negative:
         query = f"({query}) NOT {term}"
     return query
 
 
 async def search_articles(db: Database, text: str, *, offset: int = 0, limit: int = 5) -> Page:
-    """Full-text search (title and body), newest first.
+    """Full-text search (title and body), newest first across all pages.
 
-    Pages are cut by article id, newest stored first — FTS5 walks its index in rowid order and stops
-    after the page, so a word matching 100,000 of 1,000,000 articles costs well under a millisecond.
-    Ordering every match by publication date (or by bm25 rank) first read and sorted all of them:
-    0.3-0.5 s at that size. Within a page the articles are shown by publication date.
+    The newest SEARCH_DEPTH matches by article id (FTS5 walks its index in rowid order and stops there, so
+    a word matching 100,000 of 1,000,000 articles stays cheap) are ordered by publication time, then cut
+    into pages. Ordering every match by date first read and sorted all of them: 0.3-0.5 s at that size.
     """
     query = fts_query(text)
+    start = min(offset, SEARCH_DEPTH)
     try:
         async with db.conn.execute(
             "SELECT a.* FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-            " ORDER BY rowid DESC LIMIT ? OFFSET ?) ORDER BY a.id DESC",
-            (query, limit + 1, offset),
+            f" ORDER BY rowid DESC LIMIT ?) ORDER BY {_ORDER} LIMIT ? OFFSET ?",
+            (query, SEARCH_DEPTH, min(limit + 1, SEARCH_DEPTH - start), start),
         ) as cursor:
             rows = list(await cursor.fetchall())
     except sqlite3.OperationalError as exc:  # a query FTS5 still cannot parse
         raise InputError(f"Pencarian tidak bisa diproses: {exc}") from None
     articles = [article_from_row(row) for row in rows]
-    page = sorted(articles[:limit], key=lambda a: (a.published_at or a.fetched_at, a.id), reverse=True)
-    return Page(articles=page, has_more=len(articles) > limit)
+    return Page(articles=articles[:limit], has_more=len(articles) > limit)

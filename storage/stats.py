@@ -28,7 +28,8 @@ class Stats:
     per_case: list[tuple[str, int]]
     per_city: list[tuple[str, int]]
     feeds_total: int
-    feeds_failing: list[FeedHealth]  # error_count > 0, worst first
+    feeds_failing: list[FeedHealth]  # error_count > 0, worst first (the `top` worst)
+    feeds_failing_total: int  # how many feeds fail, all of them
     feeds_stale: int  # no success for a day (or never)
     outbox: dict[str, int]  # status → rows
     sent_last_day: int
@@ -81,6 +82,7 @@ async def collect_stats(db: Database, *, now: datetime, days: int = 7, top: int 
         per_city=per_city,
         feeds_total=await _scalar(db, "SELECT count(*) FROM feeds"),
         feeds_failing=failing,
+        feeds_failing_total=await _scalar(db, "SELECT count(*) FROM feeds WHERE error_count > 0"),
         feeds_stale=await _scalar(
             db, "SELECT count(*) FROM feeds WHERE last_success_at IS NULL OR last_success_at < ?", (day_ago,)
         ),
@@ -89,6 +91,6 @@ async def collect_stats(db: Database, *, now: datetime, days: int = 7, top: int 
             db, "SELECT count(*) FROM deliveries WHERE status = 'sent' AND sent_at >= ?", (day_ago,)
         ),
         failure_reasons=await delivery_store.failure_reasons(db),
-        chats=await chat_store.count_chats(db),
+        chats=await chat_store.count_chats(db, now=now),
         subscriptions=await sub_store.count_subscriptions(db),
     )

@@ -31,6 +31,7 @@ def _subscription(row: aiosqlite.Row, areas: Iterable[str], cases: Iterable[str]
             exclude_keywords=tuple(json.loads(row["exclude_keywords"])),
         ),
         created_at=created,
+        number=row["number"] or 0,
     )
 
 
@@ -44,11 +45,17 @@ async def add_subscription(
     created_by: int | None = None,
 ) -> Subscription:
     async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT coalesce(max(number), 0) + 1 FROM subscriptions WHERE chat_id = ?", (chat_id,)
+        ) as numbers:
+            row = await numbers.fetchone()
+        number = int(row[0]) if row else 1
         cursor = await conn.execute(
-            "INSERT INTO subscriptions (chat_id, thread_id, any_area, any_case, sentiments,"
-            " include_keywords, exclude_keywords, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO subscriptions (chat_id, number, thread_id, any_area, any_case, sentiments,"
+            " include_keywords, exclude_keywords, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 chat_id,
+                number,
                 thread_id,
                 int(not flt.area_codes),
                 int(not flt.cases),
@@ -69,7 +76,7 @@ async def add_subscription(
             "INSERT INTO subscription_cases (subscription_id, case_key) VALUES (?, ?)",
             [(sub_id, key) for key in sorted(flt.cases)],
         )
-    return Subscription(id=sub_id, chat_id=chat_id, thread_id=thread_id, filter=flt, created_at=now)
+    return Subscription(id=sub_id, chat_id=chat_id, thread_id=thread_id, filter=flt, created_at=now, number=number)
 
 
 async def _load(conn: aiosqlite.Connection, rows: list[aiosqlite.Row]) -> list[Subscription]:
@@ -102,13 +109,14 @@ async def list_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
     return await _load(db.conn, rows)
 
 
-async def get_subscription(db: Database, chat_id: int, subscription_id: int) -> Subscription:
+async def get_subscription(db: Database, chat_id: int, number: int) -> Subscription:
+    """A chat's subscription by its number in that chat (#1, #2 …)."""
     async with db.conn.execute(
-        "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
+        "SELECT * FROM subscriptions WHERE number = ? AND chat_id = ?", (number, chat_id)
     ) as cursor:
         rows = list(await cursor.fetchall())
     if not rows:
-        raise NotFoundError(f"no subscription {subscription_id} in this chat")
+        raise NotFoundError(f"no subscription {number} in this chat")
     return (await _load(db.conn, rows))[0]
 
 
@@ -123,13 +131,12 @@ async def count_subscriptions(db: Database, chat_id: int | None = None) -> int:
     return int(row[0]) if row else 0
 
 
-async def remove_subscription(db: Database, chat_id: int, subscription_id: int) -> None:
+async def remove_subscription(db: Database, chat_id: int, number: int) -> None:
+    """Remove a chat's subscription by its number in that chat; NotFoundError if it has none such."""
     async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
-        )
+        cursor = await conn.execute("DELETE FROM subscriptions WHERE number = ? AND chat_id = ?", (number, chat_id))
         if cursor.rowcount == 0:
-            raise NotFoundError(f"no subscription {subscription_id} in this chat")
+            raise NotFoundError(f"no subscription {number} in this chat")
 
 
 async def remove_all_subscriptions(db: Database, chat_id: int) -> int:
@@ -141,7 +148,8 @@ async def remove_all_subscriptions(db: Database, chat_id: int) -> int:
 async def candidate_subscriptions(
     conn: aiosqlite.Connection, area_codes: Iterable[str], cases: Iterable[str]
 ) -> list[Subscription]:
-    """Subscriptions of active, unpaused chats that could match an article with these areas and cases.
+    """Subscriptions of active chats (paused ones too: they hold alerts) that could match an article with
+    these areas and cases.
 
     Served from an in-memory index of every active subscription (by area code and by case), reloaded
     whenever `subscription_state.version` — bumped by triggers on any change to subscriptions, their
@@ -213,7 +221,8 @@ _indexes: weakref.WeakKeyDictionary[aiosqlite.Connection, SubscriptionIndex] = w
 
 async def _build_index(conn: aiosqlite.Connection, version: int) -> SubscriptionIndex:
     async with conn.execute(
-        "SELECT s.* FROM subscriptions s JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 AND c.paused = 0"
+        # Paused chats are included: their alerts are queued and held (storage.chats), not dropped.
+        "SELECT s.* FROM subscriptions s JOIN chats c ON c.id = s.chat_id WHERE c.active = 1"
     ) as cursor:
         rows = list(await cursor.fetchall())
     areas: dict[int, list[str]] = {row["id"]: [] for row in rows}

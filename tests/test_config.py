@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,8 @@ def test_empty_token_means_console_mode() -> None:
         ("TELEGRAM_API_BASE_URL", "http://telegram-bot-api"),
         ("TELEGRAM_API_BASE_URL", "http://telegram-bot-api:port/bot"),
         ("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot?x=1"),
+        ("PANTAU_MAX_ALERT_AGE", "-1"),
+        ("PANTAU_MAX_ALERT_AGE", "dua hari"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
@@ -140,3 +143,9 @@ def test_env_file_values(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("# comment\nexport A=1\nB='two words'\nC=\"${A}x\"\n", encoding="utf-8")
     assert read_env_file(env) == {"A": "1", "B": "two words", "C": "1x"}
+
+
+def test_max_alert_age() -> None:
+    assert Settings.from_env({}).max_alert_age == timedelta(hours=48)
+    assert Settings.from_env({"PANTAU_MAX_ALERT_AGE": "0"}).max_alert_age is None
+    assert Settings.from_env({"PANTAU_MAX_ALERT_AGE": "6"}).max_alert_age == timedelta(hours=6)

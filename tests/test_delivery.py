@@ -131,11 +131,20 @@ def test_alerts_within_a_minute_of_earlier_ones_join_a_digest() -> None:
     for n in range(1, 5):  # four alerts sent one by one, two seconds apart
         [batch] = pacer.plan([row(n, 7)], 2.0 * n).batches
         pacer.done(batch, 2.0 * n + 0.1)
-    plan = pacer.plan([row(10, 7), row(11, 7)], 10.0)  # 4 recent + 2 due > 5
-    assert plan.batches[0].ids == [10, 11]
+    plan = pacer.plan([row(10, 7), row(11, 7), row(12, 7)], 10.0)  # 4 recent + 3 due > 5
+    assert plan.batches[0].ids == [10, 11, 12]
     pacer.done(plan.batches[0], 10.1)
-    [later] = pacer.plan([row(12, 7), row(13, 7)], 200.0).batches  # the window has passed
-    assert later.ids == [12]
+    [later] = pacer.plan([row(13, 7), row(14, 7), row(15, 7)], 200.0).batches  # the window has passed
+    assert later.ids == [13]
+
+
+def test_a_digest_of_two_would_save_one_message_so_they_go_singly() -> None:
+    pacer = Pacer(PacingPolicy())
+    for n in range(1, 5):
+        [batch] = pacer.plan([row(n, 7)], 2.0 * n).batches
+        pacer.done(batch, 2.0 * n + 0.1)
+    [single] = pacer.plan([row(10, 7), row(11, 7)], 10.0).batches  # 4 recent + 2 due > 5, but only two
+    assert single.ids == [10]
 
 
 def test_digest_only_joins_one_topic() -> None:

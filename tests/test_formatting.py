@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.formatting import (
     TELEGRAM_MAX_TEXT,
+    confidence_words,
     format_wib,
     lead,
     render_alert_html,
@@ -81,7 +84,7 @@ def test_alert_has_every_part() -> None:
     text = render_alert_html(article(body="x " * 400), "Cocok: Kota Surakarta · kecelakaan")
     lines = text.split("\n")
     assert lines[0] == '<b><a href="https://x.example/a?b=1&amp;c=2">Tabrakan di Solo</a></b>'
-    assert lines[1] == "Sentimen: Negatif (87%)"
+    assert lines[1] == "Sentimen: Negatif (yakin)"
     assert lines[2] == "Wilayah: Kota Surakarta, Jawa Tengah"
     assert lines[3] == "Kasus: Kecelakaan, Tanah longsor"
     assert lines[4] == "Warta &lt;Solo&gt; · 18 Des 2024 06.23 WIB"
@@ -110,7 +113,7 @@ def test_any_text_renders_valid_html_within_the_limit(title: str, body: str, rea
     markup = render_alert_html(article(title=title, body=body), reason or None)
     assert len(markup) <= TELEGRAM_MAX_TEXT
     shown = visible(markup)
-    assert "Sentimen: Negatif (87%)" in shown
+    assert "Sentimen: Negatif (yakin)" in shown
 
 
 def test_wib_time_and_lead() -> None:
@@ -144,3 +147,29 @@ def test_article_list_page() -> None:
     assert "Belum ada berita" in render_article_list_html("<b>Hasil</b>", [])
     assert re.search(r"Negatif", markup)
     assert html.unescape(visible(markup)).count("Kota Surakarta") == 2
+
+
+def test_digest_rows_keep_sentiment_time_source_and_which_subscription() -> None:
+    items = [article(title=f"Berita {n}", link=f"https://x.example/{n}") for n in range(4)]
+    same, _ = render_digest_html(items, reasons=["Cocok: Kota Surakarta"] * 4)
+    assert same.count("Cocok: Kota Surakarta") == 1  # said once, under the header
+    row = visible(same).split("1. ")[1]
+    assert "Negatif" in row and "18 Des 2024 06.23 WIB" in row
+    mixed, _ = render_digest_html(items, reasons=["Cocok: Kota Surakarta", "Cocok: kecelakaan"] * 2)
+    assert mixed.count("Cocok: kecelakaan") == 2 and mixed.count("Cocok: Kota Surakarta") == 2
+
+
+def test_an_old_story_says_how_old() -> None:
+    fresh = article()
+    assert "hari lalu" not in render_alert_html(fresh)
+    old = dataclasses.replace(fresh, published_at=fresh.fetched_at - timedelta(days=3, hours=2))
+    assert "(3 hari lalu)" in render_alert_html(old)
+    digest, _ = render_digest_html([old, fresh, fresh])
+    assert digest.count("hari lalu") == 1
+
+
+@pytest.mark.parametrize(
+    ("confidence", "words"), [(100, "yakin"), (80, "yakin"), (79, "cukup yakin"), (55, "kurang yakin")]
+)
+def test_confidence_in_words(confidence: int, words: str) -> None:
+    assert confidence_words(confidence) == words

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import handlers
 from bot import classify
 from bot.formatting import TELEGRAM_MAX_TEXT
-from handlers.ratelimit import LIMITER_KEY, RateLimiter
+from handlers.ratelimit import RateLimiter
 
 _FUZZ_EXAMPLES = int(os.environ.get("PANTAU_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
@@ -251,7 +251,7 @@ class Session:
 
         h.app.add_error_handler(capture)
         # The limit has its own tests; here every example must reach its handler.
-        h.app.bot_data[LIMITER_KEY] = RateLimiter(capacity=10**9)
+        h.app.bot_data.limiter = RateLimiter(capacity=10**9)
 
         async def probe(url: str) -> None:  # /addfeed: no network; test_ssrf.py covers the guard
             return None

@@ -41,7 +41,7 @@ async def test_start_subscribe_and_alert_arrives(tmp_path: Path) -> None:
         await Sender(h.db, h.app.bot, clock=lambda: 0.0, wall_clock=h.clock).drain()
         [alert] = h.core.texts(USER)[2:]
         assert '<b><a href="https://berita.example/1">Tabrakan di jalan tol Solo</a></b>' in alert
-        assert "Sentimen: Negatif (87%)" in alert
+        assert "Sentimen: Negatif (yakin)" in alert
         assert "Wilayah: Kota Surakarta, Jawa Tengah" in alert
         assert "Kasus: Kecelakaan" in alert
         assert "18 Des 2024 06.23 WIB" in alert
@@ -129,11 +129,14 @@ async def test_pause_and_resume(tmp_path: Path) -> None:
     async with harness(tmp_path) as h:
         await h.text(USER, "/subscribe Solo")
         [paused] = await h.text(USER, "/jeda")
-        assert "dijeda" in paused
-        assert (await publish(h.db, new_article(1, classification(SOLO)))).queued == 0
+        assert "dijeda sampai /lanjut" in paused and "ditahan" in paused
+        assert (await publish(h.db, new_article(1, classification(SOLO)))).queued == 1  # held, not dropped
+        await Sender(h.db, h.app.bot, clock=lambda: 0.0, wall_clock=h.clock).drain()
+        assert len(h.core.texts(USER)) == 2  # nothing sent during the pause
         [resumed] = await h.text(USER, "/lanjut")
-        assert "dilanjutkan" in resumed
-        assert (await publish(h.db, new_article(2, classification(SOLO)))).queued == 1
+        assert "dilanjutkan" in resumed and "1 berita yang ditahan" in resumed
+        await Sender(h.db, h.app.bot, clock=lambda: 0.0, wall_clock=h.clock).drain()
+        assert "Berita nomor 1" in h.core.texts(USER)[-1]
 
 
 async def test_blocked_chat_is_deactivated_and_start_reactivates(tmp_path: Path) -> None:
@@ -186,17 +189,21 @@ async def test_picker_toggles_search_and_saves(tmp_path: Path) -> None:
         await h.send({"callback_query": callback_payload(USER, f"{pk}:s:neg", message_id=1)})
         edited = h.core.calls_of("editMessageText")[-1].params
         assert "kasus kecelakaan · sentimen negatif" in edited["text"]
-        # Type a city; the bot offers buttons for what it found.
-        [found] = await h.text(USER, "solo")
-        assert "Hasil untuk “solo”" in found
+        # Type a city that means one place: added at once, no ➕ to forget.
+        [added] = await h.text(USER, "solo")
+        assert "Ditambahkan: Kota Surakarta" in added
+        assert "Kota Surakarta · kasus kecelakaan" in h.core.calls_of("editMessageText")[-1].params["text"]
+        # An ambiguous name: the bot offers buttons for what it found.
+        [found] = await h.text(USER, "bandung")
+        assert "Hasil untuk “bandung”" in found
         add = h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"][0][0]
-        assert add["text"] == "➕ Kota Surakarta" and add["callback_data"] == f"{pk}:a:33.72"
+        assert add["text"] == "➕ Kota Bandung" and add["callback_data"] == f"{pk}:a:32.73"
         await h.send({"callback_query": callback_payload(USER, add["callback_data"], message_id=2)})
         await h.send({"callback_query": callback_payload(USER, f"{pk}:ok", message_id=1)})
         final = h.core.calls_of("editMessageText")[-1].params["text"]
-        assert "Kota Surakarta · kasus kecelakaan · sentimen negatif" in final and "#1" in final
+        assert "Kota Bandung atau Kota Surakarta · kasus kecelakaan · sentimen negatif" in final and "#1" in final
         [sub] = await sub_store.list_subscriptions(h.db, USER)
-        assert sub.filter.area_codes == {"33.72"} and sub.filter.sentiments == {Sentiment.NEGATIVE}
+        assert sub.filter.area_codes == {"33.72", "32.73"} and sub.filter.sentiments == {Sentiment.NEGATIVE}
         # The draft is gone: pressing again says the buttons expired.
         await h.send({"callback_query": callback_payload(USER, f"{pk}:ok", message_id=1)})
         assert h.core.calls_of("answerCallbackQuery")[-1].params.get("show_alert") is True
@@ -331,8 +338,8 @@ async def test_menu_is_registered(tmp_path: Path) -> None:
         await handlers.set_menu(h.app, frozenset({ADMIN_ID}))
         calls = h.core.calls_of("setMyCommands")
         public = [c["command"] for c in calls[0].params["commands"]]
-        assert "subscribe" in public and "addfeed" not in public
-        # English names and their Indonesian aliases are all in the menu.
+        assert "subscribe" not in public and "addfeed" not in public and "tambahfeed" not in public
+        # One entry per command, by its Indonesian name (English names still work when typed).
         for name in (
             "langganan",
             "daftar",
@@ -348,7 +355,8 @@ async def test_menu_is_registered(tmp_path: Path) -> None:
             assert name in public
         assert len(public) == len(set(public)) <= 100  # Telegram's limit
         assert calls[1].params["scope"] == {"type": "chat", "chat_id": ADMIN_ID}
-        assert "stats" in [c["command"] for c in calls[1].params["commands"]]
+        admin_menu = [c["command"] for c in calls[1].params["commands"]]
+        assert "statistik" in admin_menu and "feeds" in admin_menu and len(admin_menu) == len(handlers.COMMANDS)
 
 
 async def test_channel_posts_manage_the_channel(tmp_path: Path) -> None:
@@ -405,9 +413,8 @@ async def test_picker_and_paging_buttons_survive_a_restart(tmp_path: Path) -> No
     async with harness(tmp_path) as h:
         await h.send({"callback_query": callback_payload(USER, page, message_id=1)})
         assert "halaman 2" in h.core.calls_of("editMessageText")[-1].params["text"]
-        [found] = await h.text(USER, "solo")  # the picker still waits for a typed city
-        assert "Hasil untuk “solo”" in found
-        await h.send({"callback_query": callback_payload(USER, f"{pk}:a:33.72", message_id=2)})
+        [found] = await h.text(USER, "solo")  # the picker still waits for a typed city (one place: added at once)
+        assert "Ditambahkan: Kota Surakarta" in found
         await h.send({"callback_query": callback_payload(USER, f"{pk}:ok", message_id=1)})
         [sub] = await sub_store.list_subscriptions(h.db, USER)
         assert sub.filter.area_codes == {"33.72"} and sub.filter.cases == {"banjir"}

@@ -212,3 +212,40 @@ async def test_ttl_stretches_the_interval(db: Database, feed_server: FeedServer)
     after = await feed_store.get_feed(db, feed.id)
     assert after.last_checked_at is not None
     assert after.next_check_at - after.last_checked_at == timedelta(minutes=30)
+
+
+def dated_rss(*items: tuple[str, str, datetime]) -> bytes:
+    """items: (guid, title, published)."""
+    parts = [
+        f"<item><guid>{g}</guid><link>https://warta.example/{g}</link><title>{t}</title>"
+        f"<description>SOLO — {t} di Kota Surakarta.</description>"
+        f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
+        for g, t, when in items
+    ]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Warta Uji</title>'
+        f"{''.join(parts)}</channel></rss>"
+    ).encode()
+
+
+async def test_old_items_on_later_polls_alert_nobody_and_future_dates_are_clamped(
+    db: Database, feed_server: FeedServer
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    route = feed_server.route("/rss", body=dated_rss(("g0", "Kabar lama", now - timedelta(days=10))))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=now)
+    await subscribe(db, 7, SubscriptionFilter())
+    async with fast_fetcher() as fetcher:
+        poller = Poller(db, fetcher, interval=60, max_alert_age=timedelta(hours=48))
+        await poller.poll_due()  # the first poll remembers, alerts nobody
+        route.body = dated_rss(
+            ("g1", "Arsip pasar malam", now - timedelta(days=3)),
+            ("g2", "Festival hari ini", now - timedelta(hours=1)),
+            ("g3", "Jadwal besok", now + timedelta(days=1)),
+        )
+        await make_due(db)
+        summary = await poller.poll_due()
+    assert summary.new_articles == 3 and summary.queued == 2  # the 3-day-old item is stored, not alerted
+    by_title = {article.title: article for article, _ in summary.stored}
+    tomorrow = by_title["Jadwal besok"].published_at
+    assert tomorrow is not None and tomorrow <= datetime.now(UTC)  # not left on top of /terbaru for a day

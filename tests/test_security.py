@@ -19,7 +19,8 @@ from test_telegram_e2e import Pantau, wait_for
 
 import handlers
 from bot.delivery.sender import Sender
-from handlers.ratelimit import LIMITER_KEY, RateLimiter, Verdict
+from handlers.context import CONTEXT_TYPES
+from handlers.ratelimit import RateLimiter, Verdict
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
 from tests.processes import clean_environ
@@ -72,7 +73,7 @@ def test_rate_limiter_forgets_idle_chats() -> None:
 async def test_rate_limit_replies_once_then_stays_silent(tmp_path: Path) -> None:
     async with harness(tmp_path) as h:
         clock = Ticks()
-        h.app.bot_data[LIMITER_KEY] = RateLimiter(capacity=5, per=60.0, clock=clock)
+        h.app.bot_data.limiter = RateLimiter(capacity=5, per=60.0, clock=clock)
         replies = [await h.text(USER, "/kasus") for _ in range(8)]
         assert all(len(r) == 1 and "Kasus" in r[0] for r in replies[:5])
         assert len(replies[5]) == 1 and "Terlalu banyak perintah" in replies[5][0]
@@ -89,9 +90,9 @@ async def test_rate_limit_replies_once_then_stays_silent(tmp_path: Path) -> None
 def test_the_real_limit_is_wired_in() -> None:
     from telegram.ext import ApplicationBuilder
 
-    app = ApplicationBuilder().token(TOKEN).build()
+    app = ApplicationBuilder().token(TOKEN).context_types(CONTEXT_TYPES).build()
     handlers.register(app)
-    assert isinstance(app.bot_data[LIMITER_KEY], RateLimiter)
+    assert isinstance(app.bot_data.limiter, RateLimiter)
     assert -1 in app.handlers
 
 
@@ -157,7 +158,16 @@ async def test_article_text_is_escaped_in_every_message(tmp_path: Path) -> None:
 # ---- SQL only with parameters ----------------------------------------------------------------------
 # Everything interpolated into SQL text is one of these: "?" placeholder lists, fixed clauses built from
 # them, constants. A new interpolation fails this test until it is reviewed and listed here.
-SAFE_SQL_INTERPOLATIONS = {"marks", "clause", "_ORDER", "BUSY_TIMEOUT_MS", "int(version)", "step", "placeholders"}
+SAFE_SQL_INTERPOLATIONS = {
+    "marks",
+    "clause",
+    "_ORDER",
+    "BUSY_TIMEOUT_MS",
+    "int(version)",
+    "step",
+    "placeholders",
+    "HELD",
+}
 
 
 def test_sql_text_never_interpolates_values() -> None:

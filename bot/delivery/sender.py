@@ -84,6 +84,7 @@ class PacingPolicy:
     private_interval: float = 1.0  # seconds between two messages to one private chat
     group_interval: float = 3.0  # 20 per minute to one group or channel
     digest_threshold: int | None = 5  # more alerts than this for one chat within digest_window → digest
+    digest_min_items: int = 3  # a digest of two saves one message and hides both leads: send them singly
     digest_window: float = 60.0
     digest_max_items: int = 20
     max_attempts: int = 5  # transient failures before a row is marked failed
@@ -186,7 +187,11 @@ class Pacer:
         first = rows[0]
         same_topic = [r for r in rows if r.thread_id == first.thread_id]
         threshold = self.policy.digest_threshold
-        if threshold is not None and len(same_topic) > 1 and self.recent_count(chat_id, now) + len(rows) > threshold:
+        if (
+            threshold is not None
+            and len(same_topic) >= self.policy.digest_min_items
+            and self.recent_count(chat_id, now) + len(rows) > threshold
+        ):
             chosen = tuple(same_topic[: self.policy.digest_max_items])
         else:
             chosen = (first,)
@@ -425,7 +430,7 @@ class Sender:
         if not rows:
             return None
         if len(rows) > 1:
-            text, fit = render_digest_html(articles)
+            text, fit = render_digest_html(articles, reasons=[row.reason or None for row in rows])
             rows, articles = rows[:fit], articles[:fit]
             if fit < len(batch.rows):  # the rest go in the next digest
                 self._stale = True
@@ -443,7 +448,7 @@ class Sender:
 
         def plain(limit: int = TELEGRAM_MAX_TEXT) -> str:
             whole = (
-                render_digest_text(articles)
+                render_digest_text(articles, [row.reason or None for row in rows])
                 if len(rows) > 1
                 else render_alert_text(articles[0], rows[0].reason or None)
             )

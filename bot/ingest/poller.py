@@ -90,10 +90,27 @@ def _keyed(item: FeedItem, feed_id: int, volatile: frozenset[str]) -> tuple[Feed
     return item, dedup_key(item.link, volatile) if item.link else f"guid:{feed_id}:{guid}"
 
 
-def _alert_flags(feed: Feed, fresh: list[tuple[FeedItem, str]]) -> list[bool]:
-    """First poll of a new feed alerts nobody (no flood on subscribe), except its newest `backfill` items."""
+def _clamp_future(item: FeedItem, now: datetime) -> FeedItem:
+    """A date after the fetch (a wrong time zone, a scheduled post) is taken as the fetch time, so the item
+    does not sit on top of /terbaru for days."""
+    if item.published is not None and item.published > now:
+        return replace(item, published=now)
+    return item
+
+
+def _alert_flags(
+    feed: Feed, fresh: list[tuple[FeedItem, str]], *, now: datetime, max_age: timedelta | None = None
+) -> list[bool]:
+    """First poll of a new feed alerts nobody (no flood on subscribe), except its newest `backfill` items.
+
+    On later polls an item dated more than `max_age` before the fetch (an archive page resurfacing, a feed
+    that re-lists old posts) is stored and searchable but alerts nobody.
+    """
     if feed.initial_polled:
-        return [True] * len(fresh)
+        if max_age is None:
+            return [True] * len(fresh)
+        oldest = now - max_age
+        return [item.published is None or item.published >= oldest for item, _ in fresh]
     if feed.backfill <= 0:
         return [False] * len(fresh)
     order = sorted(
@@ -115,6 +132,7 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
         full_text: FullTextReader | None = None,
         parse_budget: float | None = None,
+        max_alert_age: timedelta | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -123,6 +141,7 @@ class Poller:
         # None: every item is classified on its feed text (tests, the demo); the runtime passes a reader.
         self.full_text = full_text
         self.parse_budget = parse_budget  # seconds per parse; None: the pool's default
+        self.max_alert_age = max_alert_age  # None: alert new items whatever their date
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed whose next_check_at has come, concurrently (the fetcher caps concurrency)."""
@@ -199,8 +218,8 @@ class Poller:
         items = [_keyed(item, feed.id, volatile) for item in parsed.items]
         fresh_idx = await article_store.unseen_items(self.db, feed.id, items)
         fresh_set = set(fresh_idx)
-        fresh = [items[i] for i in fresh_idx]
-        flags = _alert_flags(feed, fresh)
+        fresh = [(_clamp_future(items[i][0], now), items[i][1]) for i in fresh_idx]
+        flags = _alert_flags(feed, fresh, now=now, max_age=self.max_alert_age)
         # The feed's own title is only known once parsed; on a first poll the row does not have it yet.
         source = feed.name or parsed.title or feed.title or mask_url(feed.url)
         texts = await self.full_text.texts(feed, [item for item, _ in fresh]) if fresh and self.full_text else None

@@ -47,7 +47,7 @@ async def store_and_queue(
     now: datetime,
     feed_update: PollSuccess | None = None,
 ) -> StoreResult:
-    """Insert articles, queue one delivery per matching chat, and record the feed's poll, atomically.
+    """Insert articles, queue one delivery per matching chat × topic, and record the feed's poll, atomically.
 
     `seen_only` are items whose link another feed already brought: their guid is remembered for this
     feed so they are not looked at again. `feed_update` is written in the same transaction, so a feed's
@@ -78,16 +78,17 @@ async def store_and_queue(
                 mutes = await mute_index(conn)
             candidates = index.candidates(area_codes_of(article), article.classification.cases)
             muted = mutes.muted_chats(article.source)  # chats that muted this outlet (🔇, /bisukan)
-            # One outbox row per chat: its first matching subscription (candidates come ordered by
-            # chat, then subscription id) gives the thread and the reason; written in one statement.
-            rows: dict[int, tuple[int | None, str]] = {}
+            # One outbox row per chat × forum topic: the first matching subscription made there (candidates
+            # come ordered by chat, then subscription id) gives the reason; written in one statement.
+            rows: dict[tuple[int, int | None], str] = {}
             for sub in candidates:
-                if sub.chat_id not in rows and sub.chat_id not in muted and filter_matches(sub.filter, article):
-                    rows[sub.chat_id] = (sub.thread_id, match_reason(sub.filter, article))
+                key = (sub.chat_id, sub.thread_id)
+                if key not in rows and sub.chat_id not in muted and filter_matches(sub.filter, article):
+                    rows[key] = match_reason(sub.filter, article)
             if rows:
                 queued += await queue_deliveries(
                     conn,
-                    [(chat_id, thread_id, reason) for chat_id, (thread_id, reason) in rows.items()],
+                    [(chat_id, thread_id, reason) for (chat_id, thread_id), reason in rows.items()],
                     article_id=article.id,
                     now=now,
                 )

@@ -27,7 +27,7 @@ def make_poller(db: Database, fetcher: Fetcher, settings: Settings) -> Poller:
         workers=settings.page_workers,
         backoff_interval=settings.poll_interval,
     )
-    return Poller(db, fetcher, interval=settings.poll_interval, full_text=reader)
+    return Poller(db, fetcher, interval=settings.poll_interval, full_text=reader, max_alert_age=settings.max_alert_age)
 
 
 def print_new_articles(summary: PollSummary, out: TextIO) -> None:

@@ -1,9 +1,10 @@
 """The Telegram bot process: PTB Application + feed poller loop + outbox sender, started and stopped together.
 
 `run_bot(settings)` blocks until SIGINT/SIGTERM. Start-up order (post_init): open the database, put the
-services in bot_data, set the command menu, start the sender (which first requeues rows a previous process
-left mid-send) and the poll loop. Shutdown (post_stop → post_shutdown): stop polling feeds, let sends in
-flight finish so no row stays 'sending', then close the fetcher and the database.
+services in the typed bot_data (handlers.context.BotData), set the command menu, start the sender (which
+first requeues rows a previous process left mid-send) and the poll loop. Shutdown (post_stop →
+post_shutdown): stop polling feeds, let sends in flight finish so no row stays 'sending', then close the
+fetcher and the database.
 
 The token is only ever handed to PTB; PTB puts it in request URLs, so httpx's URL logging is silenced.
 """
@@ -21,20 +22,19 @@ from typing import Any
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, Defaults
 from telegram.request import BaseRequest
 
 import handlers
 from bot.config import Secret, Settings, redact
 from bot.delivery.sender import PacingPolicy, Sender
 from bot.errors import ConfigError, PantauError
-from handlers.context import SERVICES_KEY, BotServices
+from handlers.context import CONTEXT_TYPES, AppContext, BotData, BotServices
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
 PTBApp = Application[Any, Any, Any, Any, Any, Any]
-_RUNTIME_KEY = "pantau_runtime"
 # The poll loop sleeps until the next feed is due, but at most this long (each feed keeps its own
 # interval; a feed an admin just added is picked up within this time).
 POLL_TICK_MAX = 5.0
@@ -44,14 +44,16 @@ POLL_TICK_MAX = 5.0
 # 2.25 … s, so giving up takes about three seconds and is never a tight loop.
 CONFLICT_LIMIT = 3
 CONFLICT_WINDOW = 60.0
-_CONFLICTS_KEY = "pantau_conflicts"
 
 
 @dataclass(slots=True)
 class _Runtime:
     """Background work owned by the application; kept in bot_data so shutdown can find it."""
 
-    own_db: bool
+    settings: Settings
+    background: bool
+    policy: PacingPolicy
+    own_db: bool = False
     fetcher: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -140,6 +142,7 @@ def build_application(
         .base_url(settings.api_base_url)
         .base_file_url(_file_url(settings.api_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -147,11 +150,11 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    application.bot_data["pantau_settings"] = settings
-    application.bot_data["pantau_background"] = background
-    application.bot_data["pantau_policy"] = policy or PacingPolicy(overall_rate=settings.send_rate)
-    if services is not None:
-        application.bot_data[SERVICES_KEY] = services
+    data = _bot_data(application)
+    data.runtime = _Runtime(
+        settings=settings, background=background, policy=policy or PacingPolicy(overall_rate=settings.send_rate)
+    )
+    data.services = services
     application.add_error_handler(_on_conflict)  # first, so a 409 is not logged as a handler error
     handlers.register(application)
     return application
@@ -161,12 +164,24 @@ def _drop_conflict_tracebacks(record: logging.LogRecord) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], Conflict))
 
 
-async def _on_conflict(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _bot_data(application: PTBApp) -> BotData:
+    data = application.bot_data
+    assert isinstance(data, BotData)  # built with CONTEXT_TYPES above
+    return data
+
+
+def _runtime(application: PTBApp) -> _Runtime:
+    runtime = _bot_data(application).runtime
+    assert isinstance(runtime, _Runtime)
+    return runtime
+
+
+async def _on_conflict(update: object, context: AppContext) -> None:
     """Another poller uses this token: warn, and after CONFLICT_LIMIT 409s stop (run_bot exits 1)."""
     if not isinstance(context.error, Conflict):
         return
     now = time.monotonic()
-    seen: list[float] = context.bot_data.setdefault(_CONFLICTS_KEY, [])
+    seen = context.bot_data.conflicts
     seen[:] = [t for t in seen if now - t < CONFLICT_WINDOW] + [now]
     if len(seen) >= CONFLICT_LIMIT:
         logger.error(
@@ -189,17 +204,17 @@ def _file_url(base_url: str) -> str:
 
 
 async def _post_init(application: PTBApp) -> None:
-    settings: Settings = application.bot_data["pantau_settings"]
-    runtime = _Runtime(own_db=SERVICES_KEY not in application.bot_data)
-    application.bot_data[_RUNTIME_KEY] = runtime
-    if runtime.own_db:
-        db = await open_database(settings.db_path)
-        application.bot_data[SERVICES_KEY] = BotServices(settings=settings, db=db)
-    svc: BotServices = application.bot_data[SERVICES_KEY]
+    data = _bot_data(application)
+    runtime = _runtime(application)
+    settings = runtime.settings
+    if data.services is None:
+        runtime.own_db = True
+        data.services = BotServices(settings=settings, db=await open_database(settings.db_path))
+    svc = data.services
     await handlers.set_menu(application, settings.admin_ids)
-    if not application.bot_data["pantau_background"]:
+    if not runtime.background:
         return
-    sender = Sender(svc.db, application.bot, policy=application.bot_data["pantau_policy"])
+    sender = Sender(svc.db, application.bot, policy=runtime.policy)
     svc.sender = sender
     runtime.tasks.append(asyncio.create_task(sender.run(), name="pantau-sender"))
     runtime.tasks.append(asyncio.create_task(_poll_loop(application, svc, runtime), name="pantau-poller"))
@@ -240,10 +255,8 @@ async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -
 
 
 async def _post_stop(application: PTBApp) -> None:
-    runtime: _Runtime | None = application.bot_data.get(_RUNTIME_KEY)
-    svc: BotServices | None = application.bot_data.get(SERVICES_KEY)
-    if runtime is None:
-        return
+    runtime = _runtime(application)
+    svc = _bot_data(application).services
     for task in runtime.tasks:
         if task.get_name() == "pantau-poller":
             task.cancel()
@@ -258,13 +271,11 @@ async def _post_stop(application: PTBApp) -> None:
 
 
 async def _post_shutdown(application: PTBApp) -> None:
-    runtime: _Runtime | None = application.bot_data.get(_RUNTIME_KEY)
-    if runtime is None:
-        return
+    runtime = _runtime(application)
     if runtime.fetcher is not None:
         with contextlib.suppress(Exception):
             await runtime.fetcher.__aexit__(None, None, None)
-    svc: BotServices | None = application.bot_data.get(SERVICES_KEY)
+    svc = _bot_data(application).services
     if runtime.own_db and svc is not None:
         await svc.db.close()
 
@@ -290,7 +301,7 @@ def run_bot(settings: Settings) -> None:
             f"TELEGRAM_API_BASE_URL: the server at {settings.api_base_url} did not answer like a Bot API"
             f" ({_redact(str(exc), settings)})"
         ) from None
-    if len(application.bot_data.get(_CONFLICTS_KEY, ())) >= CONFLICT_LIMIT:
+    if len(_bot_data(application).conflicts) >= CONFLICT_LIMIT:
         raise PantauError(
             "another process is polling Telegram with this bot token (getUpdates answered 409 Conflict): "
             "stop the other bot instance or give this one its own TELEGRAM_BOT_TOKEN"

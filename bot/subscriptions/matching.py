@@ -14,8 +14,25 @@ from bot.models import Article, Subscription, SubscriptionFilter
 
 
 def area_codes_of(article: Article) -> set[str]:
-    """Kab/Kota codes of the article's places plus their province codes ("33.72" → also "33")."""
+    """Kab/Kota codes of the article's places plus their province codes ("33.72" → also "33"); for a
+    province-wide story (a province, no Kab/Kota) the province code alone, so it reaches subscriptions to
+    that province and none to one of its Kab/Kota."""
     return set(article_facts(article).area_codes)
+
+
+@lru_cache(maxsize=1)
+def _province_codes() -> dict[str, str]:
+    from bot.classify import all_provinces  # lazy: the gazetteer loads on first use
+
+    return {p.name.casefold(): p.code for p in all_provinces()}
+
+
+def province_wide_code(article: Article) -> str | None:
+    """The province code of a story placed in a province but in no Kab/Kota ("Pilkada DKI"), else None."""
+    cls = article.classification
+    if cls.city is not None or cls.other_cities or not cls.province:
+        return None
+    return _province_codes().get(cls.province.casefold())
 
 
 class ArticleFacts:
@@ -34,6 +51,9 @@ class ArticleFacts:
             if place is not None:
                 codes.add(place.code)
                 codes.add(place.code.split(".", 1)[0])
+        province = province_wide_code(article)
+        if province is not None:
+            codes.add(province)
         self.article = article
         self.area_codes: frozenset[str] = frozenset(codes)
         self.cases: frozenset[str] = frozenset(cls.cases)
@@ -115,7 +135,14 @@ def match_reason(flt: SubscriptionFilter, article: Article) -> str:
         places = [p for p in (cls.city, *cls.other_cities) if p is not None]
         hit = next((p for p in places if p.code in flt.area_codes or p.code.split(".", 1)[0] in flt.area_codes), None)
         if hit is not None:
-            parts.append(hit.name if hit.code in flt.area_codes else f"{hit.name} ({hit.province})")
+            said = hit.name if hit.code in flt.area_codes else f"{hit.name} ({hit.province})"
+            if hit is not cls.city:
+                # Only named (a victim's home town, a team's base): say where it happened instead.
+                where = f"; lokasi kejadian {cls.city.name}" if cls.city is not None else ""
+                said += f" (disebut{where})"
+            parts.append(said)
+        elif province_wide_code(article) in flt.area_codes:
+            parts.append(f"Provinsi {cls.province} (seluruh provinsi)")
     else:
         parts.append("semua wilayah")
     if flt.cases:
