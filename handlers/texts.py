@@ -300,8 +300,9 @@ def render_stats(stats: Stats) -> str:
     if stats.per_city:
         lines.append("Per Kab/Kota (7 hari): " + ", ".join(f"{esc(c)} {n}" for c, n in stats.per_city))
     lines.append("")
+    failing = max(stats.feeds_failing_total, len(stats.feeds_failing))
     lines.append(
-        f"<b>Feed</b>: {stats.feeds_total} total, {stats.feeds_failing_total} bermasalah, "
+        f"<b>Feed</b>: {stats.feeds_total} total, {failing} bermasalah, "
         f"{stats.feeds_stale} tanpa keberhasilan 24 jam terakhir"
     )
     for feed in stats.feeds_failing[:5]:
@@ -309,8 +310,8 @@ def render_stats(stats: Stats) -> str:
             f"  ⚠️ #{feed.id} {esc(mask_urls_in_text(feed.name)[:60])}: gagal {feed.error_count}× — "
             f"{esc(indonesian(mask_urls_in_text(feed.last_error or ''))[:100])}"
         )
-    if stats.feeds_failing_total > 5:
-        lines.append(f"  … dan {stats.feeds_failing_total - 5} feed bermasalah lain (lihat /feeds)")
+    if failing > 5:
+        lines.append(f"  … dan {failing - 5} feed bermasalah lain (lihat /feeds)")
     lines.append("")
     lines.append(
         f"<b>Antrean</b>: {outbox.get('pending', 0)} menunggu, {outbox.get('sending', 0)} sedang dikirim, "

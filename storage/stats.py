@@ -29,13 +29,13 @@ class Stats:
     per_city: list[tuple[str, int]]
     feeds_total: int
     feeds_failing: list[FeedHealth]  # error_count > 0, worst first (the `top` worst)
-    feeds_failing_total: int  # how many feeds fail, all of them
     feeds_stale: int  # no success for a day (or never)
     outbox: dict[str, int]  # status → rows
     sent_last_day: int
     failure_reasons: list[tuple[str, int]]
     chats: dict[str, int]
     subscriptions: int
+    feeds_failing_total: int = 0  # how many feeds fail, all of them (0: not counted, see feeds_failing)
 
 
 async def _pairs(db: Database, query: str, args: tuple[object, ...]) -> list[tuple[str, int]]:

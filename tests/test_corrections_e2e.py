@@ -67,6 +67,7 @@ async def test_correct_cases_across_a_restart_then_export_and_eval(tmp_path: Pat
                 "TELEGRAM_BOT_TOKEN": TOKEN,
                 "TELEGRAM_API_BASE_URL": api.base_url,
                 "PANTAU_POLL_INTERVAL": "1",
+                "PANTAU_MAX_ALERT_AGE": "0",  # the stories are dated December 2024
                 "PANTAU_ADMIN_IDS": str(ANALYST),  # a trusted corrector: the stored labels change
             }
             bot = Pantau(env, tmp_path / "pantau.log")

@@ -33,6 +33,7 @@ async def test_pantau_run_alerts_on_the_article_page_not_the_teaser(
                 "TELEGRAM_BOT_TOKEN": TOKEN,
                 "TELEGRAM_API_BASE_URL": api.base_url,
                 "PANTAU_POLL_INTERVAL": "1",
+                "PANTAU_MAX_ALERT_AGE": "0",  # the stories are dated December 2024
                 "PANTAU_PAGE_TIMEOUT": "10",
             }
             bot = Pantau(env, tmp_path / "pantau.log")
