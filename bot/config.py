@@ -31,6 +31,8 @@ MAX_POLL_INTERVAL = 86_400
 # Below one message per 10 s the outbox of a busy day never drains; above 1,000/s is beyond any Bot API.
 MIN_SEND_RATE = 0.1
 MAX_SEND_RATE = 1000.0
+DEFAULT_DELIVERY_MAX_AGE = 3600
+MAX_DELIVERY_MAX_AGE = 7 * 24 * 3600
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -77,6 +79,8 @@ class Settings:
     send_rate: float = DEFAULT_SEND_RATE  # overall Telegram messages per second
     page_timeout: float = DEFAULT_PAGE_TIMEOUT  # seconds a poll waits for article pages before using teasers
     page_workers: int = DEFAULT_PAGE_WORKERS  # threads extracting article text from pages
+    # Seconds an alert is retried while the Bot API is unreachable or failing, before it is 'expired'.
+    delivery_max_age: int = DEFAULT_DELIVERY_MAX_AGE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -153,6 +157,16 @@ class Settings:
             limits="must be between 1 and 32",
         )
 
+        max_age = _number(
+            "PANTAU_DELIVERY_MAX_AGE",
+            get("PANTAU_DELIVERY_MAX_AGE"),
+            int,
+            DEFAULT_DELIVERY_MAX_AGE,
+            expected="whole seconds",
+            valid=lambda v: 1 <= v <= MAX_DELIVERY_MAX_AGE,
+            limits=f"must be between 1 and {MAX_DELIVERY_MAX_AGE} seconds (7 days)",
+        )
+
         return cls(
             telegram_token=Secret(token) if token else None,
             api_base_url=base_url,
@@ -163,6 +177,7 @@ class Settings:
             send_rate=send_rate,
             page_timeout=page_timeout,
             page_workers=page_workers,
+            delivery_max_age=max_age,
         )
 
     @property

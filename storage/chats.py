@@ -50,7 +50,7 @@ async def register_chat(db: Database, chat_id: int, *, type: str, title: str | N
 
 
 async def get_chat(db: Database, chat_id: int) -> Chat | None:
-    async with db.conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)) as cursor:
+    async with db.reader.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)) as cursor:
         row = await cursor.fetchone()
     return _chat(row) if row else None
 
@@ -93,7 +93,7 @@ async def ensure_chat(db: Database, chat_id: int, *, type: str, title: str | Non
 
 async def count_chats(db: Database) -> dict[str, int]:
     """{"active": n, "inactive": n, "paused": n} for /stats."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT coalesce(sum(active = 1 AND paused = 0), 0), coalesce(sum(active = 0), 0),"
         " coalesce(sum(active = 1 AND paused = 1), 0) FROM chats"
     ) as cursor:

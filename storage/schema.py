@@ -285,6 +285,37 @@ _V6_FEEDBACK = """
         CREATE INDEX button_state_updated ON button_state(updated_at);
 """
 
+# v7: an outbox row that could not be delivered within PANTAU_DELIVERY_MAX_AGE (a long Bot API outage)
+# becomes 'expired', told apart from Telegram's definite refusals ('failed'). SQLite cannot alter a CHECK,
+# so the table is rebuilt; nothing references deliveries, so dropping the old one is safe with FKs on.
+_V7_EXPIRED = """
+        CREATE TABLE deliveries_v7 (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            thread_id INTEGER,
+            reason TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'expired')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            message_id INTEGER,
+            digest INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (chat_id, article_id)
+        );
+        INSERT INTO deliveries_v7 (id, chat_id, article_id, thread_id, reason, status, attempts,
+                                   next_attempt_at, last_error, created_at, sent_at, message_id, digest)
+            SELECT id, chat_id, article_id, thread_id, reason, status, attempts,
+                   next_attempt_at, last_error, created_at, sent_at, message_id, digest FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_v7 RENAME TO deliveries;
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+        CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
+"""
+
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
@@ -293,6 +324,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _V4_FULL_TEXT,
     5: _V5_SCHEME_FOLDED_KEYS,
     6: _V6_FEEDBACK,
+    7: _V7_EXPIRED,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
