@@ -512,8 +512,11 @@ async def test_a_file_from_before_corrections_is_upgraded(tmp_path: Path) -> Non
     from storage.schema import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "before.db"
-    before = max(v for v, step in MIGRATIONS.items() if isinstance(step, str) and "corrections" not in step)
-    assert before == SCHEMA_VERSION - 1
+    # The step before the one that adds corrections (later migrations may follow it).
+    before = (
+        min(v for v, step in MIGRATIONS.items() if isinstance(step, str) and "CREATE TABLE corrections" in step) - 1
+    )
+    assert 1 <= before < SCHEMA_VERSION
     raw = sqlite3.connect(path)
     steps = "\n".join(str(MIGRATIONS[v]) for v in range(1, before + 1))
     raw.executescript(f"{steps}\nPRAGMA user_version = {before};")
