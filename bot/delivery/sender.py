@@ -395,7 +395,14 @@ class Sender:
         return False
 
     async def _handle_failure(self, chat_id: int, rows: list[Delivery], failure: SendFailure) -> None:
-        self._stale = True  # every outcome below changes queued rows
+        try:
+            await self._record_failure(chat_id, rows, failure)
+        finally:
+            # Every outcome changes queued rows, the chat's later ones too (held behind a retry): re-read
+            # the due list after the writes, or a copy read between them could send a later alert first.
+            self._stale = True
+
+    async def _record_failure(self, chat_id: int, rows: list[Delivery], failure: SendFailure) -> None:
         ids = [row.id for row in rows]
         now = self.wall_clock()
         if failure.action is Action.WAIT:
