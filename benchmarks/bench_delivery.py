@@ -7,7 +7,7 @@
     `overall` sendMessage arrivals in any 1-second window, or two to one chat closer than the chat's
     interval, answer 429 retry_after. Limits ×10: 250/s overall, 10/s per private chat, 200/min per group.
     Reported: achieved rate (arrivals over the burst), 429 count, smallest per-chat gap seen.
-(b) end to end: one feed on a loopback HTTP server, the product's poll loop (Poller.poll_due, wake the
+(b) end to end: one feed on a loopback HTTP server, the product's poll loop (bot.ingest.loop.PollLoop, wake the
     sender, sleep until the next feed is due, 1 s ≤ sleep ≤ min(5 s, interval) — as bot/runtime/telegram_app.py runs it)
     with a 2 s poll interval and `Sender.run`;
     items appear at random moments; latency = item published on the server → its sendMessage arrival.
@@ -79,7 +79,8 @@ async def _bot(base_url: str):
 async def burst(args: argparse.Namespace, path: Path) -> dict:
     import sqlite3
 
-    from bot.delivery.sender import PacingPolicy, Sender
+    from bot.delivery.pacer import PacingPolicy
+    from bot.delivery.sender import Sender
     from storage.db import open_database
     from tests.fake_botapi import FakeBotAPIServer
 
@@ -148,12 +149,12 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
 async def latency(args: argparse.Namespace, path: Path) -> dict:
     from aiohttp import web
 
-    from bot.delivery.sender import PacingPolicy, Sender
+    from bot.delivery.pacer import PacingPolicy
+    from bot.delivery.sender import Sender
     from bot.feeds.fetcher import Fetcher
-    from bot.ingest.poller import Poller
+    from bot.ingest.loop import DEFAULT_TICK, PollLoop
+    from bot.ingest.poller import Poller, PollSummary
     from bot.models import SubscriptionFilter
-    from bot.runtime.console import sleep_until_due
-    from bot.runtime.telegram_app import POLL_TICK_MAX
     from storage import chats as chat_store
     from storage import feeds as feed_store
     from storage import subscriptions as sub_store
@@ -195,15 +196,11 @@ async def latency(args: argparse.Namespace, path: Path) -> dict:
         assert (await feed_store.get_feed(db, f.id)).initial_polled
         send_task = asyncio.create_task(sender.run())
 
-        async def poll_loop() -> None:  # bot/runtime/telegram_app.py's _poll_loop
-            tick = min(POLL_TICK_MAX, float(interval))
-            while True:
-                summary = await poller.poll_due()
-                if summary.queued:
-                    sender.wake()
-                await sleep_until_due(db, tick)
+        def wake(summary: PollSummary) -> None:  # as bot/runtime/telegram_app.py's _poll_loop
+            if summary.queued:
+                sender.wake()
 
-        poll_task = asyncio.create_task(poll_loop())
+        poll_task = asyncio.create_task(PollLoop(poller, wake, tick=min(DEFAULT_TICK, float(interval))).run())
         rng = random.Random(17)
         for i in range(1, args.items + 1):
             await asyncio.sleep(rng.uniform(0.3, interval * 1.5))

@@ -33,6 +33,8 @@ MAX_POLL_INTERVAL = 86_400
 MIN_SEND_RATE = 0.1
 MAX_SEND_RATE = 1000.0
 DEFAULT_MAX_ALERT_AGE_HOURS = 48
+DEFAULT_DELIVERY_MAX_AGE = 3600
+MAX_DELIVERY_MAX_AGE = 7 * 24 * 3600
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -81,6 +83,8 @@ class Settings:
     page_workers: int = DEFAULT_PAGE_WORKERS  # threads extracting article text from pages
     # A new item dated more than this before its fetch alerts nobody on a feed's later polls; 0 = no limit.
     max_alert_age_hours: int = DEFAULT_MAX_ALERT_AGE_HOURS
+    # Seconds an alert is retried while the Bot API is unreachable or failing, before it is 'expired'.
+    delivery_max_age: int = DEFAULT_DELIVERY_MAX_AGE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -157,7 +161,7 @@ class Settings:
             limits="must be between 1 and 32",
         )
 
-        max_age = _number(
+        max_alert_age = _number(
             "PANTAU_MAX_ALERT_AGE",
             get("PANTAU_MAX_ALERT_AGE"),
             int,
@@ -165,6 +169,15 @@ class Settings:
             expected="whole hours",
             valid=lambda v: 0 <= v <= 24 * 365,
             limits="must be between 0 (no limit) and 8760 hours",
+        )
+        delivery_max_age = _number(
+            "PANTAU_DELIVERY_MAX_AGE",
+            get("PANTAU_DELIVERY_MAX_AGE"),
+            int,
+            DEFAULT_DELIVERY_MAX_AGE,
+            expected="whole seconds",
+            valid=lambda v: 1 <= v <= MAX_DELIVERY_MAX_AGE,
+            limits=f"must be between 1 and {MAX_DELIVERY_MAX_AGE} seconds (7 days)",
         )
 
         return cls(
@@ -177,7 +190,8 @@ class Settings:
             send_rate=send_rate,
             page_timeout=page_timeout,
             page_workers=page_workers,
-            max_alert_age_hours=max_age,
+            max_alert_age_hours=max_alert_age,
+            delivery_max_age=delivery_max_age,
         )
 
     @property

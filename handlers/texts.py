@@ -315,7 +315,8 @@ def render_stats(stats: Stats) -> str:
     lines.append("")
     lines.append(
         f"<b>Antrean</b>: {outbox.get('pending', 0)} menunggu, {outbox.get('sending', 0)} sedang dikirim, "
-        f"{outbox.get('sent', 0)} terkirim ({stats.sent_last_day} dalam 24 jam), {outbox.get('failed', 0)} gagal"
+        f"{outbox.get('sent', 0)} terkirim ({stats.sent_last_day} dalam 24 jam), {outbox.get('failed', 0)} gagal, "
+        f"{outbox.get('expired', 0)} kedaluwarsa"
     )
     said: dict[str, int] = {}
     for reason, count in stats.failure_reasons:  # two English reasons can read the same in Indonesian

@@ -86,14 +86,14 @@ async def unseen_items(db: Database, feed_id: int, items: Sequence[tuple[FeedIte
     for start in range(0, len(guids), 500):
         chunk = guids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        async with db.conn.execute(
+        async with db.reader.execute(
             f"SELECT guid FROM feed_items WHERE feed_id = ? AND guid IN ({marks})", (feed_id, *chunk)
         ) as cursor:
             seen_guids.update(row[0] for row in await cursor.fetchall())
     for start in range(0, len(links), 500):
         chunk = links[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        async with db.conn.execute(f"SELECT link FROM articles WHERE link IN ({marks})", chunk) as cursor:
+        async with db.reader.execute(f"SELECT link FROM articles WHERE link IN ({marks})", chunk) as cursor:
             known_links.update(row[0] for row in await cursor.fetchall())
     fresh: list[int] = []
     batch_links: set[str] = set()
@@ -203,12 +203,12 @@ async def insert_article(
 
 
 async def get_article(db: Database, article_id: int) -> Article | None:
-    async with db.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)) as cursor:
+    async with db.reader.execute("SELECT * FROM articles WHERE id = ?", (article_id,)) as cursor:
         row = await cursor.fetchone()
     return article_from_row(row) if row else None
 
 
 async def count_articles(db: Database) -> int:
-    async with db.conn.execute("SELECT count(*) FROM articles") as cursor:
+    async with db.reader.execute("SELECT count(*) FROM articles") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0

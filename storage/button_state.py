@@ -89,7 +89,7 @@ async def get(db: Database, token: str, *, chat_id: int, kind: str) -> ButtonSta
     """The state behind `token`, only if it belongs to this chat and kind (forged or foreign tokens: None)."""
     if not TOKEN_RE.fullmatch(token):
         return None
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM button_state WHERE token = ? AND chat_id = ? AND kind = ?", (token, chat_id, kind)
     ) as cursor:
         row = await cursor.fetchone()
@@ -122,7 +122,7 @@ async def delete(db: Database, token: str) -> None:
 
 async def latest_for_user(db: Database, *, chat_id: int, kind: str, user_id: int | None) -> ButtonState | None:
     """The most recently touched state of this kind a user opened in a chat (e.g. the picker awaiting a city)."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM button_state WHERE chat_id = ? AND kind = ? AND user_id IS ?"
         " ORDER BY updated_at DESC, rowid DESC LIMIT 1",
         (chat_id, kind, user_id),
@@ -133,7 +133,7 @@ async def latest_for_user(db: Database, *, chat_id: int, kind: str, user_id: int
 
 async def find_by_message(db: Database, *, chat_id: int, kind: str, message_id: int) -> ButtonState | None:
     """The state whose keyboard sits on `message_id` (or whose prompt is that message) in a chat."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM button_state WHERE chat_id = ? AND kind = ? AND message_id = ?"
         " ORDER BY updated_at DESC, rowid DESC LIMIT 1",
         (chat_id, kind, message_id),

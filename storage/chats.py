@@ -62,7 +62,7 @@ async def register_chat(db: Database, chat_id: int, *, type: str, title: str | N
 
 
 async def get_chat(db: Database, chat_id: int) -> Chat | None:
-    async with db.conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)) as cursor:
+    async with db.reader.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)) as cursor:
         row = await cursor.fetchone()
     return _chat(row) if row else None
 
@@ -113,7 +113,7 @@ async def ensure_chat(db: Database, chat_id: int, *, type: str, title: str | Non
 
 async def count_chats(db: Database, *, now: datetime) -> dict[str, int]:
     """{"active": n, "inactive": n, "paused": n} for /stats."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         f"SELECT coalesce(sum(c.active = 1 AND NOT {HELD}), 0), coalesce(sum(c.active = 0), 0),"
         f" coalesce(sum(c.active = 1 AND {HELD}), 0) FROM chats c",
         (to_db(now), to_db(now)),

@@ -1,12 +1,16 @@
 """The outbox: one row per chat × forum topic × article, written with the article, drained by the sender
 (bot.delivery.sender).
 
-Status flow: pending → sending → sent | pending (retry later) | failed (with the reason, counted in /stats).
-A row left in 'sending' means the process stopped mid-send; `recover_interrupted` puts it back in the queue.
+Status flow: pending → sending → sent | pending (retry later) | failed (Telegram refused it, with the reason)
+| expired (not deliverable within the maximum age, e.g. a long Bot API outage); all counted in /stats.
+A row left in 'sending' means the process stopped mid-send (or could not record the outcome);
+`recover_interrupted` at start-up and `requeue_stuck` while running put it back in the queue — so an
+alert whose send may have reached Telegram is sent at most once more.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +40,7 @@ class Delivery:
     next_attempt_at: datetime
     last_error: str | None
     chat_type: str = "private"  # from the chats table; decides the per-chat pace
+    created_at: datetime | None = None  # when it was queued: its age decides expiry during an outage
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:
@@ -53,6 +58,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         next_attempt_at=due,
         last_error=row["last_error"],
         chat_type=row["chat_type"] if "chat_type" in keys and row["chat_type"] else "private",
+        created_at=from_db(row["created_at"]),
     )
 
 
@@ -101,7 +107,7 @@ async def due_deliveries(db: Database, now: datetime, limit: int = 500, per_chat
     the other chats' alerts behind the overall limit. Alerts queued together (one poll) come in
     publication order, oldest news first.
     """
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM ("
         "  SELECT d.*, c.type AS chat_type, coalesce(a.published_at, a.fetched_at) AS news_time,"
         "    row_number() OVER (PARTITION BY d.chat_id"
@@ -131,7 +137,7 @@ async def next_attempt_at(db: Database) -> datetime | None:
     A chat paused for a while holds its rows until `paused_until`; a chat paused with no end until /resume,
     which wakes the sender itself.
     """
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT min(CASE WHEN c.paused = 0 THEN d.next_attempt_at"
         " ELSE max(d.next_attempt_at, c.paused_until) END)"
         " FROM deliveries d JOIN chats c ON c.id = d.chat_id"
@@ -145,7 +151,7 @@ async def get_deliveries(db: Database, ids: Sequence[int]) -> list[Delivery]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    async with db.conn.execute(
+    async with db.reader.execute(
         f"SELECT d.*, c.type AS chat_type FROM deliveries d JOIN chats c ON c.id = d.chat_id"
         f" WHERE d.id IN ({marks}) ORDER BY d.id",
         list(ids),
@@ -159,6 +165,18 @@ async def recover_interrupted(db: Database) -> int:
         cursor = await conn.execute(
             "UPDATE deliveries SET status = 'pending',"
             " last_error = coalesce(last_error, 'interrupted while sending') WHERE status = 'sending'"
+        )
+        return cursor.rowcount
+
+
+async def requeue_stuck(db: Database, *, keep: Iterable[int], error: str) -> int:
+    """Rows 'sending' that no send in this process owns any more (their outcome could not be written) go
+    back to pending now, counting an attempt; `keep` are the rows still in flight. Returns how many."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = attempts + 1, last_error = ?"
+            " WHERE status = 'sending' AND id NOT IN (SELECT value FROM json_each(?))",
+            (error[:ERROR_MAX], json.dumps(sorted(set(keep)))),
         )
         return cursor.rowcount
 
@@ -198,7 +216,7 @@ async def articles_by_id(db: Database, ids: Iterable[int]) -> dict[int, Article]
     for start in range(0, len(wanted), 500):  # stay far below SQLite's variable limit
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        async with db.conn.execute(f"SELECT * FROM articles WHERE id IN ({marks})", chunk) as cursor:
+        async with db.reader.execute(f"SELECT * FROM articles WHERE id IN ({marks})", chunk) as cursor:
             for row in await cursor.fetchall():
                 found[row["id"]] = article_from_row(row)
     return found
@@ -247,6 +265,15 @@ async def mark_failed(db: Database, ids: Sequence[int], *, error: str) -> None:
         )
 
 
+async def mark_expired(db: Database, ids: Sequence[int], *, error: str) -> None:
+    """Give up on rows that stayed undeliverable for longer than the maximum age."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "UPDATE deliveries SET status = 'expired', last_error = ?, attempts = attempts + 1 WHERE id = ?",
+            [(error[:ERROR_MAX], i) for i in ids],
+        )
+
+
 async def fail_pending_for_chat(conn: aiosqlite.Connection, chat_id: int, reason: str) -> int:
     """Inside the caller's transaction: every queued row of a chat becomes failed with `reason`."""
     cursor = await conn.execute(
@@ -258,14 +285,14 @@ async def fail_pending_for_chat(conn: aiosqlite.Connection, chat_id: int, reason
 
 
 async def count_by_status(db: Database) -> dict[str, int]:
-    async with db.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status") as cursor:
+    async with db.reader.execute("SELECT status, count(*) FROM deliveries GROUP BY status") as cursor:
         return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
 async def failure_reasons(db: Database, limit: int = 5) -> list[tuple[str, int]]:
-    """The most common reasons of failed rows, for /stats."""
-    async with db.conn.execute(
-        "SELECT coalesce(last_error, '?'), count(*) AS n FROM deliveries WHERE status = 'failed'"
+    """The most common reasons of failed or expired rows, for /stats."""
+    async with db.reader.execute(
+        "SELECT coalesce(last_error, '?'), count(*) AS n FROM deliveries WHERE status IN ('failed', 'expired')"
         " GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
         (limit,),
     ) as cursor:
@@ -274,7 +301,7 @@ async def failure_reasons(db: Database, limit: int = 5) -> list[tuple[str, int]]
 
 async def recipients_of(db: Database, article_id: int) -> list[tuple[int, str]]:
     """(chat id, "Cocok" reason) of every outbox row queued for one article; the demo prints them."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT chat_id, reason FROM deliveries WHERE article_id = ? ORDER BY chat_id DESC", (article_id,)
     ) as cursor:
         return [(int(chat_id), str(reason)) for chat_id, reason in await cursor.fetchall()]

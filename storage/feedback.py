@@ -86,13 +86,13 @@ async def delivered_article(db: Database, chat_id: int, article_id: int, message
     if message_id is not None:
         sql += " AND d.message_id = ?"
         args.append(message_id)
-    async with db.conn.execute(sql, args) as cursor:
+    async with db.reader.execute(sql, args) as cursor:
         row = await cursor.fetchone()
     return article_from_row(row) if row else None
 
 
 async def delivery_reason(db: Database, chat_id: int, article_id: int) -> str:
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT reason FROM deliveries WHERE chat_id = ? AND article_id = ?", (chat_id, article_id)
     ) as cursor:
         row = await cursor.fetchone()
@@ -203,7 +203,7 @@ async def _refresh_story_labels(conn: aiosqlite.Connection, story_id: int) -> No
 
 async def corrections_for_export(db: Database, *, trusted_only: bool) -> list[tuple[Article, list[Correction]]]:
     """Every article with at least one label correction, with its corrections oldest first."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM corrections WHERE field IN ('city', 'cases', 'sentiment') AND trusted >= ?"
         " ORDER BY article_id, id",
         (int(trusted_only),),
@@ -217,7 +217,7 @@ async def corrections_for_export(db: Database, *, trusted_only: bool) -> list[tu
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        async with db.conn.execute(f"SELECT * FROM articles WHERE id IN ({marks}) ORDER BY id", chunk) as cursor:
+        async with db.reader.execute(f"SELECT * FROM articles WHERE id IN ({marks}) ORDER BY id", chunk) as cursor:
             for row in await cursor.fetchall():
                 out.append((article_from_row(row), by_article[row["id"]]))
     return out
@@ -254,7 +254,7 @@ async def unmute_source(db: Database, chat_id: int, source: str | None) -> int:
 
 
 async def muted_sources(db: Database, chat_id: int) -> list[str]:
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT source FROM muted_sources WHERE chat_id = ? ORDER BY created_at, source", (chat_id,)
     ) as cursor:
         return [str(row[0]) for row in await cursor.fetchall()]
@@ -312,7 +312,7 @@ class FeedbackStats:
 async def feedback_stats(db: Database, *, now: datetime, top: int = 10) -> FeedbackStats:
     week, month = to_db(now - timedelta(days=7)), to_db(now - timedelta(days=30))
     per_field = {field: (0, 0) for field in FIELDS}
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT field, sum(created_at >= ?), count(*) FROM corrections WHERE created_at >= ? GROUP BY field",
         (week, month),
     ) as cursor:
@@ -320,7 +320,7 @@ async def feedback_stats(db: Database, *, now: datetime, top: int = 10) -> Feedb
             per_field[str(field)] = (int(n7 or 0), int(n30 or 0))
 
     async def scalar(sql: str, args: tuple[object, ...]) -> int:
-        async with db.conn.execute(sql, args) as cursor:
+        async with db.reader.execute(sql, args) as cursor:
             row = await cursor.fetchone()
         return int(row[0] or 0) if row else 0
 
@@ -334,7 +334,7 @@ async def feedback_stats(db: Database, *, now: datetime, top: int = 10) -> Feedb
     wrong: dict[str, int] = {}
     missed: dict[str, int] = {}
     places: dict[tuple[str | None, str | None], int] = {}
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT field, old_value, new_value FROM corrections WHERE created_at >= ? AND field IN ('cases', 'city')",
         (month,),
     ) as cursor:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,7 +77,7 @@ async def set_full_text(db: Database, id_or_url: str, mode: str) -> Feed:
 
 
 async def get_feed(db: Database, feed_id: int) -> Feed:
-    async with db.conn.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)) as cursor:
+    async with db.reader.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
         raise NotFoundError(f"no feed with id {feed_id}")
@@ -87,7 +89,7 @@ async def find_feed(db: Database, id_or_url: str) -> Feed:
     # ASCII digits only, and few enough to fit SQLite's integer ("²".isdigit() is True).
     if re.fullmatch(r"[0-9]{1,18}", id_or_url):
         return await get_feed(db, int(id_or_url))
-    async with db.conn.execute("SELECT * FROM feeds WHERE url = ?", (id_or_url,)) as cursor:
+    async with db.reader.execute("SELECT * FROM feeds WHERE url = ?", (id_or_url,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
         raise NotFoundError(f"no feed with URL {id_or_url}")
@@ -95,12 +97,12 @@ async def find_feed(db: Database, id_or_url: str) -> Feed:
 
 
 async def list_feeds(db: Database) -> list[Feed]:
-    async with db.conn.execute("SELECT * FROM feeds ORDER BY id") as cursor:
+    async with db.reader.execute("SELECT * FROM feeds ORDER BY id") as cursor:
         return [_feed(row) for row in await cursor.fetchall()]
 
 
 async def count_feeds(db: Database) -> int:
-    async with db.conn.execute("SELECT count(*) FROM feeds") as cursor:
+    async with db.reader.execute("SELECT count(*) FROM feeds") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
@@ -114,14 +116,18 @@ async def remove_feed(db: Database, id_or_url: str) -> Feed:
 
 
 async def due_feeds(db: Database, now: datetime) -> list[Feed]:
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM feeds WHERE next_check_at <= ? ORDER BY next_check_at, id", (to_db(now),)
     ) as cursor:
         return [_feed(row) for row in await cursor.fetchall()]
 
 
-async def next_due_at(db: Database) -> datetime | None:
-    async with db.conn.execute("SELECT min(next_check_at) FROM feeds") as cursor:
+async def next_due_at(db: Database, *, exclude: Iterable[int] = ()) -> datetime | None:
+    """When the earliest feed is due, leaving out `exclude` (feeds being polled right now)."""
+    async with db.reader.execute(
+        "SELECT min(next_check_at) FROM feeds WHERE id NOT IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(exclude)),),
+    ) as cursor:
         row = await cursor.fetchone()
     return from_db(row[0]) if row else None
 

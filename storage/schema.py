@@ -329,6 +329,36 @@ _V9_SUBSCRIPTION_NUMBERS = """
         CREATE UNIQUE INDEX subscriptions_chat_number ON subscriptions(chat_id, number);
 """
 
+# v10: an outbox row that could not be delivered within PANTAU_DELIVERY_MAX_AGE (a long Bot API outage)
+# becomes 'expired', told apart from Telegram's definite refusals ('failed'). SQLite cannot alter a CHECK,
+# so the table is rebuilt again (same columns and keys as v7); nothing references deliveries.
+_V10_EXPIRED = """
+        CREATE TABLE deliveries_v10 (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            thread_id INTEGER,
+            reason TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'expired')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            message_id INTEGER,
+            digest INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO deliveries_v10 (id, chat_id, article_id, thread_id, reason, status, attempts,
+                                    next_attempt_at, last_error, created_at, sent_at, message_id, digest)
+            SELECT id, chat_id, article_id, thread_id, reason, status, attempts,
+                   next_attempt_at, last_error, created_at, sent_at, message_id, digest FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_v10 RENAME TO deliveries;
+        CREATE UNIQUE INDEX deliveries_topic_article ON deliveries(chat_id, coalesce(thread_id, -1), article_id);
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+        CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
+"""
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
@@ -340,6 +370,7 @@ MIGRATIONS: dict[int, Migration] = {
     7: _V7_TOPIC_OUTBOX,
     8: _V8_PAUSE_UNTIL,
     9: _V9_SUBSCRIPTION_NUMBERS,
+    10: _V10_EXPIRED,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

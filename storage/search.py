@@ -66,7 +66,7 @@ async def latest_articles(
     found: list[Article] = []
     scanned = 0
     while len(found) < wanted and scanned < _SCAN_LIMIT:
-        async with db.conn.execute(
+        async with db.reader.execute(
             f"SELECT a.* FROM articles a {clause} ORDER BY {_ORDER} LIMIT ? OFFSET ?", (*args, _BATCH, scanned)
         ) as cursor:
             rows = list(await cursor.fetchall())
@@ -131,7 +131,7 @@ async def search_articles(db: Database, text: str, *, offset: int = 0, limit: in
     query = fts_query(text)
     start = min(offset, SEARCH_DEPTH)
     try:
-        async with db.conn.execute(
+        async with db.reader.execute(
             "SELECT a.* FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
             f" ORDER BY rowid DESC LIMIT ?) ORDER BY {_ORDER} LIMIT ? OFFSET ?",
             (query, SEARCH_DEPTH, min(limit + 1, SEARCH_DEPTH - start), start),

@@ -39,12 +39,12 @@ class Stats:
 
 
 async def _pairs(db: Database, query: str, args: tuple[object, ...]) -> list[tuple[str, int]]:
-    async with db.conn.execute(query, args) as cursor:
+    async with db.reader.execute(query, args) as cursor:
         return [(str(row[0]), int(row[1])) for row in await cursor.fetchall()]
 
 
 async def _scalar(db: Database, query: str, args: tuple[object, ...] = ()) -> int:
-    async with db.conn.execute(query, args) as cursor:
+    async with db.reader.execute(query, args) as cursor:
         row = await cursor.fetchone()
     return int(row[0] or 0) if row else 0
 
@@ -69,7 +69,7 @@ async def collect_stats(db: Database, *, now: datetime, days: int = 7, top: int 
         " WHERE fetched_at >= ? AND city_code IS NOT NULL GROUP BY city_code ORDER BY n DESC, 1 LIMIT ?",
         (since, top),
     )
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT id, coalesce(name, title, url), error_count, last_error, last_success_at FROM feeds"
         " WHERE error_count > 0 ORDER BY error_count DESC, id LIMIT ?",
         (top,),

@@ -155,14 +155,14 @@ async def story_ids_of(conn: aiosqlite.Connection, article_ids: Sequence[int]) -
 
 
 async def get_story(db: Database, story_id: int) -> Story | None:
-    async with db.conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,)) as cursor:
+    async with db.reader.execute("SELECT * FROM stories WHERE id = ?", (story_id,)) as cursor:
         row = await cursor.fetchone()
     return _story(row) if row else None
 
 
 async def story_articles(db: Database, story_id: int) -> list[Article]:
     """The reports of a story, oldest first."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM articles WHERE story_id = ? ORDER BY coalesce(published_at, fetched_at), id", (story_id,)
     ) as cursor:
         rows = await cursor.fetchall()
@@ -176,6 +176,6 @@ async def recent_stories(db: Database, *, limit: int = 20, since: datetime | Non
     else:
         sql = "SELECT * FROM stories WHERE last_at >= ? ORDER BY last_at DESC, id DESC LIMIT ?"
         args = (to_db(since), limit)  # type: ignore[assignment]
-    async with db.conn.execute(sql, args) as cursor:
+    async with db.reader.execute(sql, args) as cursor:
         rows = await cursor.fetchall()
     return [_story(r) for r in rows]

@@ -104,20 +104,20 @@ async def _load(conn: aiosqlite.Connection, rows: list[aiosqlite.Row]) -> list[S
 
 
 async def list_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
-    async with db.conn.execute("SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,)) as cursor:
+    async with db.reader.execute("SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,)) as cursor:
         rows = list(await cursor.fetchall())
-    return await _load(db.conn, rows)
+    return await _load(db.reader, rows)
 
 
 async def get_subscription(db: Database, chat_id: int, number: int) -> Subscription:
     """A chat's subscription by its number in that chat (#1, #2 …)."""
-    async with db.conn.execute(
+    async with db.reader.execute(
         "SELECT * FROM subscriptions WHERE number = ? AND chat_id = ?", (number, chat_id)
     ) as cursor:
         rows = list(await cursor.fetchall())
     if not rows:
         raise NotFoundError(f"no subscription {number} in this chat")
-    return (await _load(db.conn, rows))[0]
+    return (await _load(db.reader, rows))[0]
 
 
 async def count_subscriptions(db: Database, chat_id: int | None = None) -> int:
@@ -126,7 +126,7 @@ async def count_subscriptions(db: Database, chat_id: int | None = None) -> int:
     args: tuple[object, ...] = ()
     if chat_id is not None:
         query, args = query + " WHERE chat_id = ?", (chat_id,)
-    async with db.conn.execute(query, args) as cursor:
+    async with db.reader.execute(query, args) as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 

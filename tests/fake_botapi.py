@@ -49,7 +49,7 @@ class Call:
 @dataclass
 class Failure:
     # retry_after | forbidden | chat_not_found | migrate | parse_entities | too_long | server_error | timeout
-    # | conflict (use method="getUpdates") | bad_request
+    # | conflict (use method="getUpdates") | unauthorized (401) | bad_request
     kind: str
     method: str = "sendMessage"
     chat_id: int | None = None  # None: any chat
@@ -181,6 +181,8 @@ class FakeBotCore:
             return self._error(504, "Gateway Timeout")
         if failure.kind == "conflict":
             return self._conflict()
+        if failure.kind == "unauthorized":
+            return self._error(401, "Unauthorized")
         return self._error(400, failure.description or "Bad Request: something is wrong")
 
     def _message(

@@ -154,6 +154,44 @@ def test_second_run_on_the_same_database_exits_at_once(tmp_path: Path) -> None:
     assert "already" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_symlink_to_the_database_meets_the_same_run_lock(tmp_path: Path) -> None:
+    """Issue #12.16: PANTAU_DB through a symlink used to lock `<link>.lock` and start a second service."""
+    from bot.runtime.runlock import AlreadyRunningError, RunLock
+
+    db = tmp_path / "p.db"
+    db.touch()
+    (tmp_path / "other").mkdir()
+    link = tmp_path / "other" / "link.db"
+    link.symlink_to(db)
+    with RunLock(db), pytest.raises(AlreadyRunningError):
+        RunLock(link).__enter__()
+
+
+def test_console_mode_shuts_down_cleanly_on_sigterm(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Issue #12.16: console mode used to die on SIGTERM without closing anything."""
+    import signal
+    import time
+
+    feed_server.route("/feed.xml", body=b"<rss version='2.0'><channel><title>T</title></channel></rss>")
+    env = {**clean_environ(), "PANTAU_DB": str(tmp_path / "p.db"), "PANTAU_LOG_LEVEL": "INFO"}
+    assert pantau("feeds", "add", feed_server.url("/feed.xml"), env=env).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not feed_server.requests_to("/feed.xml"):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "stopping (signal received)" in err and "Traceback" not in err
+
+
 def test_demo_prints_at_least_30_alerts_offline() -> None:
     result = pantau("demo", timeout=120)
     assert result.returncode == 0, result.stderr

@@ -32,6 +32,7 @@ def test_all_values() -> None:
             "PANTAU_SEND_RATE": "10",
             "PANTAU_PAGE_TIMEOUT": "7.5",
             "PANTAU_PAGE_WORKERS": "4",
+            "PANTAU_DELIVERY_MAX_AGE": "7200",
         }
     )
     assert settings.telegram_token is not None
@@ -43,6 +44,8 @@ def test_all_values() -> None:
     assert settings.log_level == "DEBUG"
     assert settings.send_rate == 10.0
     assert settings.page_timeout == 7.5 and settings.page_workers == 4
+    assert settings.delivery_max_age == 7200
+    assert Settings.from_env({}).delivery_max_age == 3600
 
 
 def test_empty_token_means_console_mode() -> None:
@@ -80,6 +83,9 @@ def test_empty_token_means_console_mode() -> None:
         ("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot?x=1"),
         ("PANTAU_MAX_ALERT_AGE", "-1"),
         ("PANTAU_MAX_ALERT_AGE", "dua hari"),
+        ("PANTAU_DELIVERY_MAX_AGE", "0"),
+        ("PANTAU_DELIVERY_MAX_AGE", "1e23"),
+        ("PANTAU_DELIVERY_MAX_AGE", "1h"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:

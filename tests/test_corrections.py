@@ -25,7 +25,8 @@ from chat_fixtures import (
 )
 from fake_botapi import callback_payload, message_payload
 
-from bot.delivery.sender import PacingPolicy, Sender
+from bot.delivery.pacer import PacingPolicy
+from bot.delivery.sender import Sender
 from bot.feedback import buttons
 from bot.feedback.buttons import Draft, Press
 from bot.feedback.export import labelled_record, resolve

@@ -28,6 +28,7 @@ from fake_botapi import TOKEN, FakeBotAPIServer
 from feed_server import FeedServer
 from test_telegram_e2e import Pantau, wait_for
 
+from bot.delivery.pacer import PacingPolicy
 from bot.models import SubscriptionFilter
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -182,7 +183,7 @@ async def test_a_bug_while_sending_does_not_leave_rows_stuck_in_sending(
 
     monkeypatch.setattr(delivery, "render_alert_html", broken_once)
     core = FakeBotCore()
-    sender = delivery.Sender(db, Bot(TOKEN, request=FakeRequest(core)), policy=delivery.PacingPolicy(backoff_base=0.1))
+    sender = delivery.Sender(db, Bot(TOKEN, request=FakeRequest(core)), policy=PacingPolicy(backoff_base=0.1))
     for _ in range(20):  # the failed send is retried after backoff(1) = 0.1 s
         await sender.drain()
         if core.texts(1):
@@ -210,7 +211,7 @@ async def test_a_bug_on_every_try_ends_failed_with_the_reason(tmp_path: Path, mo
     await sub_store.add_subscription(db, 1, SubscriptionFilter(), thread_id=None, now=NOW)
     await publish(db, new_article(1, classification(SOLO)))
     monkeypatch.setattr(delivery, "render_alert_html", broken)
-    policy = delivery.PacingPolicy(backoff_base=0.05, max_attempts=2)
+    policy = PacingPolicy(backoff_base=0.05, max_attempts=2)
     sender = delivery.Sender(db, Bot(TOKEN, request=FakeRequest(FakeBotCore())), policy=policy)
     for _ in range(20):
         await sender.drain()
@@ -218,6 +219,6 @@ async def test_a_bug_on_every_try_ends_failed_with_the_reason(tmp_path: Path, mo
             break
         await asyncio.sleep(0.05)
     [row] = await delivery_store.get_deliveries(db, [1])
-    assert (row.status, row.attempts, row.last_error) == ("failed", 2, "RuntimeError: always")
+    assert (row.status, row.attempts, row.last_error) == ("failed", 2, "RuntimeError: always (after 2 attempts)")
     assert sender.stats.failed == 1
     await db.close()

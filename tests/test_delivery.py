@@ -12,7 +12,8 @@ from chat_fixtures import NOW, SOLO, Clock, classification, new_article, publish
 from fake_botapi import TOKEN, FakeBotCore, FakeRequest
 from telegram import Bot
 
-from bot.delivery.sender import Batch, Pacer, PacingPolicy, Sender
+from bot.delivery.pacer import Batch, Pacer, PacingPolicy
+from bot.delivery.sender import Sender
 from bot.delivery.telegram_errors import Action, classify_send_error
 from bot.models import SubscriptionFilter
 from storage import chats as chat_store
@@ -179,7 +180,7 @@ def test_a_chat_with_a_send_in_flight_waits_for_it() -> None:
         ("retry_after", Action.WAIT),
         ("migrate", Action.MIGRATE),
         ("parse_entities", Action.PLAIN_TEXT),
-        ("server_error", Action.BACKOFF),
+        ("server_error", Action.OUTAGE),
     ],
 )
 async def test_error_mapping_from_real_ptb_exceptions(error: str, action: Action) -> None:
@@ -332,18 +333,32 @@ async def test_deleted_topic_falls_back_to_the_chat(rig: Rig) -> None:
     assert "message_thread_id" not in params
 
 
-async def test_network_errors_back_off_then_fail_with_reason(rig: Rig) -> None:
+async def test_network_errors_are_retried_until_the_maximum_age_then_expired(rig: Rig) -> None:
+    policy = PacingPolicy(backoff_base=2.0, backoff_jitter=0.0, max_age=60.0)
+    rig.sender = Sender(rig.db, rig.sender.bot, clock=rig.mono, wall_clock=rig.wall, policy=policy)
     await subscribe(rig.db, 1)
-    rig.core.fail_next("server_error", chat_id=1, times=10)
+    rig.core.fail_next("server_error", chat_id=1, times=100)
     await publish(rig.db, new_article(1, classification(SOLO)))
     start = rig.mono.t
     await rig.run()
-    assert len(rig.core.calls_of("sendMessage")) == 3  # max_attempts
-    assert rig.mono.t - start >= 2.0 + 4.0  # exponential backoff between them
+    calls = [c.at for c in rig.core.calls_of("sendMessage")]
+    # Backoff 2, 4, 8, 16, then the last try exactly at the maximum age (30 s left, not 32).
+    assert len(calls) == 6
+    assert rig.mono.t - start >= 60.0
     async with rig.db.conn.execute("SELECT status, last_error FROM deliveries") as cur:
         status, error = await cur.fetchone()
-    assert status == "failed" and "Bad Gateway" in error and "after 3 attempts" in error
-    assert rig.sender.stats.failed == 1
+    assert status == "expired" and "Bad Gateway" in error and "undeliverable for 1 min" in error
+    assert rig.sender.stats.expired == 1 and rig.sender.stats.failed == 0
+
+
+async def test_an_unexpected_error_is_retried_a_bounded_number_of_times(rig: Rig) -> None:
+    """Only the Bot API being down is retried until max_age; an error we cannot name ends failed."""
+    await subscribe(rig.db, 1)
+    rig.core.fail_next("bad_request", chat_id=1, description="Bad Request: something new", times=10)
+    await publish(rig.db, new_article(1, classification(SOLO)))
+    await rig.run()
+    assert len(rig.core.calls_of("sendMessage")) == 1  # a BadRequest is Telegram's definite refusal
+    assert await rig.status() == {"failed": 1}
 
 
 async def test_transient_error_then_success(rig: Rig) -> None:

@@ -12,7 +12,8 @@ from fake_botapi import TOKEN, FakeBotAPIServer
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.delivery.sender import PacingPolicy, Sender
+from bot.delivery.pacer import PacingPolicy
+from bot.delivery.sender import Sender
 from bot.models import SubscriptionFilter
 from storage import chats as chat_store
 from storage import deliveries as delivery_store

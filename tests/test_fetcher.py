@@ -112,6 +112,20 @@ async def test_total_timeout_cuts_a_trickling_body(feed_server: FeedServer) -> N
     assert time.monotonic() - started < 2
 
 
+async def test_total_timeout_covers_every_redirect_hop(feed_server: FeedServer) -> None:
+    """Issue #12.5: each hop of a slow redirect chain answered within the total timeout, which used to apply
+    per hop (up to 6 × total); one deadline now covers the whole poll."""
+    for hop in range(4):
+        feed_server.route(f"/hop{hop}", status=302, redirect_to=f"/hop{hop + 1}", delay=0.3)
+    feed_server.route("/hop4", body=RSS, delay=0.3)
+    started = time.monotonic()
+    async with fast_fetcher(read_timeout=1.0, total_timeout=0.8) as fetcher:
+        with pytest.raises(FetchError, match=r"^timeout after 0.8 s$"):
+            await fetcher.fetch(feed_server.url("/hop0"), etag=None, last_modified=None)
+    assert time.monotonic() - started < 1.2
+    assert len(feed_server.requests_to("/hop4")) == 0
+
+
 async def test_connection_refused() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

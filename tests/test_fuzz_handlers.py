@@ -341,7 +341,8 @@ def test_every_button_answers_any_callback_data(tmp_path: Path) -> None:
 async def _alert_both(h: Harness) -> None:
     from chat_fixtures import SOLO, classification, new_article
 
-    from bot.delivery.sender import PacingPolicy, Sender
+    from bot.delivery.pacer import PacingPolicy
+    from bot.delivery.sender import Sender
     from bot.ingest.store import store_and_queue
 
     article = new_article(900, classification(SOLO, ["kecelakaan"]), title="Truk <b>tabrak</b> motor di Solo")

@@ -69,3 +69,10 @@ def test_backoff_delay(interval: float, error_count: int, retry_after: float | N
 
 def test_backoff_never_exceeds_the_cap() -> None:
     assert all(backoff_delay(interval=60, error_count=n) <= MAX_DELAY for n in range(200))
+
+
+def test_backoff_jitter_only_shortens_and_never_below_the_interval() -> None:
+    plain = backoff_delay(interval=60, error_count=4)
+    draws = [backoff_delay(interval=60, error_count=4, jitter=j / 10) for j in range(10)]
+    assert plain == 480 and all(0.8 * plain <= d <= plain for d in draws) and len(set(draws)) == 10
+    assert backoff_delay(interval=60, error_count=1, jitter=0.99) == 60

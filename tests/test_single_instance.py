@@ -108,3 +108,25 @@ async def test_one_conflict_is_only_a_warning(tmp_path: Path) -> None:
             assert await bot.stop() == 0
     log = (tmp_path / "pantau.log").read_text()
     assert "409 Conflict: is another process polling this bot token?" in log
+
+
+async def test_a_401_on_get_updates_is_retried_and_sigterm_still_ends_the_run(tmp_path: Path) -> None:
+    """Issue #12.3: one 401 on getUpdates (a self-hosted Bot API server restarting, a token revoked and
+    restored) ended PTB's polling for good: the process went on polling feeds, deaf to every command, and
+    SIGTERM did not end it within 120 s."""
+    async with FakeBotAPIServer() as api:
+        api.core.fail_next("unauthorized", method="getUpdates", times=3)
+        bot = Pantau(await bot_env(tmp_path, api), tmp_path / "pantau.log")
+        await bot.start()
+        try:
+            await wait_for(lambda: len(api.core.calls_of("getUpdates")) >= 4, 30, "polling after the 401s")
+            api.core.push_text(USER, "/start")
+            await wait_for(lambda: bool(api.core.texts(USER)), 20, "the reply to /start")
+        finally:
+            started = time.monotonic()
+            assert await bot.stop() == 0
+            assert time.monotonic() - started < 10
+    log = (tmp_path / "pantau.log").read_text()
+    assert log.count("does not accept the bot token for getUpdates (401)") == 3
+    assert "Traceback" not in log
+    assert TOKEN.split(":")[1] not in log

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,3 +253,58 @@ async def test_with_no_feeds_the_bundled_indonesian_list_is_imported_once(tmp_pa
     await ensure_feeds(db)  # not again: a configured list is never touched
     assert len(await feed_store.list_feeds(db)) == len(feeds)
     await db.close()
+
+
+async def test_a_reader_never_sees_another_coroutines_uncommitted_write(tmp_path: Path) -> None:
+    """Issue #9: readers (/latest, /search, /stats) shared the writer's connection and saw a row of another
+    coroutine's open transaction that was then rolled back."""
+    db = await open_database(tmp_path / "p.db")
+    now = datetime(2024, 12, 17, tzinfo=UTC)
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def writer_that_rolls_back() -> None:
+        with contextlib.suppress(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO feeds (url, added_at, next_check_at) VALUES (?, ?, ?)",
+                    ("https://uncommitted.example/rss", now.isoformat(), now.isoformat()),
+                )
+                inside.set()
+                await release.wait()
+                raise RuntimeError("rolled back")
+
+    task = asyncio.create_task(writer_that_rolls_back())
+    await inside.wait()
+    assert await feed_store.list_feeds(db) == []  # the read-only API does not see it …
+    async with db.conn.execute("SELECT count(*) FROM feeds") as cursor:
+        assert (await cursor.fetchone())[0] == 1  # … which the writer's connection would have
+    release.set()
+    await task
+    assert await feed_store.list_feeds(db) == []
+    await db.close()
+
+
+async def test_the_reader_connection_refuses_writes(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "p.db")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await db.reader.execute("DELETE FROM feeds")
+    await db.close()
+
+
+async def test_a_damaged_database_is_reported_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    db = await open_database(path)
+    now = datetime(2024, 12, 17, tzinfo=UTC)
+    for n in range(300):
+        await feed_store.add_feed(db, f"https://feed{n}.example/rss", now=now)
+    await db.close()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[2 * page + 100 : 5 * page] = b"\xff" * (3 * page - 100)  # scribble over data pages
+    path.write_bytes(bytes(data))
+    with pytest.raises(StorageError, match="damaged|malformed"):
+        await open_database(path, check=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,8 @@ from fake_botapi import TOKEN, FakeBotAPIServer, FakeBotCore
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.delivery.sender import SHORT_TEXT_MAX, PacingPolicy, Sender, telegram_length
+from bot.delivery.pacer import PacingPolicy
+from bot.delivery.sender import SHORT_TEXT_MAX, Sender, telegram_length
 from bot.models import SubscriptionFilter
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
@@ -65,7 +66,9 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
         # A short read timeout so the "timeout" fault (a 1.5 s hang) is a TimedOut, as on a bad network.
         bot = Bot(TOKEN, base_url=server.base_url, request=HTTPXRequest(read_timeout=0.5, connect_timeout=2.0))
         await bot.initialize()
-        policy = PacingPolicy(private_interval=0.2, group_interval=0.2, backoff_base=0.2, max_attempts=3)
+        policy = PacingPolicy(
+            private_interval=0.2, group_interval=0.2, backoff_base=0.2, backoff_jitter=0.0, max_attempts=3
+        )
         yield Live(server.core, db, Sender(db, bot, policy=policy))
         await bot.shutdown()
         await db.close()
@@ -187,7 +190,7 @@ async def test_an_alert_never_exceeds_4096_characters(live: Live) -> None:
 async def test_502_or_timeout_is_retried_with_backoff(live: Live, kind: str) -> None:
     await subscribe(live.db, 1)
     live.core.fail_next(kind, chat_id=1, hang=1.5)
-    await publish(live.db, new_article(1, classification(SOLO)))
+    await publish(live.db, new_article(1, classification(SOLO)), now=utcnow())
     await live.settle()
     (first, first_at), (second, second_at) = live.sends(1)
     assert second == 200 and first in (502, None, 504)  # a timed-out call is answered after we gave up
@@ -197,14 +200,58 @@ async def test_502_or_timeout_is_retried_with_backoff(live: Live, kind: str) -> 
     assert status == "sent" and error is not None and ("Bad Gateway" in error or "Timed" in error)
 
 
-async def test_502_every_time_ends_failed_with_the_reason(live: Live) -> None:
+async def test_502_every_time_is_retried_until_the_maximum_age_then_expired(live: Live) -> None:
+    """A 5xx is never final by count (it used to fail after max_attempts): retried with exponential backoff
+    until the alert is max_age old, then 'expired' with the reason."""
+    live.sender = Sender(live.db, live.sender.bot, policy=replace(live.sender.policy, max_age=2.0))
     await subscribe(live.db, 1)
-    live.core.fail_next("server_error", chat_id=1, times=10)
-    await publish(live.db, new_article(1, classification(SOLO)))
+    live.core.fail_next("server_error", chat_id=1, times=100)
+    queued = time.monotonic()
+    await publish(live.db, new_article(1, classification(SOLO)), now=utcnow())
     await live.settle()
     calls = live.sends(1)
-    assert [s for s, _ in calls] == [502, 502, 502]  # max_attempts, then no more
-    assert calls[2][1] - calls[1][1] >= 2 * (calls[1][1] - calls[0][1]) * 0.8  # exponential
+    assert len(calls) > 3 and {s for s, _ in calls} == {502}  # more than max_attempts
+    gaps = [b - a for (_, a), (_, b) in zip(calls, calls[1:], strict=False)]
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8  # exponential from backoff_base
+    # The last try at the maximum age, counted from queueing (stored to the second: up to 1 s earlier).
+    assert calls[-1][1] - queued >= 2.0 - 1.0
     [(status, error)] = await live.rows(1)
-    assert status == "failed" and error is not None and "Bad Gateway" in error and "(after 3 attempts)" in error
-    assert (await delivery_store.count_by_status(live.db)) == {"failed": 1}
+    assert status == "expired" and error is not None and "Bad Gateway" in error and "undeliverable" in error
+    assert (await delivery_store.count_by_status(live.db)) == {"expired": 1}
+    assert live.sender.stats.expired == 1
+
+
+async def test_an_outage_longer_than_every_backoff_loses_no_alert_and_resumes_in_order(live: Live) -> None:
+    """Issue #12.1, scaled down: 20 chats, the Bot API answers 502 for longer than max_attempts backoffs
+    last (which used to fail every row for good); when it is back every alert arrives, in order."""
+    policy = replace(
+        live.sender.policy, overall_rate=200.0, backoff_base=0.05, backoff_max=0.2, max_attempts=3, max_age=30.0
+    )
+    live.sender = Sender(live.db, live.sender.bot, policy=policy)
+    chats = list(range(1, 21))
+    for chat_id in chats:
+        await subscribe(live.db, chat_id)
+    live.core.fail_next("server_error", times=10_000)  # every chat, until cleared
+    now = utcnow()
+    await publish(live.db, new_article(1, classification(SOLO)), new_article(2, classification(SOLO)), now=now)
+    task = asyncio.create_task(live.sender.run())
+    # The outage lasts until every chat has been refused more often than max_attempts (which used to be final).
+    deadline = time.monotonic() + 15
+    while not all(len(live.sends(chat_id)) > policy.max_attempts for chat_id in chats):
+        assert time.monotonic() < deadline, [len(live.sends(chat_id)) for chat_id in chats]
+        await asyncio.sleep(0.05)
+    assert set(await delivery_store.count_by_status(live.db)) <= {"pending", "sending"}  # none given up
+    live.core.failures.clear()  # the Bot API is back
+    try:
+        deadline = time.monotonic() + 10
+        while (await delivery_store.count_by_status(live.db)) != {"sent": 40}:
+            assert time.monotonic() < deadline, await delivery_store.count_by_status(live.db)
+            await asyncio.sleep(0.05)
+    finally:
+        await live.sender.stop()
+        task.cancel()
+    for chat_id in chats:
+        # Two messages or, after the retries, one digest; either way each alert once, oldest first.
+        joined = "\n".join(live.core.texts(chat_id))
+        assert joined.count(">Berita nomor 1<") == joined.count(">Berita nomor 2<") == 1, chat_id
+        assert joined.index(">Berita nomor 1<") < joined.index(">Berita nomor 2<"), chat_id

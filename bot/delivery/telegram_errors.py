@@ -7,6 +7,7 @@ subclasses BadRequest (400) and TimedOut. BadRequest being a NetworkError is why
 from __future__ import annotations
 
 import datetime as dtm
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -20,7 +21,10 @@ class Action(StrEnum):
     PLAIN_TEXT = "plain_text"  # our HTML was refused: send the same alert without markup
     NO_THREAD = "no_thread"  # the forum topic is gone: send to the chat itself
     SHORTEN = "shorten"  # Telegram counted the text as too long (entities, UTF-16): resend a shorter one once
-    BACKOFF = "backoff"  # transient (network, timeout, server): retry later with exponential backoff
+    # The Bot API is unreachable or failing (network error, timeout, 5xx, a 401/404 from a flaky
+    # self-hosted server): never final; retry with capped backoff until the row's maximum age, then expired.
+    OUTAGE = "outage"
+    BACKOFF = "backoff"  # anything unexpected: retry with backoff a bounded number of times, then failed
     FAIL = "fail"  # permanent for this message: mark failed with the reason
 
 
@@ -48,12 +52,28 @@ _GONE = (
 )
 
 
+# A broken or hostile Bot API can ask for any wait: -5 (retry once a second forever), 1e10 (mute the
+# chat until 2343), "x". Waits are kept within [MIN, MAX]; what is not a positive number of seconds waits
+# DEFAULT.
+RETRY_AFTER_MIN = 1.0
+RETRY_AFTER_MAX = 3600.0
+RETRY_AFTER_DEFAULT = 30.0
+
+
 def retry_after_seconds(exc: RetryAfter) -> float:
-    """RetryAfter.retry_after is an int before PTB_TIMEDELTA=1 and a timedelta after; accept both."""
-    value = exc.retry_after
-    if isinstance(value, dtm.timedelta):
-        return value.total_seconds()
-    return float(value)
+    """Seconds Telegram asked us to wait, clamped to [RETRY_AFTER_MIN, RETRY_AFTER_MAX].
+
+    RetryAfter.retry_after is an int before PTB_TIMEDELTA=1 and a timedelta after; PTB passes through
+    whatever the server sent, so anything else is possible too.
+    """
+    value: object = exc.retry_after
+    try:
+        seconds = value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return RETRY_AFTER_DEFAULT
+    if math.isnan(seconds) or seconds <= 0:  # nonsense, not an invitation to retry at once
+        return RETRY_AFTER_DEFAULT
+    return min(max(seconds, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
 
 
 def classify_send_error(exc: BaseException) -> SendFailure:
@@ -77,7 +97,8 @@ def classify_send_error(exc: BaseException) -> SendFailure:
             return SendFailure(Action.NO_THREAD, f"BadRequest: {text}")
         return SendFailure(Action.FAIL, f"BadRequest: {text}")
     if isinstance(exc, InvalidToken):
-        return SendFailure(Action.BACKOFF, f"InvalidToken: {text}")
+        # A revoked token, or a self-hosted server answering 401 while it restarts: wait it out.
+        return SendFailure(Action.OUTAGE, f"InvalidToken: {text}")
     if isinstance(exc, (TimedOut, NetworkError)):
-        return SendFailure(Action.BACKOFF, f"{type(exc).__name__}: {text}")
+        return SendFailure(Action.OUTAGE, f"{type(exc).__name__}: {text}")
     return SendFailure(Action.BACKOFF, f"{type(exc).__name__}: {text}")

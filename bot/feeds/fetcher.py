@@ -168,11 +168,16 @@ class Fetcher:
         seen = {url}
         permanent: str | None = None
         still_permanent = True  # only a chain of 301/308 from the start moves the feed
+        # One deadline for the whole poll, every redirect hop included (a trickling chain of hops must not
+        # get total_timeout each); it starts with the first request, not while queued for a slot.
+        deadline: float | None = None
         for _hop in range(self.max_redirects + 1):
             target = _checked_url(current)
             async with self._slot(target.host, urgent=urgent):
+                if deadline is None:
+                    deadline = asyncio.get_running_loop().time() + self.total_timeout
                 try:
-                    async with asyncio.timeout(self.total_timeout):
+                    async with asyncio.timeout_at(deadline):
                         outcome = await self._request(client, target, headers)
                 except TimeoutError:
                     raise FetchError(f"timeout after {self.total_timeout:g} s") from None

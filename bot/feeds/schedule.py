@@ -12,6 +12,7 @@ import math
 from typing import Final, TypeGuard
 
 MAX_DELAY: Final = 24 * 60 * 60.0  # seconds
+JITTER: Final = 0.2  # the largest fraction a random draw takes off a backoff
 
 
 def next_check_delay(
@@ -34,14 +35,16 @@ def backoff_delay(
     error_count: int,
     retry_after: float | None = None,
     max_delay: float = MAX_DELAY,
+    jitter: float = 0.0,
 ) -> float:
     """Seconds until the next try after `error_count` consecutive failures (1 = first failure).
 
     Doubles per failure: interval, 2×, 4×, … capped at `max_delay`; a larger Retry-After wins
-    (also capped).
+    (also capped). `jitter` in [0, 1) (a random draw) takes up to JITTER of the doubling off, so feeds
+    that failed together (one host down) do not all come back in the same second.
     """
     exponent = min(max(error_count, 1) - 1, 64)  # 2**64 × any interval is far past the cap
-    delay = interval * 2.0**exponent
+    delay = interval * 2.0**exponent * (1.0 - JITTER * min(max(jitter, 0.0), 1.0))
     if _usable(retry_after):
         delay = max(delay, retry_after)
     return _clamp(delay, interval=interval, max_delay=max_delay)

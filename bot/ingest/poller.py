@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -133,6 +135,7 @@ class Poller:
         full_text: FullTextReader | None = None,
         parse_budget: float | None = None,
         max_alert_age: timedelta | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -142,6 +145,7 @@ class Poller:
         self.full_text = full_text
         self.parse_budget = parse_budget  # seconds per parse; None: the pool's default
         self.max_alert_age = max_alert_age  # None: alert new items whatever their date
+        self.rng = rng or random.Random()  # backoff jitter
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed whose next_check_at has come, concurrently (the fetcher caps concurrency)."""
@@ -149,13 +153,16 @@ class Poller:
         return await self.poll_feeds(feeds)
 
     async def poll_feeds(self, feeds: list[Feed]) -> PollSummary:
+        """Poll `feeds` concurrently and add up the results (`pantau poll --once`; the long-running modes
+        poll each feed on its own schedule through bot.ingest.loop)."""
         summary = PollSummary()
-        results = await asyncio.gather(*(self.poll_feed(feed) for feed in feeds))
-        for result in results:
+        for result in await asyncio.gather(*(self.poll_feed(feed) for feed in feeds)):
             summary.add(result)
         return summary
 
     async def poll_feed(self, feed: Feed) -> PollSummary:
+        """Poll one feed and record the outcome; never raises (but for cancellation), so one feed — or a
+        busy database while recording it — cannot abort the others."""
         summary = PollSummary()
         try:
             await self._poll(feed, summary)
@@ -163,8 +170,11 @@ class Poller:
             summary.failed += 1
             # Feed URLs may carry credentials (user:pass@, ?api_key=); logs and last_error show them masked.
             error = mask_urls_in_text(str(exc))
-            await self._record_failure(feed, error, getattr(exc, "retry_after", None))
             logger.warning("feed %s failed: %s", mask_url(feed.url), error)
+            await self._record_failure(feed, error, getattr(exc, "retry_after", None))
+        except sqlite3.Error as exc:  # the feed is fine; storing its result failed (busy, disk full)
+            summary.failed += 1
+            logger.warning("feed %s: could not store the result, will poll again: %s", mask_url(feed.url), exc)
         except Exception as exc:  # a bug, not the feed's fault: keep the loop alive, keep the traceback
             summary.failed += 1
             logger.exception("unexpected error polling %s", mask_url(feed.url))
@@ -174,10 +184,18 @@ class Poller:
 
     async def _record_failure(self, feed: Feed, error: str, retry_after: float | None) -> None:
         now = self.clock()
-        delay = backoff_delay(interval=self.interval, error_count=feed.error_count + 1, retry_after=retry_after)
-        await feed_store.record_failure(
-            self.db, feed.id, now=now, error=error, next_check_at=now + timedelta(seconds=delay)
+        delay = backoff_delay(
+            interval=self.interval,
+            error_count=feed.error_count + 1,
+            retry_after=retry_after,
+            jitter=self.rng.random(),
         )
+        try:
+            await feed_store.record_failure(
+                self.db, feed.id, now=now, error=error, next_check_at=now + timedelta(seconds=delay)
+            )
+        except sqlite3.Error as exc:  # the feed stays due and is tried again; nothing else is lost
+            logger.warning("feed %s: could not record its failure: %s", mask_url(feed.url), exc)
 
     async def _poll(self, feed: Feed, summary: PollSummary) -> None:
         # Feeds added from Telegram fetch through the SSRF guard on every poll (DNS can change).

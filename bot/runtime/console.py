@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TextIO
+import signal
+from collections.abc import Coroutine
+from typing import Any, TextIO
 
 from bot.config import Settings
 from bot.feeds.fetcher import Fetcher
 from bot.formatting import render_alert_text
 from bot.ingest.feedlist import ensure_feeds
 from bot.ingest.fulltext import FullTextReader
+from bot.ingest.loop import DEFAULT_TICK, PollLoop
 from bot.ingest.poller import Poller, PollSummary
 from storage import feeds as feed_store
 from storage.db import Database, open_database
-from storage.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ def print_new_articles(summary: PollSummary, out: TextIO) -> None:
 
 
 async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
+    """`pantau poll`: with --once one pass over every feed and one summary line; else poll forever."""
     db = await open_database(settings.db_path)
     try:
         async with Fetcher() as fetcher:
@@ -45,35 +48,55 @@ async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
                 summary = await poller.poll_feeds(await feed_store.list_feeds(db))
                 out.write(summary.line() + "\n")
                 return 0
-            while True:
-                summary = await poller.poll_due()
-                if summary.fetched or summary.not_modified or summary.failed:
-                    out.write(summary.line() + "\n")
-                    out.flush()
-                await sleep_until_due(db, settings.poll_interval)
+
+            def report(summary: PollSummary) -> None:
+                out.write(summary.line() + "\n")
+                out.flush()
+
+            await until_signalled(PollLoop(poller, report, tick=min(DEFAULT_TICK, float(settings.poll_interval))).run())
+            return 0
     finally:
         await db.close()
+
+
+async def until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` until SIGTERM or SIGINT, then cancel it and return, so the caller's cleanup (closing
+    the database) runs: a supervisor's stop is an orderly shutdown, not a kill."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task(work)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        stopper.cancel()
+        task.cancel()
+        await asyncio.gather(task, stopper, return_exceptions=True)
+    if stop.is_set():
+        logger.info("stopping (signal received)")
+    elif (error := task.exception()) is not None:
+        raise error
 
 
 async def run_console(settings: Settings, out: TextIO) -> int:
     """Console mode: poll forever and print every new article in the alert format."""
-    db = await open_database(settings.db_path)
+    db = await open_database(settings.db_path, check=True)
     try:
         await ensure_feeds(db)
         async with Fetcher() as fetcher:
-            poller = make_poller(db, fetcher, settings)
-            while True:
-                summary = await poller.poll_due()
+
+            def report(summary: PollSummary) -> None:
                 print_new_articles(summary, out)
                 if summary.fetched or summary.failed:
                     logger.info("%s", summary.line())
-                await sleep_until_due(db, settings.poll_interval)
+
+            poller = make_poller(db, fetcher, settings)
+            await until_signalled(PollLoop(poller, report, tick=min(DEFAULT_TICK, float(settings.poll_interval))).run())
+            return 0
     finally:
         await db.close()
-
-
-async def sleep_until_due(db: Database, interval: float) -> None:
-    """Sleep until the next feed is due, at least 1 s and at most `interval`."""
-    next_due = await feed_store.next_due_at(db)
-    delay = interval if next_due is None else (next_due - utcnow()).total_seconds()
-    await asyncio.sleep(min(max(delay, 1.0), interval))

@@ -18,6 +18,9 @@ class RunLock:
     """An exclusive flock on `<db>.lock`, released by the kernel even when the process is killed."""
 
     def __init__(self, db_path: Path) -> None:
+        # The file the path ends up at: a symlink (or ~, or a relative path) to the same database must
+        # meet the same lock.
+        db_path = db_path.expanduser().resolve()
         self.path = db_path.with_name(db_path.name + ".lock")
         self._fd: int | None = None
 

@@ -13,21 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot.config import Secret, Settings, redact
-from bot.delivery.sender import PacingPolicy, Sender
+from bot.delivery.pacer import PacingPolicy
+from bot.delivery.sender import Sender
 from bot.errors import ConfigError, PantauError
 from handlers.context import CONTEXT_TYPES, AppContext, BotData, BotServices
 from storage.db import open_database
@@ -35,9 +38,6 @@ from storage.db import open_database
 logger = logging.getLogger(__name__)
 
 PTBApp = Application[Any, Any, Any, Any, Any, Any]
-# The poll loop sleeps until the next feed is due, but at most this long (each feed keeps its own
-# interval; a feed an admin just added is picked up within this time).
-POLL_TICK_MAX = 5.0
 # getUpdates answered 409 Conflict this many times within CONFLICT_WINDOW seconds: another process polls
 # the same token (Telegram gives each poller a 409 in turn), so `pantau run` stops and exits 1. One 409
 # alone is tolerated (a previous instance's long poll can outlive it briefly). PTB retries after 1, 1.5,
@@ -149,15 +149,38 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.get_updates_request(UpdatesRequest(connection_pool_size=1))
     application = builder.build()
     data = _bot_data(application)
-    data.runtime = _Runtime(
-        settings=settings, background=background, policy=policy or PacingPolicy(overall_rate=settings.send_rate)
-    )
+    default_policy = PacingPolicy(overall_rate=settings.send_rate, max_age=float(settings.delivery_max_age))
+    data.runtime = _Runtime(settings=settings, background=background, policy=policy or default_policy)
     data.services = services
-    application.add_error_handler(_on_conflict)  # first, so a 409 is not logged as a handler error
+    application.add_error_handler(_on_polling_error)  # first, so a 409 is not logged as a handler error
     handlers.register(application)
     return application
+
+
+class UpdatesRequest(HTTPXRequest):
+    """PTB's HTTP stack for getUpdates, except that a 401/404 answer is retried instead of final.
+
+    PTB ends its polling loop for good on InvalidToken (401/404): one such answer — a token revoked and
+    restored, a self-hosted Bot API server restarting — left the process polling feeds and looking
+    healthy while no command got an answer. Seen as a 502 instead, it goes through PTB's network-error
+    backoff (1 s, growing to 30 s) and `_on_polling_error` logs it loudly, once per try.
+    """
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, *args, **kwargs)
+        if code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
+            description = f"{UNAUTHORIZED_MARK} ({code}); commands get no answer until it does; retrying"
+            return HTTPStatus.BAD_GATEWAY, json.dumps(
+                {"ok": False, "error_code": 502, "description": description}
+            ).encode()
+        return code, payload
+
+
+UNAUTHORIZED_MARK = "the Bot API server does not accept the bot token for getUpdates"
 
 
 def _drop_conflict_tracebacks(record: logging.LogRecord) -> bool:
@@ -176,8 +199,18 @@ def _runtime(application: PTBApp) -> _Runtime:
     return runtime
 
 
-async def _on_conflict(update: object, context: AppContext) -> None:
-    """Another poller uses this token: warn, and after CONFLICT_LIMIT 409s stop (run_bot exits 1)."""
+async def _on_polling_error(update: object, context: AppContext) -> None:
+    """Errors of getUpdates itself: one log line each, never a traceback (PTB retries them with backoff).
+
+    A 409 Conflict means another poller uses this token: warn, and after CONFLICT_LIMIT 409s stop
+    (run_bot exits 1).
+    """
+    if update is None and isinstance(context.error, NetworkError) and not isinstance(context.error, Conflict):
+        if UNAUTHORIZED_MARK in str(context.error):
+            logger.error("getUpdates: %s", context.error)
+        else:
+            logger.warning("getUpdates failed, retrying: %s", context.error)
+        raise ApplicationHandlerStop
     if not isinstance(context.error, Conflict):
         return
     now = time.monotonic()
@@ -209,7 +242,7 @@ async def _post_init(application: PTBApp) -> None:
     settings = runtime.settings
     if data.services is None:
         runtime.own_db = True
-        data.services = BotServices(settings=settings, db=await open_database(settings.db_path))
+        data.services = BotServices(settings=settings, db=await open_database(settings.db_path, check=True))
     svc = data.services
     await handlers.set_menu(application, settings.admin_ids)
     if not runtime.background:
@@ -222,36 +255,28 @@ async def _post_init(application: PTBApp) -> None:
 
 
 async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -> None:
-    """Poll due feeds forever; wake the sender as soon as alerts are queued."""
+    """Poll each feed when it is due (bot.ingest.loop); wake the sender as soon as alerts are queued."""
     from bot.feeds.fetcher import Fetcher
     from bot.ingest.feedlist import ensure_feeds
-    from bot.runtime.console import make_poller, sleep_until_due
+    from bot.ingest.loop import DEFAULT_TICK, PollLoop
+    from bot.ingest.poller import PollSummary
+    from bot.runtime.console import make_poller
 
     settings = svc.settings
     await ensure_feeds(svc.db)
     runtime.fetcher = Fetcher()
     fetcher = await runtime.fetcher.__aenter__()
+
+    def report(summary: PollSummary) -> None:
+        if summary.queued and svc.sender is not None:
+            svc.sender.wake()
+        if summary.new_articles or summary.failed:
+            logger.info("%s", summary.line())
+        elif summary.fetched:
+            logger.debug("%s", summary.line())
+
     poller = make_poller(svc.db, fetcher, settings)
-    tick = min(POLL_TICK_MAX, float(settings.poll_interval))
-    while True:
-        try:
-            summary = await poller.poll_due()
-            if summary.queued and svc.sender is not None:
-                svc.sender.wake()
-            if summary.new_articles or summary.failed:
-                logger.info("%s", summary.line())
-            elif summary.fetched:
-                logger.debug("%s", summary.line())
-        except Exception:  # the poller records per-feed errors itself; this is a bug, keep polling
-            logger.exception("poll round failed")
-        try:
-            # Until the next feed is due (≥ 1 s, ≤ tick), not a whole tick after a round that took a while.
-            await sleep_until_due(svc.db, tick)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("reading the next due feed failed")
-            await asyncio.sleep(tick)
+    await PollLoop(poller, report, tick=min(DEFAULT_TICK, float(settings.poll_interval))).run()
 
 
 async def _post_stop(application: PTBApp) -> None:
