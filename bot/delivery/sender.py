@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 
+from bot.delivery import documents
 from bot.delivery.telegram_errors import Action, SendFailure, classify_send_error
 from bot.feedback.buttons import alert_keyboard
 from bot.formatting import (
@@ -185,10 +186,12 @@ class Pacer:
 
     def _batch(self, chat_id: int, rows: list[Delivery], now: float) -> Batch:
         first = rows[0]
-        same_topic = [r for r in rows if r.thread_id == first.thread_id]
+        # Briefs and spike alerts (kind != 'alert') always go alone; digests gather article alerts only.
+        same_topic = [r for r in rows if r.thread_id == first.thread_id and r.is_alert]
         threshold = self.policy.digest_threshold
         if (
-            threshold is not None
+            first.is_alert
+            and threshold is not None
             and len(same_topic) >= self.policy.digest_min_items
             and self.recent_count(chat_id, now) + len(rows) > threshold
         ):
@@ -323,7 +326,9 @@ class Sender:
                 if not rows:
                     self.pacer.release(batch)
                     continue
-                articles = {row.article_id: self._articles.get(row.article_id) for row in rows}
+                articles = {
+                    row.article_id: self._articles.get(row.article_id) for row in rows if row.article_id is not None
+                }
                 task = asyncio.create_task(self._send(replace(batch, rows=rows), articles))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -368,7 +373,10 @@ class Sender:
         try:
             if (wait := batch.at - self.clock()) > 0:
                 await asyncio.sleep(wait)  # its overall slot (claimed ahead, already 'sending')
-            sent_to = await self._deliver(batch, articles or {})
+            if batch.rows[0].is_alert:
+                sent_to = await self._deliver(batch, articles or {})
+            else:
+                sent_to = await self._deliver_report(batch)
         except Exception as exc:
             self._stale = True
             logger.exception("unexpected error delivering to chat %s", batch.chat_id)
@@ -418,6 +426,7 @@ class Sender:
         articles: list[Article] = []
         missing: list[int] = []
         for row in batch.rows:
+            assert row.article_id is not None  # alert rows always have one (schema CHECK)
             article = known.get(row.article_id) or await article_store.get_article(self.db, row.article_id)
             if article is None:
                 missing.append(row.id)
@@ -496,6 +505,35 @@ class Sender:
             logger.info("sent %d alert(s) to chat %s", len(ids), chat_id)
             return chat_id
         await self._handle_failure(chat_id, rows, SendFailure(Action.FAIL, "gave up after repeated rewrites"))
+        return chat_id
+
+    async def _deliver_report(self, batch: Batch) -> int | None:
+        """A brief or spike alert (bot.delivery.documents), with the same error mapping as an alert."""
+        row = batch.rows[0]
+        chat_id, thread_id = batch.chat_id, batch.thread_id
+        for _ in range(3):  # a migrated chat, a deleted topic
+            try:
+                message = await documents.send_report(
+                    self.db, self.bot, row, chat_id=chat_id, thread_id=thread_id, now=self.wall_clock()
+                )
+            except Exception as exc:  # every Telegram outcome is mapped; anything else is a backoff
+                failure = classify_send_error(exc)
+                if failure.action is Action.MIGRATE and failure.new_chat_id is not None:
+                    self._stale = True
+                    await chat_store.migrate_chat(self.db, chat_id, failure.new_chat_id, now=self.wall_clock())
+                    self.pacer.forget(chat_id)
+                    chat_id = failure.new_chat_id
+                    continue
+                if failure.action is Action.NO_THREAD and thread_id is not None:
+                    thread_id = None
+                    continue
+                await self._handle_failure(chat_id, [row], failure)
+                return chat_id
+            await self._mark_sent([row.id], message.message_id, False)
+            self.stats.messages += 1
+            logger.info("sent %s report to chat %s", row.kind, chat_id)
+            return chat_id
+        await self._handle_failure(chat_id, [row], SendFailure(Action.FAIL, "gave up after repeated rewrites"))
         return chat_id
 
     async def _handle_failure(self, chat_id: int, rows: list[Delivery], failure: SendFailure) -> None:
