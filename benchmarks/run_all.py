@@ -77,7 +77,7 @@ def stories_bench(stories: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10")
     parser.add_argument("--feeds", type=int, help="feeds of scenarios 1 and 9 (default 6,000; 600 with --quick)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--reuse", type=Path, help="results.json whose figures stand for scenarios not in --only")
@@ -291,6 +291,35 @@ def main() -> int:
                 f"{r['extract_ms_per_page'] or 0:.1f} ms / {r['extract_cpu_ms_per_page'] or 0:.1f} ms",
             ),
         ]
+    r = step(
+        10,
+        "reports",
+        lambda: run_worker("benchmarks.bench_reports", *(["--articles", "100000"] if q else []), timeout=1800),
+    )
+    if r and "error" not in r:
+        rows += [
+            Row(
+                "10 reports",
+                f"/ringkasan 30 hari at {r['articles']:,} articles, chart included (slowest scope)",
+                f"{r['ringkasan_30d_s']:.2f} s",
+                "≤ 2 s",
+                r["ringkasan_30d_s"] <= 2,
+            ),
+            Row(
+                "",
+                f"/ekspor 30 hari, {r['export_30d_rows']:,} rows to CSV + XLSX: time / peak RSS growth",
+                f"{r['export_30d_s']:.1f} s / {r['export_peak_rss_growth_mb']:.0f} MB",
+                "streams",
+                r["export_peak_rss_growth_mb"] <= 50,
+            ),
+            Row(
+                "",
+                "spike check, every Kab/Kota × kasus: one cycle",
+                f"{r['spike_check_s'] * 1000:.0f} ms",
+                "≤ 1 s",
+                r["spike_check_s"] <= 1,
+            ),
+        ]
     for name in (
         "poll_cycle",
         "versus_feedparser",
@@ -301,6 +330,7 @@ def main() -> int:
         "storage",
         "stories",
         "poll_cycle_pages",
+        "reports",
     ):
         if name in results and "error" in results[name]:
             rows.append(Row(name, "ERROR", results[name]["error"][:80]))

@@ -149,6 +149,14 @@ def _build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--trusted", action="store_true", help="only corrections by group admins and PANTAU_ADMIN_IDS")
     exp.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     fb_sub.add_parser("stats", help="corrections per field (7/30 days), share of alerts corrected, what to fix next")
+
+    art = sub.add_parser("export", help="stored articles of a period as CSV (UTF-8 with BOM), XLSX or JSON lines")
+    art.add_argument("--since", default="7d", help="how far back: 7d, 30d, 24h … (default 7d)")
+    art.add_argument("--city", action="append", default=[], help="Kab/Kota or province, any alias; repeatable")
+    art.add_argument("--case", action="append", default=[], help="case key or everyday word; repeatable")
+    art.add_argument("--format", choices=("csv", "xlsx", "jsonl"), default="csv")
+    art.add_argument("--zone", choices=("WIB", "WITA", "WIT"), default="WIB", help="time zone of the times")
+    art.add_argument("-o", "--output", type=Path, help="file to write (default: standard output; xlsx needs one)")
     return parser
 
 
@@ -258,6 +266,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.runtime.story_commands import list_stories
 
         return asyncio.run(list_stories(settings, sys.stdout, limit=args.limit, hours=args.hours))
+    if args.command == "export":
+        from bot.runtime.export_command import export_command
+
+        return asyncio.run(export_command(settings, args, sys.stdout, sys.stderr))
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -140,3 +140,74 @@ class LabelCorrection:
         if self.field == "sentiment":
             return self.sentiment is cls.sentiment
         return False
+
+
+# ---- reports (/ringkasan, daily brief, spikes, /ekspor): what storage aggregates, what bot.reports renders --
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWindow:
+    """A half-open UTC period [start, end) and how to bucket it: per local hour or per local day."""
+
+    start: datetime
+    end: datetime
+    utc_offset_hours: int  # the chat's zone: WIB 7, WITA 8, WIT 9
+    hourly: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TopStory:
+    """One story (or article, when there are no stories) of a report, by how many outlets carried it."""
+
+    article_id: int  # its first article in the period
+    title: str
+    link: str
+    outlets: int
+    articles: int
+    city_name: str | None
+    sentiment: Sentiment
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryData:
+    """Everything /ringkasan shows, aggregated in SQL. `unit` says what was counted."""
+
+    unit: str  # "stories" (articles grouped by story) or "articles"
+    # (bucket, negative, neutral, positive); bucket is the local day "2026-12-01" or hour "2026-12-01 07".
+    timeline: tuple[tuple[str, int, int, int], ...]
+    total: int
+    negative: int
+    previous_total: int  # the period of the same length just before
+    previous_negative: int
+    top_cases: tuple[tuple[str, int], ...]  # (case key, count), biggest first
+    top_cities: tuple[tuple[str, int], ...]  # (Kab/Kota name, count)
+    negative_cities: tuple[tuple[str, int], ...]  # (Kab/Kota name, negative count)
+    top_stories: tuple[TopStory, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PairCount:
+    """Stories of one Kab/Kota × kasus: in the recent window and in the baseline period before it."""
+
+    city_code: str
+    city_name: str
+    case_key: str
+    recent: int
+    baseline: int  # in the same hours of the day, summed over the baseline's days
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One line of /ekspor and `pantau export`."""
+
+    at: datetime  # publication time, or when Pantau fetched it
+    outlet: str
+    title: str
+    link: str
+    city_name: str
+    province: str
+    cases: tuple[str, ...]
+    sentiment: Sentiment
+    confidence: int
+    story_id: int | None
+    subscription_id: int | None  # the first of the chat's subscriptions that matched

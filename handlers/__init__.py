@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 
 from bot.feedback.buttons import ALERT_DATA_PATTERN, CORRECTION_DATA_PATTERN
-from handlers import admin, browse, corrections, picker, start, subscriptions
+from handlers import admin, browse, corrections, picker, reports, start, subscriptions
 from handlers.context import AppContext, BotData
 from handlers.errors import error_handler
 from handlers.ratelimit import make_rate_limit
@@ -55,6 +55,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("resume", ("lanjut",), "Lanjutkan peringatan (/lanjut)", subscriptions.resume),
     Command("muted", ("bisukan",), "Sumber berita yang dibisukan (/bisukan)", corrections.muted),
     Command("unmute", ("suarakan",), "Suarakan lagi sumber: nomor atau all (/suarakan)", corrections.unmute),
+    Command("summary", ("ringkasan",), "Grafik dan ringkasan berita (/ringkasan 7 hari)", reports.summary),
+    Command("daily", ("ringkasan_harian",), "Ringkasan otomatis tiap hari (/ringkasan_harian)", reports.daily),
+    Command("zone", ("zona",), "Zona waktu chat: WIB, WITA, WIT (/zona)", reports.set_zone),
+    Command("spikes", ("lonjakan",), "Peringatan lonjakan berita: on/off (/lonjakan)", reports.spikes),
+    Command("export", ("ekspor",), "Berkas CSV dan Excel berita yang cocok (/ekspor)", reports.export),
     Command("addfeed", ("tambahfeed",), "Admin: tambah feed", admin.add_feed, admin=True),
     Command("feeds", (), "Admin: daftar feed dan kesehatannya", admin.list_feeds, admin=True),
     Command("removefeed", ("hapusfeed",), "Admin: hapus feed", admin.remove_feed, admin=True),

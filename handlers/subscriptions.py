@@ -25,6 +25,7 @@ from handlers.common import (
 )
 from handlers.context import AppContext, PendingSubscription, chat_data, services
 from storage import chats as chat_store
+from storage import reports as report_store
 from storage import subscriptions as sub_store
 from storage.db import Database
 
@@ -170,7 +171,8 @@ async def list_subscriptions(update: Update, context: AppContext) -> None:
     subs = await sub_store.list_subscriptions(svc.db, chat.id)
     stored = await chat_store.get_chat(svc.db, chat.id)
     held = stored is not None and stored.held(svc.now())
-    await reply(update, texts.render_subscriptions(subs, stored, held=held))
+    settings = await report_store.report_settings(svc.db, chat.id)
+    await reply(update, texts.render_subscriptions(subs, stored, held=held) + texts.report_settings_lines(settings))
 
 
 async def pause(update: Update, context: AppContext) -> None:

@@ -16,6 +16,7 @@ from bot.subscriptions.query import case_name, describe_filter, is_empty, parse_
 from bot.subscriptions.regions import resolve_region
 from handlers.errors_id import indonesian
 from storage.chats import Chat
+from storage.reports import ReportSettings
 from storage.stats import Stats
 
 esc = html.escape
@@ -99,6 +100,11 @@ HELP = """<b>Perintah Pantau</b>
   /resume (/lanjut) atau saat jeda habis (digabung jadi ringkasan bila banyak)
 /muted (/bisukan) — sumber berita yang dibisukan di chat ini (tombol 🔇 di bawah peringatan)
 /unmute (/suarakan) <i>nomor</i> atau <code>all</code> — terima lagi berita dari sumber itu
+/summary (/ringkasan) <i>[hari ini|kemarin|7 hari|30 hari] [kata…]</i> — grafik dan ringkasan,
+  contoh: <code>/ringkasan 7 hari</code>
+/daily (/ringkasan_harian) <i>07:00|off</i> — ringkasan otomatis setiap hari; /zona <i>WIB|WITA|WIT</i>
+/spikes (/lonjakan) <i>on|off</i> — peringatan bila berita suatu kasus di Kab/Kota langganan melonjak
+/export (/ekspor) <i>[7 hari|30 hari]</i> — berkas CSV dan Excel berita yang cocok
 /help (/bantuan) — pesan ini
 
 Ringkasan: bila lebih dari 5 peringatan untuk satu chat datang dalam satu menit, 3 atau lebih yang antre
@@ -165,6 +171,19 @@ def render_subscriptions(subs: Sequence[Subscription], chat: Chat | None, *, hel
         lines.append("\n" + pause_line(chat))
     lines.append("\nBerhenti: <code>/berhenti nomor</code> atau <code>/berhenti all</code>")
     return clip("\n".join(lines))
+
+
+def report_settings_lines(settings: ReportSettings | None) -> str:
+    """The daily brief, zone and spike setting, for /daftar."""
+    if settings is None:
+        return ""
+    brief = (
+        f"setiap hari pukul {settings.brief_time} {settings.tz}"
+        if settings.brief_time
+        else "mati (/ringkasan_harian 07:00)"
+    )
+    spikes = "aktif" if settings.spike_alerts else "mati (/lonjakan on)"
+    return f"\n\n☀️ Ringkasan harian: {brief}\n⚠️ Peringatan lonjakan: {spikes}"
 
 
 def clip(text: str, limit: int = TELEGRAM_MAX_TEXT) -> str:

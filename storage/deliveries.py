@@ -1,6 +1,10 @@
 """The outbox: one row per chat × forum topic × article, written with the article, drained by the sender
 (bot.delivery.sender).
 
+Besides article alerts (kind 'alert') it carries the reports of storage.reports: a chat's daily brief
+(kind 'brief', one per chat per local day) and spike alerts (kind 'spike', one per chat per spike); those
+rows have no article and are rendered when sent (bot.delivery.documents).
+
 Status flow: pending → sending → sent | pending (retry later) | failed (Telegram refused it, with the reason)
 | expired (not deliverable within the maximum age, e.g. a long Bot API outage); all counted in /stats.
 A row left in 'sending' means the process stopped mid-send (or could not record the outcome);
@@ -32,7 +36,7 @@ HELD = "(c.paused = 1 AND (c.paused_until IS NULL OR c.paused_until > ?))"
 class Delivery:
     id: int
     chat_id: int
-    article_id: int
+    article_id: int | None  # None for a brief or a spike alert
     thread_id: int | None
     reason: str
     status: str
@@ -41,6 +45,13 @@ class Delivery:
     last_error: str | None
     chat_type: str = "private"  # from the chats table; decides the per-chat pace
     created_at: datetime | None = None  # when it was queued: its age decides expiry during an outage
+    kind: str = "alert"  # alert | brief | spike
+    report_key: str | None = None  # brief: the local day; spike: the spike's id
+    payload: str | None = None  # JSON, for briefs: the period's end
+
+    @property
+    def is_alert(self) -> bool:
+        return self.kind == "alert"
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:
@@ -59,6 +70,9 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         last_error=row["last_error"],
         chat_type=row["chat_type"] if "chat_type" in keys and row["chat_type"] else "private",
         created_at=from_db(row["created_at"]),
+        kind=row["kind"],
+        report_key=row["report_key"],
+        payload=row["payload"],
     )
 
 
@@ -109,10 +123,10 @@ async def due_deliveries(db: Database, now: datetime, limit: int = 500, per_chat
     """
     async with db.reader.execute(
         "SELECT * FROM ("
-        "  SELECT d.*, c.type AS chat_type, coalesce(a.published_at, a.fetched_at) AS news_time,"
+        "  SELECT d.*, c.type AS chat_type, coalesce(a.published_at, a.fetched_at, d.created_at) AS news_time,"
         "    row_number() OVER (PARTITION BY d.chat_id"
-        "      ORDER BY d.next_attempt_at, coalesce(a.published_at, a.fetched_at), d.id) AS nth"
-        "  FROM deliveries d JOIN chats c ON c.id = d.chat_id JOIN articles a ON a.id = d.article_id"
+        "      ORDER BY d.next_attempt_at, coalesce(a.published_at, a.fetched_at, d.created_at), d.id) AS nth"
+        "  FROM deliveries d JOIN chats c ON c.id = d.chat_id LEFT JOIN articles a ON a.id = d.article_id"
         f"  WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1 AND NOT {HELD}"
         ") WHERE nth <= ? ORDER BY next_attempt_at, news_time, id LIMIT ?",
         (to_db(now), to_db(now), per_chat, limit),
@@ -209,9 +223,9 @@ async def claim_due(db: Database, ids: Sequence[int], *, now: datetime) -> set[i
         return {row[0] for row in await cursor.fetchall()}
 
 
-async def articles_by_id(db: Database, ids: Iterable[int]) -> dict[int, Article]:
-    """The stored articles among `ids`, in one query (missing ids are left out)."""
-    wanted = list(set(ids))
+async def articles_by_id(db: Database, ids: Iterable[int | None]) -> dict[int, Article]:
+    """The stored articles among `ids`, in one query (missing ids and None are left out)."""
+    wanted = [i for i in set(ids) if i is not None]
     found: dict[int, Article] = {}
     for start in range(0, len(wanted), 500):  # stay far below SQLite's variable limit
         chunk = wanted[start : start + 500]

@@ -330,7 +330,9 @@ async def feedback_stats(db: Database, *, now: datetime, top: int = 10) -> Feedb
         " AND field IN ('city', 'cases', 'sentiment'))",
         (month,),
     )
-    alerts = await scalar("SELECT count(*) FROM deliveries WHERE status = 'sent' AND sent_at >= ?", (month,))
+    alerts = await scalar(
+        "SELECT count(*) FROM deliveries WHERE status = 'sent' AND kind = 'alert' AND sent_at >= ?", (month,)
+    )
     wrong: dict[str, int] = {}
     missed: dict[str, int] = {}
     places: dict[tuple[str | None, str | None], int] = {}

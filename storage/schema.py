@@ -360,6 +360,65 @@ _V10_EXPIRED = """
         CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
 """
 
+# v11: the analyst's reports — per-chat time zone, daily brief and spike opt-in; detected spikes; and the
+# outbox carries briefs and spike alerts besides article alerts (kind), unique per (chat, kind, report_key)
+# so a brief is queued once per chat per day however often the scheduler runs or restarts. SQLite cannot
+# drop NOT NULL from article_id in place, so deliveries is rebuilt (nothing references it).
+_V11_REPORTS = """
+        ALTER TABLE chats ADD COLUMN tz TEXT NOT NULL DEFAULT 'WIB';
+        ALTER TABLE chats ADD COLUMN brief_time TEXT;          -- 'HH:MM' local time; NULL: no daily brief
+        ALTER TABLE chats ADD COLUMN brief_since TEXT;         -- when it was set: no brief for a day already past
+        ALTER TABLE chats ADD COLUMN brief_thread_id INTEGER;  -- forum topic the brief was asked for in
+        ALTER TABLE chats ADD COLUMN spike_alerts INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE spikes (
+            id INTEGER PRIMARY KEY,
+            city_code TEXT NOT NULL,
+            city_name TEXT NOT NULL,
+            case_key TEXT NOT NULL,
+            detected_at TEXT NOT NULL,
+            window_hours INTEGER NOT NULL,
+            count INTEGER NOT NULL,            -- stories (or articles) in the window
+            expected REAL NOT NULL,            -- the baseline's mean for a window of that length
+            p_value REAL NOT NULL,
+            unit TEXT NOT NULL,                -- 'stories' | 'articles': what was counted
+            article_ids TEXT NOT NULL DEFAULT '[]'  -- JSON: one article per story, newest first
+        );
+        CREATE INDEX spikes_pair ON spikes(city_code, case_key, detected_at);
+
+        CREATE TABLE deliveries_v11 (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            article_id INTEGER REFERENCES articles(id) ON DELETE CASCADE,   -- NULL for briefs and spikes
+            thread_id INTEGER,
+            reason TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'expired')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            message_id INTEGER,
+            digest INTEGER NOT NULL DEFAULT 0,
+            kind TEXT NOT NULL DEFAULT 'alert' CHECK (kind IN ('alert', 'brief', 'spike')),
+            report_key TEXT,                   -- brief: local day 'YYYY-MM-DD'; spike: spikes.id
+            payload TEXT,                      -- JSON the sender needs to render it (brief: period end)
+            CHECK ((kind = 'alert') = (article_id IS NOT NULL)),
+            UNIQUE (chat_id, kind, report_key)
+        );
+        INSERT INTO deliveries_v11 (id, chat_id, article_id, thread_id, reason, status, attempts, next_attempt_at,
+            last_error, created_at, sent_at, message_id, digest)
+        SELECT id, chat_id, article_id, thread_id, reason, status, attempts, next_attempt_at,
+            last_error, created_at, sent_at, message_id, digest FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_v11 RENAME TO deliveries;
+        CREATE UNIQUE INDEX deliveries_topic_article ON deliveries(chat_id, coalesce(thread_id, -1), article_id);
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+        CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
+"""
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_TELEGRAM,
@@ -371,6 +430,7 @@ MIGRATIONS: dict[int, Migration] = {
     8: _V8_PAUSE_UNTIL,
     9: _V9_SUBSCRIPTION_NUMBERS,
     10: _V10_EXPIRED,
+    11: _V11_REPORTS,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

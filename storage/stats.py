@@ -88,7 +88,7 @@ async def collect_stats(db: Database, *, now: datetime, days: int = 7, top: int 
         ),
         outbox=await delivery_store.count_by_status(db),
         sent_last_day=await _scalar(
-            db, "SELECT count(*) FROM deliveries WHERE status = 'sent' AND sent_at >= ?", (day_ago,)
+            db, "SELECT count(*) FROM deliveries WHERE status = 'sent' AND kind = 'alert' AND sent_at >= ?", (day_ago,)
         ),
         failure_reasons=await delivery_store.failure_reasons(db),
         chats=await chat_store.count_chats(db, now=now),

@@ -5,7 +5,8 @@
 - `FakeBotAPIServer`: a real HTTP server on 127.0.0.1 (aiohttp) for PTB's real HTTPXRequest stack and for
   the `pantau run` subprocess (TELEGRAM_API_BASE_URL=server.base_url).
 
-It answers getMe, deleteWebhook, getUpdates (long polling over queued updates), sendMessage,
+It answers getMe, deleteWebhook, getUpdates (long polling over queued updates), sendMessage, sendPhoto and
+sendDocument (uploads are recorded: `Call.files` maps each multipart part to (file name, bytes)),
 editMessageText, editMessageReplyMarkup, answerCallbackQuery, setMyCommands, deleteMyCommands,
 getChatMember, getChatAdministrators; any other method gets 400 (a 404 would read as InvalidToken).
 
@@ -44,6 +45,7 @@ class Call:
     params: dict[str, Any]
     at: float  # time.monotonic() on arrival
     status: int | None = None  # HTTP status once answered (None while in flight)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # multipart uploads: part → (name, bytes)
 
 
 @dataclass
@@ -110,6 +112,12 @@ class FakeBotCore:
             c.params
             for c in self._answered
             if c.method == "sendMessage" and (chat_id is None or c.params.get("chat_id") == chat_id)
+        ]
+
+    def uploads(self, method: str, chat_id: int | None = None) -> list[Call]:
+        """Successful sendPhoto / sendDocument calls (optionally to one chat), with their files."""
+        return [
+            c for c in self._answered if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)
         ]
 
     def texts(self, chat_id: int | None = None) -> list[str]:
@@ -207,9 +215,11 @@ class FakeBotCore:
             message["reply_markup"] = markup
         return message
 
-    async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def handle(
+        self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: (HTTP status, JSON body)."""
-        call = Call(method, params, time.monotonic())
+        call = Call(method, params, time.monotonic(), files=dict(files or {}))
         self.calls.append(call)
         status, body = await self._answer(method, params)
         call.status = status
@@ -224,7 +234,7 @@ class FakeBotCore:
             return self._conflict()
         if method == "sendMessage" and len(str(params.get("text", "")).encode("utf-16-le")) // 2 > self.max_text_length:
             return self._error(400, "Bad Request: message is too long")
-        if method in {"sendMessage", "editMessageText", "editMessageReplyMarkup"}:
+        if method in {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}:
             pause = self.delay + self.slow_chats.get(chat_id, 0.0) if isinstance(chat_id, int) else self.delay
             if pause:
                 await asyncio.sleep(pause)
@@ -254,6 +264,11 @@ class FakeBotCore:
         if method == "sendMessage":
             message = self._message(chat_id, str(params.get("text", "")), params)
             self.messages[(chat_id, message["message_id"])] = message
+            return ok(message)
+        if method in {"sendPhoto", "sendDocument"}:
+            message = self._message(chat_id, "", params)
+            message.pop("text", None)
+            message["caption"] = str(params.get("caption", ""))
             return ok(message)
         if method in {"editMessageText", "editMessageReplyMarkup"}:
             message_id = params.get("message_id")
@@ -448,7 +463,12 @@ class FakeRequest(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         # Round-trip through JSON so tests see what a server would see (no PTB objects).
         params = json.loads(json.dumps(params))
-        status, body = await self.core.handle(api_method, params)
+        files: dict[str, tuple[str, bytes]] = {}
+        if request_data is not None and request_data.contains_files:
+            for part, (name, content, *_rest) in request_data.multipart_data.items():
+                data = content if isinstance(content, bytes) else content.read()
+                files[part] = (str(name), data)
+        status, body = await self.core.handle(api_method, params, files)
         return status, json.dumps(body).encode()
 
 
@@ -491,11 +511,15 @@ class FakeBotAPIServer:
         if request.match_info["token"] != self.core.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         params: dict[str, Any] = {}
+        files: dict[str, tuple[str, bytes]] = {}
         if request.content_type == "application/json":
             params = await request.json()
         elif request.can_read_body:
             form = await request.post()
             for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = (value.filename, value.file.read())
+                    continue
                 if isinstance(value, str) and key not in _STRING_PARAMS:
                     try:
                         params[key] = json.loads(value)
@@ -504,5 +528,5 @@ class FakeBotAPIServer:
                         pass
                 params[key] = value
         params.update({k: v for k, v in request.query.items() if k not in params})
-        status, body = await self.core.handle(request.match_info["method"], params)
+        status, body = await self.core.handle(request.match_info["method"], params, files)
         return web.json_response(body, status=status)

@@ -181,10 +181,12 @@ class Pacer:
 
     def _batch(self, chat_id: int, rows: list[Delivery], now: float) -> Batch:
         first = rows[0]
-        same_topic = [r for r in rows if r.thread_id == first.thread_id]
+        # Briefs and spike alerts (kind != 'alert') always go alone; digests gather article alerts only.
+        same_topic = [r for r in rows if r.thread_id == first.thread_id and r.is_alert]
         threshold = self.policy.digest_threshold
         if (
-            threshold is not None
+            first.is_alert
+            and threshold is not None
             and len(same_topic) >= self.policy.digest_min_items
             and self.recent_count(chat_id, now) + len(rows) > threshold
         ):

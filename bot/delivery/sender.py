@@ -29,6 +29,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 
 from bot.delivery.pacer import Batch, Outcome, Pacer, PacingPolicy, retry_plan
+from bot.delivery import documents
 from bot.delivery.telegram_errors import Action, SendFailure, classify_send_error
 from bot.feedback.buttons import alert_keyboard
 from bot.formatting import (
@@ -261,7 +262,10 @@ class Sender:
         try:
             if (wait := batch.at - self.clock()) > 0:
                 await asyncio.sleep(wait)  # its overall slot (claimed ahead, already 'sending')
-            sent_to = await self._deliver(batch, articles or {})
+            if batch.rows[0].is_alert:
+                sent_to = await self._deliver(batch, articles or {})
+            else:
+                sent_to = await self._deliver_report(batch)
         except Exception as exc:
             self._stale = True
             logger.exception("unexpected error delivering to chat %s", batch.chat_id)
@@ -354,6 +358,7 @@ class Sender:
         articles: list[Article] = []
         missing: list[int] = []
         for row in batch.rows:
+            assert row.article_id is not None  # alert rows always have one (schema CHECK)
             article = known.get(row.article_id) or await article_store.get_article(self.db, row.article_id)
             if article is None:
                 missing.append(row.id)
@@ -393,6 +398,35 @@ class Sender:
             message.thread_id = None
             return True
         return False
+
+    async def _deliver_report(self, batch: Batch) -> int | None:
+        """A brief or spike alert (bot.delivery.documents), with the same error mapping as an alert."""
+        row = batch.rows[0]
+        chat_id, thread_id = batch.chat_id, batch.thread_id
+        for _ in range(3):  # a migrated chat, a deleted topic
+            try:
+                message = await documents.send_report(
+                    self.db, self.bot, row, chat_id=chat_id, thread_id=thread_id, now=self.wall_clock()
+                )
+            except Exception as exc:  # every Telegram outcome is mapped; anything else is a backoff
+                failure = classify_send_error(exc)
+                if failure.action is Action.MIGRATE and failure.new_chat_id is not None:
+                    self._stale = True
+                    await chat_store.migrate_chat(self.db, chat_id, failure.new_chat_id, now=self.wall_clock())
+                    self.pacer.forget(chat_id)
+                    chat_id = failure.new_chat_id
+                    continue
+                if failure.action is Action.NO_THREAD and thread_id is not None:
+                    thread_id = None
+                    continue
+                await self._handle_failure(chat_id, [row], failure)
+                return chat_id
+            await self._mark_sent([row.id], message.message_id, False)
+            self.stats.messages += 1
+            logger.info("sent %s report to chat %s", row.kind, chat_id)
+            return chat_id
+        await self._handle_failure(chat_id, [row], SendFailure(Action.FAIL, "gave up after repeated rewrites"))
+        return chat_id
 
     async def _handle_failure(self, chat_id: int, rows: list[Delivery], failure: SendFailure) -> None:
         try:

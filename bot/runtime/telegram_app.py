@@ -2,9 +2,9 @@
 
 `run_bot(settings)` blocks until SIGINT/SIGTERM. Start-up order (post_init): open the database, put the
 services in the typed bot_data (handlers.context.BotData), set the command menu, start the sender (which
-first requeues rows a previous process left mid-send) and the poll loop. Shutdown (post_stop →
-post_shutdown): stop polling feeds, let sends in flight finish so no row stays 'sending', then close the
-fetcher and the database.
+first requeues rows a previous process left mid-send), the poll loop and the report scheduler (daily
+briefs, spike checks). Shutdown (post_stop → post_shutdown): stop polling feeds, let sends in flight
+finish so no row stays 'sending', then close the fetcher and the database.
 
 The token is only ever handed to PTB; PTB puts it in request URLs, so httpx's URL logging is silenced.
 """
@@ -32,6 +32,7 @@ from bot.config import Secret, Settings, redact
 from bot.delivery.pacer import PacingPolicy
 from bot.delivery.sender import Sender
 from bot.errors import ConfigError, PantauError
+from bot.runtime.reports import ReportScheduler
 from handlers.context import CONTEXT_TYPES, AppContext, BotData, BotServices
 from storage.db import open_database
 
@@ -251,6 +252,9 @@ async def _post_init(application: PTBApp) -> None:
     svc.sender = sender
     runtime.tasks.append(asyncio.create_task(sender.run(), name="pantau-sender"))
     runtime.tasks.append(asyncio.create_task(_poll_loop(application, svc, runtime), name="pantau-poller"))
+    # Daily briefs and spike checks, queued through the outbox like alerts (bot.runtime.reports).
+    scheduler = ReportScheduler(svc.db, clock=svc.clock, wake=sender.wake)
+    runtime.tasks.append(asyncio.create_task(scheduler.run(), name="pantau-reports"))
     logger.info("bot @%s started: sending ≤ %.0f msg/s", application.bot.username, settings.send_rate)
 
 
@@ -283,7 +287,7 @@ async def _post_stop(application: PTBApp) -> None:
     runtime = _runtime(application)
     svc = _bot_data(application).services
     for task in runtime.tasks:
-        if task.get_name() == "pantau-poller":
+        if task.get_name() in {"pantau-poller", "pantau-reports"}:
             task.cancel()
     if svc is not None and svc.sender is not None:
         await svc.sender.stop()
