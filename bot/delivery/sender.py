@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 
-from bot.delivery.pacer import Batch, Outcome, Pacer, PacingPolicy, retry_plan
 from bot.delivery import documents
+from bot.delivery.pacer import Batch, Outcome, Pacer, PacingPolicy, retry_plan
 from bot.delivery.telegram_errors import Action, SendFailure, classify_send_error
 from bot.feedback.buttons import alert_keyboard
 from bot.formatting import (
@@ -200,7 +200,9 @@ class Sender:
             if not rows:
                 self.pacer.release(batch)
                 continue
-            articles = {row.article_id: self._articles.get(row.article_id) for row in rows}
+            articles = {
+                row.article_id: self._articles.get(row.article_id) for row in rows if row.article_id is not None
+            }
             self._in_flight_ids.update(row.id for row in rows)
             task = asyncio.create_task(self._send(replace(batch, rows=rows), articles))
             self._tasks.add(task)
