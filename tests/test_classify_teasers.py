@@ -48,6 +48,35 @@ def test_a_negated_harm_word_carries_no_tone() -> None:
     assert indo_analyzer().score("rumah warga rusak") < 0
 
 
+def test_a_match_report_is_neutral_news() -> None:
+    cls = classify("Persela Vs Arema FC, Singo Edan Takluk", "Persela sukses mencuri tiga poin di kandang sendiri.")
+    assert cls.sentiment is Sentiment.NEUTRAL and cls.cases == ()
+    # Two vehicles "vs" each other is a crash, not a match.
+    crash = classify("Tabrakan Bus Vs Truk di Jalan Provinsi, Dua Penumpang Tewas", "")
+    assert crash.sentiment is Sentiment.NEGATIVE and "kecelakaan" in crash.cases
+
+
+def test_running_for_office_is_no_progress() -> None:
+    assert classify("Dua Pengusaha Ingin Maju Pilkada 2030", "").sentiment is Sentiment.NEUTRAL
+
+
+def test_an_outcome_not_yet_reached_is_no_good_outcome() -> None:
+    cls = classify("Dua Pemancing Terseret Arus Sungai, Satu Belum Ditemukan", "")
+    assert cls.sentiment is Sentiment.NEGATIVE
+    assert "good-outcome" not in cls.evidence["sentiment"][0]
+
+
+@pytest.mark.parametrize(
+    "title", ["Tahu Berformalin Beredar di Pasar Tradisional", "Akibat Kemarau Panjang, Harga Beras Naik Lagi"]
+)
+def test_adulterated_food_and_drought_are_bad_news(title: str) -> None:
+    assert classify(title.replace("Berformalin", "Mengandung Formalin"), "").sentiment is Sentiment.NEGATIVE
+
+
+def test_air_quality_takes_the_tone_of_its_category() -> None:
+    assert classify("Kualitas Udara Kota Masuk Kategori Berbahaya", "").sentiment is Sentiment.NEGATIVE
+
+
 # ------------------------------------------------------------- cases named by their institution
 
 

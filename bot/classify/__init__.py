@@ -85,8 +85,14 @@ _UNCASED_HARM_RE = re.compile(
     r"\b(erupsi|meletus|awan panas|guguran lava|kekeringan|krisis air|gagal panen|"
     r"puso|kelaparan|rawan pangan|penculikan|diculik|menculik|pemerasan|memeras|"
     r"diperas|pemadaman listrik|listrik padam|krisis listrik|krisis pangan|krisis bbm|kelangkaan|"
-    r"berhenti beroperasi|lumpuh total|gelap gulita)\b"
+    r"berhenti beroperasi|lumpuh total|gelap gulita|kemarau panjang|formalin|boraks)\b"
 )
+# "1 Belum Ditemukan", "tak kunjung ditemukan": a good outcome that has not happened yet.
+_NEGATED_OUTCOME_RE = re.compile(r"\b(belum|tidak|tak|tak kunjung|tidak kunjung|gagal)\s+(juga\s+|berhasil\s+)?$")
+# A match report ("Persela Vs Arema FC", "PSIS kontra Persebaya") is a sports result, neutral news:
+# who won, lost or "stole a point" is not good or bad news for residents (a riot still has its case).
+_MATCH_RE = re.compile(r"\b(vs\.?|versus|kontra)\s")
+_CLUB_RE = re.compile(r"\b(pers[a-z]+|psi[a-z]*|pss|psm[a-z]*|ps|arema|fc|timnas|united)\b")
 UNCASED_HARM_PULL = -0.2
 # Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
 GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
@@ -95,8 +101,10 @@ GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
 HOAX_DAMPING: Final = 0.3
 # a drill or simulation is a routine story: what goes wrong in it is staged;
 DRILL_DAMPING: Final = 0.3
-# a quake bulletin with no damage or casualties reported is neutral news (and its case pulls nothing).
+# a quake bulletin with no damage or casualties reported is neutral news (and its case pulls nothing);
 QUIET_QUAKE_DAMPING: Final = 0.3
+# a sports result with no case is neutral news, however the match went.
+MATCH_DAMPING: Final = 0.0
 # Light news: one positive word ("hebat", "juara", "lancar") in the text of an item whose headline is
 # not positive does not make it good news; positive then needs this many positive words, or a
 # good-outcome headline.
@@ -259,7 +267,10 @@ def _tone(ss: _sent.SentimentScore, cr: _cases.CaseResult, title: str, body: str
         notes.append("drill")
     tl = title.lower()
     main = cr.cases[0] if cr.cases else None
-    if _OUTCOME_RE.search(tl) and not _DEATH_RE.search(tl) and main not in GRAVE_CASES:
+    if main is None and _match_report(tl):
+        lexicon *= MATCH_DAMPING
+        notes.append("match report")
+    elif _good_outcome(tl) and not _DEATH_RE.search(tl) and main not in GRAVE_CASES:
         case_pull = max(case_pull, 0.0) + OUTCOME_PULL
         notes.append("good-outcome headline")
     if main == "gempa" and not _quake_damage(title, body):
@@ -267,6 +278,17 @@ def _tone(ss: _sent.SentimentScore, cr: _cases.CaseResult, title: str, body: str
         case_pull = 0.0
         notes.append("quake without damage")
     return _Tone(lexicon, case_pull, tuple(notes))
+
+
+def _good_outcome(title_lower: str) -> bool:
+    """True if the headline reports a good outcome that happened (not "belum ditemukan")."""
+    return any(not _NEGATED_OUTCOME_RE.search(title_lower[: m.start()]) for m in _OUTCOME_RE.finditer(title_lower))
+
+
+def _match_report(title_lower: str) -> bool:
+    """A headline of two sides of a match, one of them a club ("PSS Vs Persipura"), not "Bus Vs Truk"."""
+    m = _MATCH_RE.search(title_lower)
+    return m is not None and bool(_CLUB_RE.search(title_lower))
 
 
 def _light_news(label: Sentiment, ss: _sent.SentimentScore, tone: _Tone, cr: _cases.CaseResult, lang: str) -> bool:
