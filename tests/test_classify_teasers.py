@@ -263,6 +263,24 @@ def test_language_of_a_headline() -> None:
     assert detect_language(["banjir", "rendam", "ratusan", "rumah", "di", "klaten"]) == "id"
 
 
+@pytest.mark.parametrize(
+    ("title", "city"),
+    [
+        ("Warga Pedan Antre Sejak Pagi demi Beras Murah", "Kabupaten Klaten"),
+        ("Buruh Nguter Tuntut Pesangon Dibayar", "Kabupaten Sukoharjo"),
+        ("Pasar Baturetno Terbakar Dini Hari", "Kabupaten Wonogiri"),
+        ("Ladang Ganja Ditemukan di Pegunungan Seulimeum", "Kabupaten Aceh Besar"),
+    ],
+)
+def test_headlines_name_a_kecamatan_by_its_people_or_landmarks(title: str, city: str) -> None:
+    assert city_of(title) == city
+
+
+def test_a_bare_kecamatan_name_after_other_words_is_still_no_place() -> None:
+    # "Bambang" is a kecamatan and a given name: read as a person unless the headline says it is a place.
+    assert city_of("Bambang Sumbang Sapi untuk Masjid") is None
+
+
 # --------------------------------------------------------- targets on the shared dev sets
 
 SHARED = shared_data_dir()
