@@ -14,6 +14,7 @@ from typing import Final
 
 from bot.classify import cases as _cases
 from bot.classify import gazetteer as _gaz
+from bot.classify import links as _links
 from bot.classify import places as _places
 from bot.classify import sentiment as _sent
 from bot.classify.gazetteer import (
@@ -186,8 +187,10 @@ def classify(
     source: str | None = None,
     default_city: str | None = None,
     language: str | None = None,
+    link: str | None = None,
 ) -> Classification:
-    """Classify one article. `default_city` (name or code) is used only when the text names no place."""
+    """Classify one article. `default_city` (name or code) is used only when the text names no place;
+    `link` (the article's URL) gives only the province of a regional desk, and only then too."""
     gaz = _gaz.load()
     title = title or ""
     body = body or ""
@@ -209,6 +212,11 @@ def classify(
     city = gaz.places[pr.city] if pr.city else None
     province = gaz.provinces[pr.province].name if pr.province else None
     evidence: dict[str, list[str]] = {"city": pr.evidence}
+    if city is None and province is None:
+        region = _links.link_region(link, gaz)
+        if region is not None:
+            province = gaz.provinces[region.province].name
+            evidence["city"] = [f"no place named; link section {region.label!r}: province {province}"]
     evidence["cases"] = [f"{k}: {cr.scores[k]:.1f}" for k in cr.cases] or ["no case rule matched"]
     if cr.hoax:
         evidence["cases"].append("hoax check: cases dropped")
