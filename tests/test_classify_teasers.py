@@ -73,6 +73,15 @@ def test_adulterated_food_and_drought_are_bad_news(title: str) -> None:
     assert classify(title.replace("Berformalin", "Mengandung Formalin"), "").sentiment is Sentiment.NEGATIVE
 
 
+def test_a_perpetrators_success_is_no_good_news() -> None:
+    cls = classify("Menyamar, Pria Cabul Ini Berhasil Lolos dari Kejaran Warga", "")
+    assert "asusila" in cls.cases and cls.sentiment is Sentiment.NEGATIVE
+
+
+def test_workers_dismissed_is_bad_news() -> None:
+    assert classify("Ratusan Buruh Pabrik Diberhentikan", "").sentiment is Sentiment.NEGATIVE
+
+
 def test_air_quality_takes_the_tone_of_its_category() -> None:
     assert classify("Kualitas Udara Kota Masuk Kategori Berbahaya", "").sentiment is Sentiment.NEGATIVE
 

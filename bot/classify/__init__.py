@@ -281,6 +281,10 @@ def _tone(ss: _sent.SentimentScore, cr: _cases.CaseResult, title: str, body: str
     elif _good_outcome(tl) and not _DEATH_RE.search(tl) and main not in GRAVE_CASES:
         case_pull = max(case_pull, 0.0) + OUTCOME_PULL
         notes.append("good-outcome headline")
+    elif main in GRAVE_CASES and not cr.hoax and lexicon > 0:
+        # "Pria Cabul Ini Berhasil ...", "Pembunuh Sukses Kabur": the perpetrator's success is no good news.
+        lexicon = 0.0
+        notes.append("grave case: no good news")
     if main == "gempa" and not _quake_damage(title, body):
         lexicon *= QUIET_QUAKE_DAMPING
         case_pull = 0.0
