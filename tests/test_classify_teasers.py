@@ -129,6 +129,27 @@ def test_a_building_hit_by_the_event_is_an_event(title: str, case: str) -> None:
     assert case in classify(title, "").cases
 
 
+@pytest.mark.parametrize(
+    ("title", "case", "not_case"),
+    [
+        ("Motor Mogok Terjebak Banjir di Jalan Utama", "banjir", "ketenagakerjaan"),
+        ("Nenek Tewas Tertimpa Material Longsor di Lereng Bukit", "tanah_longsor", "kecelakaan"),
+        ("Api Lalap Tiga Rumah Warga, Penghuni Menangis", "kebakaran", None),
+    ],
+)
+def test_a_word_read_with_its_neighbours(title: str, case: str, not_case: str | None) -> None:
+    cases = classify(title, "").cases
+    assert case in cases and not_case not in cases
+
+
+def test_the_brigade_at_a_drill_is_no_fire() -> None:
+    cls = classify(
+        "Damkar Gelar Simulasi Kebakaran di Pasar, Pedagang Diajari Pakai APAR",
+        "Petugas pemadam kebakaran mengerahkan dua mobil pemadam dalam simulasi di pasar itu.",
+    )
+    assert "kebakaran" not in cls.cases
+
+
 def test_an_attack_in_a_bombing_is_terrorism() -> None:
     cases = classify("Serangan Bom di Pasar Tewaskan 20 Orang, Warga Diserang Saat Berbelanja", "").cases
     assert cases[0] == "terorisme" and "penganiayaan" not in cases
