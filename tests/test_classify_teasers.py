@@ -306,6 +306,22 @@ def test_headlines_name_a_kecamatan_by_its_people_or_landmarks(title: str, city:
     assert city_of(title) == city
 
 
+@pytest.mark.parametrize(
+    ("title", "city"),
+    [
+        ("Begal Motor Diciduk Petugas Polsek Tambun", "Kabupaten Bekasi"),  # Tambun Selatan / Utara
+        ("Kebakaran Gudang Mebel di Ungaran", "Kabupaten Semarang"),  # Ungaran Barat / Timur
+    ],
+)
+def test_a_split_kecamatan_is_named_by_its_undivided_name(title: str, city: str) -> None:
+    assert city_of(title) == city
+
+
+def test_a_stem_that_is_an_ordinary_word_is_no_kecamatan() -> None:
+    assert city_of("Wisatawan Terseret Ombak di Pantai", "") is None
+    assert city_of("Status Gunung Merapi Masih Siaga", "") != "Kabupaten Lahat"
+
+
 def test_a_bare_kecamatan_name_after_other_words_is_still_no_place() -> None:
     # "Bambang" is a kecamatan and a given name: read as a person unless the headline says it is a place.
     assert city_of("Bambang Sumbang Sapi untuk Masjid") is None
