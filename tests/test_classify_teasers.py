@@ -317,6 +317,12 @@ def test_a_split_kecamatan_is_named_by_its_undivided_name(title: str, city: str)
     assert city_of(title) == city
 
 
+def test_a_former_official_is_no_origin() -> None:
+    # "Eks" means former: the office's Kab/Kota is where the case is, unlike "asal Klaten".
+    assert city_of("Eks Kadis PU Klaten Ditahan Jaksa") == "Kabupaten Klaten"
+    assert city_of("Pemuda Asal Klaten Ditangkap") is None
+
+
 def test_a_stem_that_is_an_ordinary_word_is_no_kecamatan() -> None:
     assert city_of("Wisatawan Terseret Ombak di Pantai", "") is None
     assert city_of("Status Gunung Merapi Masih Siaga", "") != "Kabupaten Lahat"
