@@ -135,6 +135,7 @@ def test_a_building_hit_by_the_event_is_an_event(title: str, case: str) -> None:
         ("Motor Mogok Terjebak Banjir di Jalan Utama", "banjir", "ketenagakerjaan"),
         ("Nenek Tewas Tertimpa Material Longsor di Lereng Bukit", "tanah_longsor", "kecelakaan"),
         ("Api Lalap Tiga Rumah Warga, Penghuni Menangis", "kebakaran", None),
+        ("Perahu Dihantam Ombak di Selatan Jawa, Tiga Nelayan Hilang", "kecelakaan", None),
     ],
 )
 def test_a_word_read_with_its_neighbours(title: str, case: str, not_case: str | None) -> None:
