@@ -54,6 +54,10 @@ def test_a_match_report_is_neutral_news() -> None:
     # Two vehicles "vs" each other is a crash, not a match.
     crash = classify("Tabrakan Bus Vs Truk di Jalan Provinsi, Dua Penumpang Tewas", "")
     assert crash.sentiment is Sentiment.NEGATIVE and "kecelakaan" in crash.cases
+    # "Pro kontra" (for and against) next to an ordinary "pers..." word is no match either.
+    debate = classify("Pro Kontra Persiapan Relokasi Pasar, Pedagang Marah dan Kecewa", "")
+    assert "match report" not in debate.evidence["sentiment"][0]
+    assert debate.sentiment is Sentiment.NEGATIVE
 
 
 def test_running_for_office_is_no_progress() -> None:

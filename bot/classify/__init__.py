@@ -92,8 +92,9 @@ _UNCASED_HARM_RE = re.compile(
 _NEGATED_OUTCOME_RE = re.compile(r"\b(belum|tidak|tak|tak kunjung|tidak kunjung|gagal)\s+(juga\s+|berhasil\s+)?$")
 # A match report ("Persela Vs Arema FC", "PSIS kontra Persebaya") is a sports result, neutral news:
 # who won, lost or "stole a point" is not good or bad news for residents (a riot still has its case).
-_MATCH_RE = re.compile(r"\b(vs\.?|versus|kontra)\s")
-_CLUB_RE = re.compile(r"\b(pers[a-z]+|psi[a-z]*|pss|psm[a-z]*|ps|arema|fc|timnas|united)\b")
+# One side of the "vs" must be a club: the word next to it ("Persela Vs", "Vs Persipura") or "FC" after it.
+_MATCH_RE = re.compile(r"(?:^|[\s,:])(\S+)\s+(?:vs\.?|versus|kontra)\s+(\S+)(?:\s+(\S+))?")
+_CLUB_RE = re.compile(r"^(pers[a-z]+|psi[a-z]*|pss|psm[a-z]*|ps|arema|timnas|fc|united)$")
 UNCASED_HARM_PULL = -0.2
 # Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
 GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
@@ -300,7 +301,10 @@ def _good_outcome(title_lower: str) -> bool:
 def _match_report(title_lower: str) -> bool:
     """A headline of two sides of a match, one of them a club ("PSS Vs Persipura"), not "Bus Vs Truk"."""
     m = _MATCH_RE.search(title_lower)
-    return m is not None and bool(_CLUB_RE.search(title_lower))
+    if m is None or m.group(1) == "pro":  # "pro kontra": for and against, no match
+        return False
+    before, after, after2 = (w.strip(",.:;") for w in (m.group(1), m.group(2), m.group(3) or ""))
+    return bool(_CLUB_RE.match(before) or _CLUB_RE.match(after)) or after2 == "fc"
 
 
 def _light_news(label: Sentiment, ss: _sent.SentimentScore, tone: _Tone, cr: _cases.CaseResult, lang: str) -> bool:
