@@ -251,3 +251,27 @@ async def test_old_items_on_later_polls_alert_nobody_and_future_dates_are_clampe
     by_title = {article.title: article for article, _ in summary.stored}
     tomorrow = by_title["Jadwal besok"].published_at
     assert tomorrow is not None and tomorrow <= datetime.now(UTC)  # not left on top of /terbaru for a day
+
+
+async def test_the_item_link_gives_the_province_of_a_story_that_names_no_place(
+    db: Database, feed_server: FeedServer
+) -> None:
+    # A regional desk's section ("/jateng/") says the province, never the Kab/Kota; a place the text
+    # names wins over it.
+    desk = (
+        "g4",
+        "https://warta.example/jateng/berita/dua-pria-ditangkap",
+        "Dua Pria Ditangkap di Kamar Kos, Simpan Puluhan Paket Sabu",
+        "Polisi menangkap dua pria yang menyimpan puluhan paket sabu siap edar di kamar kos mereka.",
+    )
+    named = ("g5", "https://warta.example/sulsel/berita/kebakaran-klewer", *FIRE[2:])
+    feed_server.route("/rss", body=rss(desk, named))
+    await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
+    async with fast_fetcher() as fetcher:
+        summary = await Poller(db, fetcher, interval=60).poll_due()
+    by_title = {a.title: a.classification for a, *_ in summary.stored}
+    from_desk = by_title[desk[2]]
+    assert from_desk.city is None and from_desk.province == "Jawa Tengah"
+    assert any("link section" in e for e in from_desk.evidence["city"])
+    fire = by_title[FIRE[2]]
+    assert fire.city is not None and fire.city.name == "Kota Surakarta" and fire.province == "Jawa Tengah"

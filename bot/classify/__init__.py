@@ -14,6 +14,7 @@ from typing import Final
 
 from bot.classify import cases as _cases
 from bot.classify import gazetteer as _gaz
+from bot.classify import links as _links
 from bot.classify import places as _places
 from bot.classify import sentiment as _sent
 from bot.classify.gazetteer import (
@@ -85,8 +86,15 @@ _UNCASED_HARM_RE = re.compile(
     r"\b(erupsi|meletus|awan panas|guguran lava|kekeringan|krisis air|gagal panen|"
     r"puso|kelaparan|rawan pangan|penculikan|diculik|menculik|pemerasan|memeras|"
     r"diperas|pemadaman listrik|listrik padam|krisis listrik|krisis pangan|krisis bbm|kelangkaan|"
-    r"berhenti beroperasi|lumpuh total|gelap gulita)\b"
+    r"berhenti beroperasi|lumpuh total|gelap gulita|kemarau panjang|formalin|boraks)\b"
 )
+# "1 Belum Ditemukan", "tak kunjung ditemukan": a good outcome that has not happened yet.
+_NEGATED_OUTCOME_RE = re.compile(r"\b(belum|tidak|tak|tak kunjung|tidak kunjung|gagal)\s+(juga\s+|berhasil\s+)?$")
+# A match report ("Persela Vs Arema FC", "PSIS kontra Persebaya") is a sports result, neutral news:
+# who won, lost or "stole a point" is not good or bad news for residents (a riot still has its case).
+# One side of the "vs" must be a club: the word next to it ("Persela Vs", "Vs Persipura") or "FC" after it.
+_MATCH_RE = re.compile(r"(?:^|[\s,:])(\S+)\s+(?:vs\.?|versus|kontra)\s+(\S+)(?:\s+(\S+))?")
+_CLUB_RE = re.compile(r"^(pers[a-z]+|psi[a-z]*|pss|psm[a-z]*|ps|arema|timnas|fc|united)$")
 UNCASED_HARM_PULL = -0.2
 # Cases whose harm no later outcome undoes (an arrest or a body found stays bad news).
 GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
@@ -95,8 +103,10 @@ GRAVE_CASES = frozenset({"pembunuhan", "bunuh_diri", "asusila", "terorisme"})
 HOAX_DAMPING: Final = 0.3
 # a drill or simulation is a routine story: what goes wrong in it is staged;
 DRILL_DAMPING: Final = 0.3
-# a quake bulletin with no damage or casualties reported is neutral news (and its case pulls nothing).
+# a quake bulletin with no damage or casualties reported is neutral news (and its case pulls nothing);
 QUIET_QUAKE_DAMPING: Final = 0.3
+# a sports result with no case is neutral news, however the match went.
+MATCH_DAMPING: Final = 0.0
 # Light news: one positive word ("hebat", "juara", "lancar") in the text of an item whose headline is
 # not positive does not make it good news; positive then needs this many positive words, or a
 # good-outcome headline.
@@ -178,8 +188,10 @@ def classify(
     source: str | None = None,
     default_city: str | None = None,
     language: str | None = None,
+    link: str | None = None,
 ) -> Classification:
-    """Classify one article. `default_city` (name or code) is used only when the text names no place."""
+    """Classify one article. `default_city` (name or code) is used only when the text names no place;
+    `link` (the article's URL) gives only the province of a regional desk, and only then too."""
     gaz = _gaz.load()
     title = title or ""
     body = body or ""
@@ -201,6 +213,11 @@ def classify(
     city = gaz.places[pr.city] if pr.city else None
     province = gaz.provinces[pr.province].name if pr.province else None
     evidence: dict[str, list[str]] = {"city": pr.evidence}
+    if city is None and province is None:
+        region = _links.link_region(link, gaz)
+        if region is not None:
+            province = gaz.provinces[region.province].name
+            evidence["city"] = [f"no place named; link section {region.label!r}: province {province}"]
     evidence["cases"] = [f"{k}: {cr.scores[k]:.1f}" for k in cr.cases] or ["no case rule matched"]
     if cr.hoax:
         evidence["cases"].append("hoax check: cases dropped")
@@ -259,14 +276,35 @@ def _tone(ss: _sent.SentimentScore, cr: _cases.CaseResult, title: str, body: str
         notes.append("drill")
     tl = title.lower()
     main = cr.cases[0] if cr.cases else None
-    if _OUTCOME_RE.search(tl) and not _DEATH_RE.search(tl) and main not in GRAVE_CASES:
+    if main is None and _match_report(tl):
+        lexicon *= MATCH_DAMPING
+        notes.append("match report")
+    elif _good_outcome(tl) and not _DEATH_RE.search(tl) and main not in GRAVE_CASES:
         case_pull = max(case_pull, 0.0) + OUTCOME_PULL
         notes.append("good-outcome headline")
+    elif main in GRAVE_CASES and not cr.hoax and lexicon > 0:
+        # "Pria Cabul Ini Berhasil ...", "Pembunuh Sukses Kabur": the perpetrator's success is no good news.
+        lexicon = 0.0
+        notes.append("grave case: no good news")
     if main == "gempa" and not _quake_damage(title, body):
         lexicon *= QUIET_QUAKE_DAMPING
         case_pull = 0.0
         notes.append("quake without damage")
     return _Tone(lexicon, case_pull, tuple(notes))
+
+
+def _good_outcome(title_lower: str) -> bool:
+    """True if the headline reports a good outcome that happened (not "belum ditemukan")."""
+    return any(not _NEGATED_OUTCOME_RE.search(title_lower[: m.start()]) for m in _OUTCOME_RE.finditer(title_lower))
+
+
+def _match_report(title_lower: str) -> bool:
+    """A headline of two sides of a match, one of them a club ("PSS Vs Persipura"), not "Bus Vs Truk"."""
+    m = _MATCH_RE.search(title_lower)
+    if m is None or m.group(1) == "pro":  # "pro kontra": for and against, no match
+        return False
+    before, after, after2 = (w.strip(",.:;") for w in (m.group(1), m.group(2), m.group(3) or ""))
+    return bool(_CLUB_RE.match(before) or _CLUB_RE.match(after)) or after2 == "fc"
 
 
 def _light_news(label: Sentiment, ss: _sent.SentimentScore, tone: _Tone, cr: _cases.CaseResult, lang: str) -> bool:

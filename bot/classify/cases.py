@@ -24,6 +24,8 @@ REPEAT_FACTOR = 0.5  # a phrase seen again adds half its weight
 # A body this short is a feed teaser: one strong mention in it is the article's subject, where in a
 # full article one passing mention is not.
 TEASER_CHARS = 400
+# A pattern of this weight names the event on its own (data/cases.toml).
+STRONG_WEIGHT = 3.0
 # A weapon is not an act: a robber "membawa celurit" threatens, and only words for the act itself
 # (dibacok, dianiaya, dikeroyok) make an assault.
 INSTRUMENTS: dict[str, frozenset[str]] = {
@@ -280,8 +282,9 @@ def _other_negation(tokens: Tokens, h: _Hit, rules: PhraseRules) -> bool:
     )
 
 
-def _hits(tokens: Tokens, rules: PhraseRules, where: str) -> tuple[list[_Hit], list[tuple[int, int, bool]]]:
-    """Pattern hits that count, and the suppressed ones as (first token, end token, is_drill).
+def _hits(tokens: Tokens, rules: PhraseRules, where: str) -> tuple[list[_Hit], list[tuple[int, int, bool]], set[str]]:
+    """Pattern hits that count, the suppressed ones as (first token, end token, is_drill), and the cases
+    whose event words were a drill's.
 
     A hit is suppressed by an overlapping anti phrase (idiom, programme name, drill), by a negation,
     by a drill word just before it, or as part of an institution's name; the sentiment step silences
@@ -292,12 +295,15 @@ def _hits(tokens: Tokens, rules: PhraseRules, where: str) -> tuple[list[_Hit], l
     out: list[_Hit] = []
     suppressed: list[tuple[int, int, bool]] = []
     negated: list[tuple[_Hit, bool]] = []  # negated hits and whether the negation was plain
+    drilled: set[str] = set()  # cases whose event words here belong to a drill
     for h in pats:
         cover = _covered(tokens, h, antis, rules)
         if cover == "drop":
             continue
         if cover is not None or _in_a_name(tokens, h, rules):
             suppressed.append((h.start, h.end, cover == "drill"))
+            if cover == "drill":
+                drilled.add(h.case)
             continue
         if _inside_longer(h, pats):
             continue
@@ -314,9 +320,10 @@ def _hits(tokens: Tokens, rules: PhraseRules, where: str) -> tuple[list[_Hit], l
             continue
         if any(g in rules.drills for g in _preceding_ngrams(tokens, h.start, 3)):
             suppressed.append((h.start, h.end, True))
+            drilled.add(h.case)
             continue
         out.append(h)
-    return out, suppressed
+    return out, suppressed, drilled
 
 
 LIST_JOINERS = frozenset({"dan", "atau", "serta", "maupun", "ataupun", "and", "or"})
@@ -467,11 +474,16 @@ def _select(t: _Tally, rules: CaseRules, teaser: bool) -> list[str]:
 def detect_cases(title: Tokens, body: Tokens, language: str = "id") -> CaseResult:
     rules = load_rules()
     lang = rules.lang(language)
-    thits, tsup = _hits(title, lang, "title")
+    thits, tsup, drilled = _hits(title, lang, "title")
     for h in thits:
         if _concessive(title, h.start):
             h.where = "body"  # "Meski Banyak Kebakaran Hutan, Aceh Diguyur Hujan Es": background only
-    bhits, bsup = _hits(body, lang, "body")
+    # "Damkar Gelar Simulasi Kebakaran": when the headline's event is a drill, the case's supporting
+    # words (the fire brigade, its engines) describe the drill too; only words that name the event on
+    # their own still count.
+    thits = [h for h in thits if h.case not in drilled or h.weight >= STRONG_WEIGHT]
+    bhits, bsup, _ = _hits(body, lang, "body")
+    bhits = [h for h in bhits if h.case not in drilled or h.weight >= STRONG_WEIGHT]
     hits = thits + bhits
     t = _tally(hits, _first_sentence_end(body))
     head = f" {_unsuppressed(title, tsup, len(title.lower))} {_unsuppressed(body, bsup, LEAD_TOKENS)} "

@@ -40,7 +40,8 @@ def _opt_str(obj: dict[str, Any], key: str) -> str | None:
 
 
 def classify_jsonl(infile: TextIO, outfile: TextIO, errfile: TextIO) -> int:
-    """Classify JSON lines {"id", "title", "body", "source"?}; bad lines are reported and skipped.
+    """Classify JSON lines {"id", "title", "body", "source"?, "default_city"?, "language"?, "link"?}; bad
+    lines are reported and skipped.
 
     Returns 0 if every line was classified, 1 if any line was malformed.
     """
@@ -68,11 +69,12 @@ def classify_jsonl(infile: TextIO, outfile: TextIO, errfile: TextIO) -> int:
             source = _opt_str(obj, "source")
             default_city = _opt_str(obj, "default_city")
             language = _opt_str(obj, "language")
+            link = _opt_str(obj, "link")
         except ValueError as exc:
             print(f"line {lineno}: {exc}", file=errfile)
             status = 1
             continue
-        cls = classify(title, body, source=source, default_city=default_city, language=language)
+        cls = classify(title, body, source=source, default_city=default_city, language=language, link=link)
         outfile.write(json.dumps(classification_to_dict(obj.get("id"), cls), ensure_ascii=False) + "\n")
     return status
 
@@ -222,7 +224,7 @@ def evaluate_records(records: list[dict[str, Any]], path: str = "", mode: TextMo
     for rec in records:
         labels = rec["labels"]
         title, body = mode.apply(rec)
-        cls = classify(title, body, source=rec.get("outlet"))
+        cls = classify(title, body, source=rec.get("outlet"), link=rec.get("url") or None)
         report.n += 1
         rid = str(rec.get("id"))
         got_city = cls.city.name if cls.city else None

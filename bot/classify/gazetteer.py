@@ -201,6 +201,30 @@ def _add_kecamatan(b: _Build) -> None:
                 info.kind = "kec"
 
 
+# "Tambun Selatan" and "Tambun Utara" are served by "Polsek Tambun": a police unit, a market or a
+# headline names a split kecamatan by its old, undivided name.
+_SPLIT_SUFFIXES = frozenset({"utara", "selatan", "barat", "timur", "tengah", "pusat"})
+# Stems that are ordinary words, names or landmarks elsewhere ("di Pantai", "Gunung Merapi", "Fajar").
+_NOT_A_STEM = frozenset(
+    {"fajar", "karang", "merapi", "pantai", "pesisir", "kelam", "bahar", "raman", "rimbo", "mendo", "kayan", "babar"}
+)
+
+
+def _add_kecamatan_stems(b: _Build) -> None:
+    """The undivided name of kecamatan split by direction, when it has no other meaning and all its
+    parts lie in one Kab/Kota."""
+    stems: dict[str, set[str]] = {}
+    for row in _rows("kecamatan.csv"):
+        words = normalize_phrase(row["name"]).split()
+        if len(words) >= 2 and words[-1] in _SPLIT_SUFFIXES:
+            stems.setdefault(" ".join(words[:-1]), set()).add(row["kab_code"])
+    for stem, kabs in stems.items():
+        new = stem not in b.keys and stem not in _NOT_A_STEM
+        if new and len(kabs) == 1 and len(stem) >= 5 and stem.replace(" ", "").isalpha():
+            info = b.info(stem)
+            info.kec, info.kind = tuple(kabs), "kec"
+
+
 def _add_aliases(b: _Build) -> None:
     """aliases.csv: nicknames, abbreviations, landmarks, province short forms, ordinary words, ignores."""
     for row in _rows("aliases.csv"):
@@ -234,6 +258,7 @@ def load() -> Gazetteer:
     _add_island_names(b)
     _add_regency_towns(b)
     _add_kecamatan(b)
+    _add_kecamatan_stems(b)
     _add_aliases(b)
     automaton = ahocorasick.Automaton()
     for key, info in b.keys.items():

@@ -112,6 +112,7 @@ class PlaceRules:
     speech: frozenset[str]
     honorifics: frozenset[str]
     given_names: frozenset[str]
+    headline_place: frozenset[str]
     province_before: frozenset[str]
     foreign: frozenset[str]
     direction: frozenset[str]
@@ -328,7 +329,8 @@ def _spelling_factor(
     if info.common or as_kec and info.explicit is None and prev1 not in rules.kec_prefix:
         has_prefix = bool(info.explicit) or prev1 in rules.kabupaten | rules.kota | rules.police | rules.kec_prefix
         if not has_prefix:
-            kec_ok = as_kec and where == "title" and (prev1 in rules.event_before or " " in info.key)
+            named_as_place = prev1 in rules.event_before | rules.headline_place
+            kec_ok = as_kec and where == "title" and (named_as_place or " " in info.key)
             if not kec_ok and (not _capitalised(tokens, ctx.i) or _sentence_initial(tokens, ctx.i) or where == "title"):
                 if where == "title" and info.common and prev1 in rules.event_before:
                     pass  # "Tawuran di Malang": the locative settles it
@@ -748,7 +750,8 @@ def _score_kecamatan(board: _Board, mentions: list[_Mention], gaz: Gazetteer, ta
         if code is None:
             continue
         prefixed = m.prev1 in rules.kec_prefix
-        if not prefixed and code not in board.scores and not (m.prev1 in rules.event_before or " " in m.info.key):
+        named_as_place = m.prev1 in rules.event_before or (m.where == "title" and m.prev1 in rules.headline_place)
+        if not prefixed and code not in board.scores and not (named_as_place or " " in m.info.key):
             continue
         w = rules.weights.position(m.where) * m.weight * (1.0 if prefixed else rules.weights.bare_kecamatan)
         board.scores[code] += w

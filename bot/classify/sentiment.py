@@ -66,6 +66,19 @@ PHRASES = {
     "penanggulangan bencana": "bpbd",
     "pemberantasan korupsi": "kpk",
     "narkotika nasional": "bnn",
+    # Running for office is no progress ("Kader Maju Pilkada"): "maju" alone is a positive word.
+    "maju pilkada": "pilkada",
+    "maju di pilkada": "di pilkada",
+    "maju dalam pilkada": "dalam pilkada",
+    "maju pilkades": "pilkades",
+    "maju pileg": "pileg",
+    "maju pilpres": "pilpres",
+    "maju pemilu": "pemilu",
+    "maju sebagai calon": "sebagai calon",
+    "maju sebagai bakal calon": "sebagai bakal calon",
+    "maju mencalonkan": "mencalonkan",
+    # The measure's name carries no tone of its own; what follows it ("berbahaya", "baik") does.
+    "kualitas udara": "kualitasudara",
 }
 _PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b")
 _WORD_SPLIT = re.compile(r"\s+")

@@ -72,7 +72,9 @@ def _classify_new(
         NewArticle(
             item=replace(item, title=text.title),
             link=link,
-            classification=classify(text.title, text.body, source=source, default_city=feed.default_city_code),
+            classification=classify(
+                text.title, text.body, source=source, default_city=feed.default_city_code, link=item.link or None
+            ),
             alert=alert,
             body=text.body,
             text_source=text.source,
