@@ -37,6 +37,7 @@ import httpx
 from bot.errors import FetchError
 from bot.feeds.guard import BlockedAddressError, GuardedBackend, Resolver, system_resolver
 from bot.feeds.slots import PrioritySlots
+from bot.feeds.transport import BackendTransport
 
 USER_AGENT: Final = "Pantau/0.1 (+https://github.com/pantau; news monitoring bot)"
 ACCEPT: Final = (
@@ -116,10 +117,13 @@ class Fetcher:
         limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
         self._client = httpx.AsyncClient(limits=limits, transport=transport, **client_options)
         # Feeds added from Telegram go through a second client whose every connection (each redirect hop
-        # too) is made by GuardedBackend: public addresses only. No proxy from the environment: the guard
-        # would vet the proxy's address instead of the feed's.
+        # too) is made by GuardedBackend: public addresses only, through our own transport (httpx has no
+        # public option for a network backend). No proxy from the environment: the guard would vet the
+        # proxy's address instead of the feed's.
         self._public_client = httpx.AsyncClient(
-            transport=_guarded_transport(GuardedBackend(resolver=resolver, inner=guarded_backend), limits),
+            transport=BackendTransport(
+                network_backend=GuardedBackend(resolver=resolver, inner=guarded_backend), limits=limits
+            ),
             trust_env=False,
             **client_options,
         )
@@ -307,20 +311,6 @@ class Fetcher:
         if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return _short(f"invalid URL: {text}")
         return _short(f"network error: {text}")
-
-
-def _guarded_transport(backend: GuardedBackend, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    # httpx has no public option for an httpcore network backend, so the pool it builds is replaced by
-    # the same pool with ours (http/1.1 only, as httpx's default).
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=backend,
-    )
-    return transport
 
 
 def _causes(error: BaseException) -> list[BaseException]:
