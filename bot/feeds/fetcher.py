@@ -62,6 +62,7 @@ class Fetched:
     last_modified: str | None
     content_type: str | None
     cache_seconds: float | None  # from Cache-Control max-age or Expires − Date; 0 = "don't cache"
+    elapsed: float = 0.0  # seconds from the first request to the whole body, all hops (slot waits excluded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class NotModified:
     etag: str | None  # a 304 may carry a refreshed validator; None when it did not
     last_modified: str | None
     cache_seconds: float | None
+    elapsed: float = 0.0  # as Fetched.elapsed
 
 
 def _utcnow() -> datetime:
@@ -175,11 +177,14 @@ class Fetcher:
         # One deadline for the whole poll, every redirect hop included (a trickling chain of hops must not
         # get total_timeout each); it starts with the first request, not while queued for a slot.
         deadline: float | None = None
+        started = 0.0
+        loop = asyncio.get_running_loop()
         for _hop in range(self.max_redirects + 1):
             target = _checked_url(current)
             async with self._slot(target.host, urgent=urgent):
                 if deadline is None:
-                    deadline = asyncio.get_running_loop().time() + self.total_timeout
+                    started = loop.time()
+                    deadline = started + self.total_timeout
                 try:
                     async with asyncio.timeout_at(deadline):
                         outcome = await self._request(client, target, headers)
@@ -205,6 +210,7 @@ class Fetcher:
                     etag=response_headers.get("etag"),
                     last_modified=response_headers.get("last-modified"),
                     cache_seconds=cache,
+                    elapsed=loop.time() - started,
                 )
             return Fetched(
                 body=body,
@@ -214,6 +220,7 @@ class Fetcher:
                 last_modified=response_headers.get("last-modified"),
                 content_type=response_headers.get("content-type"),
                 cache_seconds=cache,
+                elapsed=loop.time() - started,
             )
         raise FetchError(f"too many redirects (more than {self.max_redirects})")
 
