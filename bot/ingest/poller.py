@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.classify import classify
-from bot.errors import FeedError
+from bot.errors import DatabaseReplacedError, FeedError
 from bot.feeds.fetcher import Fetched, Fetcher, NotModified
 from bot.feeds.parsepool import parse_with_budget
 from bot.feeds.schedule import backoff_delay, is_slow, next_check_delay, slow_delay
@@ -174,7 +174,8 @@ class Poller:
             error = mask_urls_in_text(str(exc))
             logger.warning("feed %s failed: %s", mask_url(feed.url), error)
             await self._record_failure(feed, error, getattr(exc, "retry_after", None))
-        except sqlite3.Error as exc:  # the feed is fine; storing its result failed (busy, disk full)
+        except (sqlite3.Error, DatabaseReplacedError) as exc:  # the feed is fine; storing its result failed
+            # (busy, disk full, or the database's files deleted under us: the runtime stops the service)
             summary.failed += 1
             logger.warning("feed %s: could not store the result, will poll again: %s", mask_url(feed.url), exc)
         except Exception as exc:  # a bug, not the feed's fault: keep the loop alive, keep the traceback
@@ -196,7 +197,7 @@ class Poller:
             await feed_store.record_failure(
                 self.db, feed.id, now=now, error=error, next_check_at=now + timedelta(seconds=delay)
             )
-        except sqlite3.Error as exc:  # the feed stays due and is tried again; nothing else is lost
+        except (sqlite3.Error, DatabaseReplacedError) as exc:  # the feed stays due and is tried again
             logger.warning("feed %s: could not record its failure: %s", mask_url(feed.url), exc)
 
     def _slow_backoff(self, feed: Feed, delay: float, elapsed: float) -> tuple[float, int]:

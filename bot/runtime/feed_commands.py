@@ -13,14 +13,14 @@ from bot.feeds.urls import feed_url_problem, has_secrets, mask_url, mask_urls_in
 from bot.formatting import format_wib
 from bot.ingest.feedlist import clean_name, import_opml, resolve_city_code
 from bot.models import Feed
+from bot.runtime.runlock import open_command_database
 from storage import feeds as feed_store
-from storage.db import open_database
 from storage.timeutil import utcnow
 
 
 async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     err = err or sys.stderr
-    db = await open_database(settings.db_path)
+    db = await open_command_database(settings.db_path)
     try:
         action = args.feeds_command
         if action == "add":
