@@ -7,6 +7,7 @@ SQLite files in tmp_path; the CLI and the service as real processes where the fa
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ from bot.errors import DatabaseReplacedError
 from bot.runtime.runlock import RunLock, service_running, watch_database
 from storage import feeds as feed_store
 from storage.db import Database, open_database
+from tests.fake_botapi import TOKEN, FakeBotAPIServer
 from tests.feed_server import FeedServer
 from tests.processes import clean_environ
 
@@ -179,31 +181,41 @@ async def test_the_cli_refuses_to_use_a_database_whose_wal_was_deleted_under_a_r
     assert added.returncode == 0, added.stderr
 
 
-def test_a_running_service_stops_with_one_line_when_its_wal_is_deleted(tmp_path: Path, feed_server: FeedServer) -> None:
+@pytest.mark.parametrize("mode", ["console", "telegram"])
+async def test_a_running_service_stops_with_one_line_when_its_wal_is_deleted(
+    tmp_path: Path, feed_server: FeedServer, mode: str
+) -> None:
     feed_server.route("/rss", body=RSS)
     path = tmp_path / "pantau.db"
     assert pantau("feeds", "add", feed_server.url("/rss"), "--full-text", "never", db=path).returncode == 0
-    service = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env={**clean_environ(), "PANTAU_DB": str(path), "PANTAU_POLL_INTERVAL": "60"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while stored_articles(path) == 0 and time.monotonic() < deadline and service.poll() is None:
-            time.sleep(0.2)
-        assert stored_articles(path) == 1, "the service did not store its first poll"
-        delete_side_files(path)
-        _, stderr = service.communicate(timeout=20)
-    finally:
-        if service.poll() is None:
-            service.kill()
-            service.communicate()
-    assert service.returncode == 2, stderr
-    refusals = [line for line in stderr.splitlines() if "-wal file was deleted" in line]
-    assert refusals and "Traceback" not in stderr, stderr
+    env = {**clean_environ(), "PANTAU_DB": str(path), "PANTAU_POLL_INTERVAL": "60"}
+    async with FakeBotAPIServer() as api:
+        if mode == "telegram":
+            env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url}
+        service = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            for _ in range(300):  # up to a minute
+                if stored_articles(path) or service.returncode is not None:
+                    break
+                await asyncio.sleep(0.2)
+            assert stored_articles(path) == 1, "the service did not store its first poll"
+            delete_side_files(path)
+            out, _ = await asyncio.wait_for(service.communicate(), timeout=20)
+        finally:
+            if service.returncode is None:
+                service.kill()
+                await service.wait()
+    log = out.decode()
+    assert service.returncode == 2, log
+    assert [line for line in log.splitlines() if "-wal file was deleted" in line] and "Traceback" not in log, log
     assert not service_running(path)
     result = pantau("feeds", "list", db=path)  # what the service had written was kept on the way out
     assert result.returncode == 0 and "Warta Uji" in result.stdout, result.stdout
