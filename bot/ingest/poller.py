@@ -206,6 +206,8 @@ class Poller:
         A success that took over half the fetch deadline held a slot all that time: the next poll moves
         out gently (bot/feeds/schedule.py) until the feed answers quickly again, which resets the count.
         """
+        if elapsed <= 0:  # not measured (a body handed to `ingest` directly)
+            return delay, 0
         total_timeout = self.fetcher.total_timeout
         if not is_slow(elapsed, total_timeout=total_timeout):
             return delay, 0
