@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.config import Settings, read_env_file
-from bot.errors import ConfigError, InputError, PantauError
+from bot.errors import ConfigError, DatabaseReplacedError, InputError, PantauError
 
 logger = logging.getLogger("pantau")
 
@@ -179,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pantau: configuration error: {exc}", file=sys.stderr)
         return 2
     except InputError as exc:  # bad usage: a file that is not what the command takes, a bad URL, …
+        print(f"pantau: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseReplacedError as exc:  # refused, nothing written: the operator must act first
         print(f"pantau: {exc}", file=sys.stderr)
         return 2
     except PantauError as exc:

@@ -7,7 +7,8 @@ PantauError
  │    ├── ParseError    body is not a feed
  │    └── PageError     an article page gave no usable text (the article keeps its feed text)
  ├── StorageError       database unusable (e.g. newer schema than this code)
- │    └── DuplicateError  unique value exists already (feed URL, …)
+ │    ├── DuplicateError  unique value exists already (feed URL, …)
+ │    └── DatabaseReplacedError  the file (or its -wal/-shm) at the path is no longer the one in use
  ├── NotFoundError      an id or URL that names nothing
  └── InputError         bad user input (CLI file, chat command); message is user-facing
 """
@@ -48,6 +49,11 @@ class StorageError(PantauError):
 
 class DuplicateError(StorageError):
     pass
+
+
+class DatabaseReplacedError(StorageError):
+    """The database file, or its -wal/-shm, was deleted or replaced under an open database: a write now
+    would go into a file nobody else sees (and be lost), so it is refused (the CLI exits 2)."""
 
 
 class NotFoundError(PantauError):

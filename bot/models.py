@@ -69,6 +69,10 @@ class Feed:
     full_text: str = "auto"  # read article pages: "auto" (teasers only), "always" or "never"
     # Query parameters seen to vary per request in this feed's links (a session id): left out of dedup keys.
     volatile_params: frozenset[str] = frozenset()
+    # Successes in a row that took over half the fetch deadline (they push the next poll out, gently),
+    # and how long the last successful fetch took in seconds (None: not measured yet).
+    slow_polls: int = 0
+    last_fetch_seconds: float | None = None
 
     @property
     def display_name(self) -> str:

@@ -38,6 +38,8 @@ def _feed(row: aiosqlite.Row) -> Feed:
         last_success_at=from_db(row["last_success_at"]),
         full_text=row["full_text"],
         volatile_params=frozenset(name for name in row["volatile_params"].split(",") if name),
+        slow_polls=row["slow_polls"],
+        last_fetch_seconds=row["last_fetch_seconds"],
     )
 
 
@@ -142,6 +144,8 @@ class PollSuccess:
     title: str | None = None
     new_url: str | None = None  # after a permanent redirect
     volatile_params: frozenset[str] | None = None  # None: unchanged
+    fetch_seconds: float | None = None  # how long the fetch took (None: not measured, e.g. a test's own body)
+    slow_polls: int = 0  # consecutive slow successes, this one included (0: it was quick)
 
 
 async def record_success(conn: aiosqlite.Connection, feed_id: int, outcome: PollSuccess, *, now: datetime) -> None:
@@ -151,8 +155,18 @@ async def record_success(conn: aiosqlite.Connection, feed_id: int, outcome: Poll
     await conn.execute(
         "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title),"
         " last_checked_at = ?, last_success_at = ?, next_check_at = ?, error_count = 0, last_error = NULL,"
-        " initial_polled = 1 WHERE id = ?",
-        (etag, last_modified, title, to_db(now), to_db(now), to_db(next_check_at), feed_id),
+        " initial_polled = 1, slow_polls = ?, last_fetch_seconds = coalesce(?, last_fetch_seconds) WHERE id = ?",
+        (
+            etag,
+            last_modified,
+            title,
+            to_db(now),
+            to_db(now),
+            to_db(next_check_at),
+            outcome.slow_polls,
+            outcome.fetch_seconds,
+            feed_id,
+        ),
     )
     if outcome.volatile_params is not None:
         await conn.execute(

@@ -418,6 +418,13 @@ _V11_REPORTS = """
         CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
 """
 
+# v12: a feed that answers successfully but slowly backs off gently (bot/feeds/schedule.py); how many
+# successes in a row were slow and how long the last fetch took, for the schedule and `feeds list`.
+_V12_SLOW_FEEDS = """
+        ALTER TABLE feeds ADD COLUMN slow_polls INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE feeds ADD COLUMN last_fetch_seconds REAL;
+"""
+
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
@@ -431,6 +438,7 @@ MIGRATIONS: dict[int, Migration] = {
     9: _V9_SUBSCRIPTION_NUMBERS,
     10: _V10_EXPIRED,
     11: _V11_REPORTS,
+    12: _V12_SLOW_FEEDS,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

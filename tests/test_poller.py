@@ -9,7 +9,7 @@ import pytest
 
 from bot.feeds.fetcher import Fetcher
 from bot.ingest.poller import Poller
-from bot.models import SubscriptionFilter
+from bot.models import Feed, SubscriptionFilter
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
@@ -275,3 +275,46 @@ async def test_the_item_link_gives_the_province_of_a_story_that_names_no_place(
     assert any("link section" in e for e in from_desk.evidence["city"])
     fire = by_title[FIRE[2]]
     assert fire.city is not None and fire.city.name == "Kota Surakarta" and fire.province == "Jawa Tengah"
+
+
+async def test_a_slow_success_pushes_the_next_poll_out_until_the_feed_is_quick_again(
+    db: Database, feed_server: FeedServer
+) -> None:
+    from bot.runtime.feed_commands import feed_table
+
+    # A 1 s deadline: answering after 0.6 s is a success, but a slow one (over half of it).
+    slow_route = feed_server.route("/slow", body=rss(FIRE), etag='"v1"', delay=0.6)
+    feed_server.route("/quick", body=rss(CRASH))
+    slow = await feed_store.add_feed(db, feed_server.url("/slow"), now=datetime.now(UTC))
+    quick = await feed_store.add_feed(db, feed_server.url("/quick"), now=datetime.now(UTC))
+
+    def wait(feed: Feed) -> float:
+        return (feed.next_check_at - (feed.last_checked_at or datetime.now(UTC))).total_seconds()
+
+    async with Fetcher(connect_timeout=2, read_timeout=2, total_timeout=1.0) as fetcher:
+        poller = Poller(db, fetcher, interval=60)
+        first = await poller.poll_due()
+        assert (first.fetched, first.failed) == (2, 0)  # slow is still a success: items stored
+        after = await feed_store.get_feed(db, slow.id)
+        assert after.error_count == 0 and after.slow_polls == 1
+        assert after.last_fetch_seconds is not None and 0.5 < after.last_fetch_seconds < 1.0
+        assert 0.8 * 120 - 1 <= wait(after) <= 120  # twice the interval, less up to 20 % jitter
+        quick_after = await feed_store.get_feed(db, quick.id)
+        assert quick_after.slow_polls == 0 and wait(quick_after) == 60  # the others keep their pace
+        listing = feed_table(await feed_store.list_feeds(db))
+        assert "slow" in listing and "answered in 0." in listing and "polled less often" in listing
+
+        await make_due(db)
+        second = await poller.poll_due()  # a 304 this time: a slow one counts too
+        assert second.not_modified == 1
+        after = await feed_store.get_feed(db, slow.id)
+        assert after.slow_polls == 2 and 0.8 * 240 - 1 <= wait(after) <= 240
+        assert "2 times in a row" in feed_table(await feed_store.list_feeds(db))
+
+        slow_route.delay = 0.0  # quick again: back to the interval, the count reset
+        await make_due(db)
+        await poller.poll_due()
+    after = await feed_store.get_feed(db, slow.id)
+    assert after.slow_polls == 0 and wait(after) == 60
+    assert after.last_fetch_seconds is not None and after.last_fetch_seconds < 0.5
+    assert "slow" not in feed_table([after]).splitlines()[1]

@@ -1,10 +1,10 @@
-"""next_check_delay and backoff_delay tables."""
+"""next_check_delay, backoff_delay and slow_delay tables."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.feeds.schedule import MAX_DELAY, backoff_delay, next_check_delay
+from bot.feeds.schedule import MAX_DELAY, backoff_delay, is_slow, next_check_delay, slow_delay
 
 DAY = 24 * 3600.0
 
@@ -76,3 +76,27 @@ def test_backoff_jitter_only_shortens_and_never_below_the_interval() -> None:
     draws = [backoff_delay(interval=60, error_count=4, jitter=j / 10) for j in range(10)]
     assert plain == 480 and all(0.8 * plain <= d <= plain for d in draws) and len(set(draws)) == 10
     assert backoff_delay(interval=60, error_count=1, jitter=0.99) == 60
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "total_timeout", "expected"),
+    [(0.0, 60, False), (30.0, 60, False), (30.01, 60, True), (59.0, 60, True), (float("nan"), 60, False)],
+)
+def test_a_success_is_slow_past_half_the_deadline(elapsed: float, total_timeout: float, expected: bool) -> None:
+    assert is_slow(elapsed, total_timeout=total_timeout) is expected
+
+
+@pytest.mark.parametrize(
+    ("slow_count", "expected"),
+    [(0, 300), (1, 600), (2, 1200), (3, 2400), (4, 2400), (100, 2400)],  # gentle: 8 intervals at most
+)
+def test_slow_delay_doubles_up_to_eight_intervals(slow_count: int, expected: float) -> None:
+    assert slow_delay(interval=300, slow_count=slow_count) == expected
+
+
+def test_slow_delay_is_gentler_than_a_failure_and_keeps_to_the_cap() -> None:
+    for count in range(1, 10):
+        assert slow_delay(interval=300, slow_count=count) <= backoff_delay(interval=300, error_count=count + 1)
+    assert slow_delay(interval=20_000, slow_count=5) == MAX_DELAY
+    jittered = [slow_delay(interval=300, slow_count=2, jitter=j) for j in (0.0, 0.5, 0.999)]
+    assert jittered[0] == 1200 and all(960 <= d <= 1200 for d in jittered) and jittered[2] < jittered[0]

@@ -37,6 +37,7 @@ import httpx
 from bot.errors import FetchError
 from bot.feeds.guard import BlockedAddressError, GuardedBackend, Resolver, system_resolver
 from bot.feeds.slots import PrioritySlots
+from bot.feeds.transport import BackendTransport
 
 USER_AGENT: Final = "Pantau/0.1 (+https://github.com/pantau; news monitoring bot)"
 ACCEPT: Final = (
@@ -61,6 +62,7 @@ class Fetched:
     last_modified: str | None
     content_type: str | None
     cache_seconds: float | None  # from Cache-Control max-age or Expires − Date; 0 = "don't cache"
+    elapsed: float = 0.0  # seconds from the first request to the whole body, all hops (slot waits excluded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class NotModified:
     etag: str | None  # a 304 may carry a refreshed validator; None when it did not
     last_modified: str | None
     cache_seconds: float | None
+    elapsed: float = 0.0  # as Fetched.elapsed
 
 
 def _utcnow() -> datetime:
@@ -116,10 +119,13 @@ class Fetcher:
         limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
         self._client = httpx.AsyncClient(limits=limits, transport=transport, **client_options)
         # Feeds added from Telegram go through a second client whose every connection (each redirect hop
-        # too) is made by GuardedBackend: public addresses only. No proxy from the environment: the guard
-        # would vet the proxy's address instead of the feed's.
+        # too) is made by GuardedBackend: public addresses only, through our own transport (httpx has no
+        # public option for a network backend). No proxy from the environment: the guard would vet the
+        # proxy's address instead of the feed's.
         self._public_client = httpx.AsyncClient(
-            transport=_guarded_transport(GuardedBackend(resolver=resolver, inner=guarded_backend), limits),
+            transport=BackendTransport(
+                network_backend=GuardedBackend(resolver=resolver, inner=guarded_backend), limits=limits
+            ),
             trust_env=False,
             **client_options,
         )
@@ -171,11 +177,14 @@ class Fetcher:
         # One deadline for the whole poll, every redirect hop included (a trickling chain of hops must not
         # get total_timeout each); it starts with the first request, not while queued for a slot.
         deadline: float | None = None
+        started = 0.0
+        loop = asyncio.get_running_loop()
         for _hop in range(self.max_redirects + 1):
             target = _checked_url(current)
             async with self._slot(target.host, urgent=urgent):
                 if deadline is None:
-                    deadline = asyncio.get_running_loop().time() + self.total_timeout
+                    started = loop.time()
+                    deadline = started + self.total_timeout
                 try:
                     async with asyncio.timeout_at(deadline):
                         outcome = await self._request(client, target, headers)
@@ -201,6 +210,7 @@ class Fetcher:
                     etag=response_headers.get("etag"),
                     last_modified=response_headers.get("last-modified"),
                     cache_seconds=cache,
+                    elapsed=loop.time() - started,
                 )
             return Fetched(
                 body=body,
@@ -210,6 +220,7 @@ class Fetcher:
                 last_modified=response_headers.get("last-modified"),
                 content_type=response_headers.get("content-type"),
                 cache_seconds=cache,
+                elapsed=loop.time() - started,
             )
         raise FetchError(f"too many redirects (more than {self.max_redirects})")
 
@@ -307,20 +318,6 @@ class Fetcher:
         if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return _short(f"invalid URL: {text}")
         return _short(f"network error: {text}")
-
-
-def _guarded_transport(backend: GuardedBackend, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    # httpx has no public option for an httpcore network backend, so the pool it builds is replaced by
-    # the same pool with ours (http/1.1 only, as httpx's default).
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=backend,
-    )
-    return transport
 
 
 def _causes(error: BaseException) -> list[BaseException]:

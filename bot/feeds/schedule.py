@@ -4,6 +4,10 @@ Server hints (Cache-Control/Expires, RSS ``<ttl>``, Retry-After) can only make u
 than the configured interval, never shorter, and nothing waits longer than `max_delay` (24 h by
 default). A caller that values freshness over politeness can pass a smaller `max_delay`: a feed
 with ``<ttl>720</ttl>`` otherwise gets polled every 12 h (rssbot #63).
+
+A feed that answers, but slowly (more than `SLOW_FRACTION` of the fetch deadline), holds a fetch slot
+and a connection all that time on every poll; its successes back off gently (`slow_delay`) until it is
+quick again, so one sluggish server does not take a share of the slots every interval.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Final, TypeGuard
 
 MAX_DELAY: Final = 24 * 60 * 60.0  # seconds
 JITTER: Final = 0.2  # the largest fraction a random draw takes off a backoff
+SLOW_FRACTION: Final = 0.5  # a success taking more than this share of the fetch deadline is slow
+SLOW_MAX_FACTOR: Final = 8.0  # a slow feed is still polled at least every 8 intervals: it does answer
 
 
 def next_check_delay(
@@ -48,6 +54,30 @@ def backoff_delay(
     if _usable(retry_after):
         delay = max(delay, retry_after)
     return _clamp(delay, interval=interval, max_delay=max_delay)
+
+
+def is_slow(elapsed: float, *, total_timeout: float) -> bool:
+    """Whether a successful fetch took long enough to count toward the slow-feed backoff."""
+    return math.isfinite(elapsed) and elapsed > SLOW_FRACTION * total_timeout
+
+
+def slow_delay(
+    *,
+    interval: float,
+    slow_count: int,
+    max_delay: float = MAX_DELAY,
+    jitter: float = 0.0,
+) -> float:
+    """Seconds until the next poll after `slow_count` consecutive slow successes (1 = the first).
+
+    Gentler than a failure's backoff: the feed works, so 2×, 4×, 8× the interval and no further
+    (`SLOW_MAX_FACTOR`), with the same jitter. A poll that is quick again resets the count.
+    """
+    if slow_count <= 0:
+        return _clamp(interval, interval=interval, max_delay=max_delay)
+    exponent = min(slow_count, 64)
+    factor = min(2.0**exponent, SLOW_MAX_FACTOR) * (1.0 - JITTER * min(max(jitter, 0.0), 1.0))
+    return _clamp(interval * max(factor, 1.0), interval=interval, max_delay=max_delay)
 
 
 def _usable(value: float | None) -> TypeGuard[float]:

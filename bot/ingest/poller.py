@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.classify import classify
-from bot.errors import FeedError
+from bot.errors import DatabaseReplacedError, FeedError
 from bot.feeds.fetcher import Fetched, Fetcher, NotModified
 from bot.feeds.parsepool import parse_with_budget
-from bot.feeds.schedule import backoff_delay, next_check_delay
+from bot.feeds.schedule import backoff_delay, is_slow, next_check_delay, slow_delay
 from bot.feeds.urls import dedup_key, guid_key, mask_url, mask_urls_in_text, volatile_params
 from bot.ingest.fulltext import ArticleText, FullTextReader, feed_text
 from bot.ingest.store import store_and_queue
@@ -174,7 +174,8 @@ class Poller:
             error = mask_urls_in_text(str(exc))
             logger.warning("feed %s failed: %s", mask_url(feed.url), error)
             await self._record_failure(feed, error, getattr(exc, "retry_after", None))
-        except sqlite3.Error as exc:  # the feed is fine; storing its result failed (busy, disk full)
+        except (sqlite3.Error, DatabaseReplacedError) as exc:  # the feed is fine; storing its result failed
+            # (busy, disk full, or the database's files deleted under us: the runtime stops the service)
             summary.failed += 1
             logger.warning("feed %s: could not store the result, will poll again: %s", mask_url(feed.url), exc)
         except Exception as exc:  # a bug, not the feed's fault: keep the loop alive, keep the traceback
@@ -196,8 +197,31 @@ class Poller:
             await feed_store.record_failure(
                 self.db, feed.id, now=now, error=error, next_check_at=now + timedelta(seconds=delay)
             )
-        except sqlite3.Error as exc:  # the feed stays due and is tried again; nothing else is lost
+        except (sqlite3.Error, DatabaseReplacedError) as exc:  # the feed stays due and is tried again
             logger.warning("feed %s: could not record its failure: %s", mask_url(feed.url), exc)
+
+    def _slow_backoff(self, feed: Feed, delay: float, elapsed: float) -> tuple[float, int]:
+        """(the delay to use, consecutive slow successes) after a success that took `elapsed` seconds.
+
+        A success that took over half the fetch deadline held a slot all that time: the next poll moves
+        out gently (bot/feeds/schedule.py) until the feed answers quickly again, which resets the count.
+        """
+        if elapsed <= 0:  # not measured (a body handed to `ingest` directly)
+            return delay, 0
+        total_timeout = self.fetcher.total_timeout
+        if not is_slow(elapsed, total_timeout=total_timeout):
+            return delay, 0
+        slow_polls = feed.slow_polls + 1
+        pushed = slow_delay(interval=self.interval, slow_count=slow_polls, jitter=self.rng.random())
+        logger.info(
+            "feed %s answered slowly (%.1f s of the %g s limit, %d in a row): next poll in %.0f s",
+            mask_url(feed.url),
+            elapsed,
+            total_timeout,
+            slow_polls,
+            max(delay, pushed),
+        )
+        return max(delay, pushed), slow_polls
 
     async def _poll(self, feed: Feed, summary: PollSummary) -> None:
         # Feeds added from Telegram fetch through the SSRF guard on every poll (DNS can change).
@@ -211,11 +235,14 @@ class Poller:
             delay = next_check_delay(
                 interval=self.interval, cache_seconds=result.cache_seconds, ttl_minutes=None, retry_after=None
             )
+            delay, slow_polls = self._slow_backoff(feed, delay, result.elapsed)
             outcome = PollSuccess(
                 next_check_at=now + timedelta(seconds=delay),
                 etag=result.etag or feed.etag,
                 last_modified=result.last_modified or feed.last_modified,
                 new_url=result.permanent_redirect_url,
+                fetch_seconds=result.elapsed,
+                slow_polls=slow_polls,
             )
             async with self.db.transaction() as conn:
                 await feed_store.record_success(conn, feed.id, outcome, now=now)
@@ -250,6 +277,7 @@ class Poller:
             ttl_minutes=parsed.ttl_minutes,
             retry_after=None,
         )
+        delay, slow_polls = self._slow_backoff(feed, delay, result.elapsed)
         outcome = PollSuccess(
             next_check_at=now + timedelta(seconds=delay),
             etag=result.etag,
@@ -257,6 +285,8 @@ class Poller:
             title=parsed.title,
             new_url=result.permanent_redirect_url,
             volatile_params=volatile if volatile != feed.volatile_params else None,
+            fetch_seconds=result.elapsed,
+            slow_polls=slow_polls,
         )
         seen_only = [items[i] for i in range(len(items)) if i not in fresh_set]
         stored = await store_and_queue(

@@ -15,6 +15,7 @@ from bot.ingest.feedlist import ensure_feeds
 from bot.ingest.fulltext import FullTextReader
 from bot.ingest.loop import DEFAULT_TICK, PollLoop
 from bot.ingest.poller import Poller, PollSummary
+from bot.runtime.runlock import open_command_database, watch_database
 from storage import feeds as feed_store
 from storage.db import Database, open_database
 
@@ -40,7 +41,7 @@ def print_new_articles(summary: PollSummary, out: TextIO) -> None:
 
 async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
     """`pantau poll`: with --once one pass over every feed and one summary line; else poll forever."""
-    db = await open_database(settings.db_path)
+    db = await open_command_database(settings.db_path)
     try:
         async with Fetcher() as fetcher:
             poller = make_poller(db, fetcher, settings)
@@ -96,7 +97,23 @@ async def run_console(settings: Settings, out: TextIO) -> int:
                     logger.info("%s", summary.line())
 
             poller = make_poller(db, fetcher, settings)
-            await until_signalled(PollLoop(poller, report, tick=min(DEFAULT_TICK, float(settings.poll_interval))).run())
+            loop = PollLoop(poller, report, tick=min(DEFAULT_TICK, float(settings.poll_interval)))
+            # Ends with DatabaseReplacedError (one line, exit 2) when the files under the database go.
+            await until_signalled(_watched(db, loop.run()))
             return 0
     finally:
         await db.close()
+
+
+async def _watched(db: Database, work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` while watching the database's files; the first to end (or fail) ends both."""
+    tasks = {asyncio.create_task(work), asyncio.create_task(watch_database(db))}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error

@@ -15,9 +15,9 @@ from bot.config import Settings
 from bot.errors import InputError
 from bot.models import SubscriptionFilter
 from bot.reports.export import open_writer, write_all
+from bot.runtime.runlock import open_command_database
 from bot.subscriptions.query import parse_query
 from storage import reports as report_store
-from storage.db import open_database
 from storage.timeutil import utcnow
 
 _SINCE_RE = re.compile(r"^\s*(\d{1,4})\s*(d|h|hari|jam)\s*$", re.I)
@@ -61,7 +61,7 @@ async def export_command(settings: Settings, args: argparse.Namespace, out: Text
     if args.output is not None and not args.output.parent.is_dir():
         print(f"pantau: cannot write {args.output}: folder {args.output.parent} does not exist", file=err)
         return 2
-    db = await open_database(settings.db_path)
+    db = await open_command_database(settings.db_path)
     try:
         now = utcnow()
         target = args.output if args.output is not None else out

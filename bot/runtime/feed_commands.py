@@ -13,14 +13,14 @@ from bot.feeds.urls import feed_url_problem, has_secrets, mask_url, mask_urls_in
 from bot.formatting import format_wib
 from bot.ingest.feedlist import clean_name, import_opml, resolve_city_code
 from bot.models import Feed
+from bot.runtime.runlock import open_command_database
 from storage import feeds as feed_store
-from storage.db import open_database
 from storage.timeutil import utcnow
 
 
 async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     err = err or sys.stderr
-    db = await open_database(settings.db_path)
+    db = await open_command_database(settings.db_path)
     try:
         action = args.feeds_command
         if action == "add":
@@ -98,6 +98,8 @@ def feed_table(feeds: list[Feed]) -> str:
             status = "never polled"
         elif feed.error_count:
             status = "failing"
+        elif feed.slow_polls:
+            status = "slow"
         else:
             status = "ok"
         place = place_by_code(feed.default_city_code) if feed.default_city_code else None
@@ -116,6 +118,12 @@ def feed_table(feeds: list[Feed]) -> str:
         extra = [mask_url(feed.url)]
         if feed.error_count and feed.last_error:
             extra.append(f"last error: {mask_urls_in_text(feed.last_error)}")
+        elif feed.slow_polls and feed.last_fetch_seconds is not None:
+            times = "once" if feed.slow_polls == 1 else f"{feed.slow_polls} times in a row"
+            extra.append(
+                f"slow: answered in {feed.last_fetch_seconds:.1f} s ({times}, over half the fetch time limit);"
+                " polled less often until it answers quickly"
+            )
         details.append(extra)
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]

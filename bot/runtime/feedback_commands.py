@@ -18,14 +18,14 @@ from bot import classify
 from bot.config import Settings
 from bot.errors import InputError
 from bot.feedback.export import Conflict, labelled_record, resolve
+from bot.runtime.runlock import open_command_database
 from storage import feedback as feedback_store
-from storage.db import open_database
 from storage.feedback import FeedbackStats
 from storage.timeutil import utcnow
 
 
 async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    db = await open_database(settings.db_path)
+    db = await open_command_database(settings.db_path)
     try:
         if args.feedback_command == "export":
             pairs = await feedback_store.corrections_for_export(db, trusted_only=args.trusted)

@@ -9,8 +9,8 @@ from bot.classify import case_label, place_by_code
 from bot.config import Settings
 from bot.errors import InputError
 from bot.formatting import format_wib
+from bot.runtime.runlock import open_command_database
 from storage import stories as story_store
-from storage.db import open_database
 from storage.stories import Story
 from storage.timeutil import utcnow
 
@@ -35,7 +35,7 @@ async def list_stories(settings: Settings, out: TextIO, *, limit: int, hours: fl
         raise InputError("--limit must be 1 or more")
     if hours is not None and hours <= 0:
         raise InputError("--hours must be more than 0")
-    db = await open_database(settings.db_path)
+    db = await open_command_database(settings.db_path)
     try:
         since = utcnow() - timedelta(hours=hours) if hours is not None else None
         stories = await story_store.recent_stories(db, limit=limit, since=since)

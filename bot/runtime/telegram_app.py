@@ -31,10 +31,11 @@ import handlers
 from bot.config import Secret, Settings, redact
 from bot.delivery.pacer import PacingPolicy
 from bot.delivery.sender import Sender
-from bot.errors import ConfigError, PantauError
+from bot.errors import ConfigError, DatabaseReplacedError, PantauError
 from bot.runtime.reports import ReportScheduler
+from bot.runtime.runlock import watch_database
 from handlers.context import CONTEXT_TYPES, AppContext, BotData, BotServices
-from storage.db import open_database
+from storage.db import Database, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class _Runtime:
     own_db: bool = False
     fetcher: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    fatal: PantauError | None = None  # why the service stopped itself (run_bot raises it)
 
 
 class TokenRedactor(logging.Filter):
@@ -245,6 +247,7 @@ async def _post_init(application: PTBApp) -> None:
         runtime.own_db = True
         data.services = BotServices(settings=settings, db=await open_database(settings.db_path, check=True))
     svc = data.services
+    runtime.tasks.append(asyncio.create_task(_watch_database(application, svc.db, runtime), name="pantau-dbwatch"))
     await handlers.set_menu(application, settings.admin_ids)
     if not runtime.background:
         return
@@ -256,6 +259,16 @@ async def _post_init(application: PTBApp) -> None:
     scheduler = ReportScheduler(svc.db, clock=svc.clock, wake=sender.wake)
     runtime.tasks.append(asyncio.create_task(scheduler.run(), name="pantau-reports"))
     logger.info("bot @%s started: sending ≤ %.0f msg/s", application.bot.username, settings.send_rate)
+
+
+async def _watch_database(application: PTBApp, db: Database, runtime: _Runtime) -> None:
+    """Stop the service (run_bot then exits with one line) once the database's files go from under it."""
+    try:
+        await watch_database(db)
+    except DatabaseReplacedError as exc:
+        logger.error("%s", exc)
+        runtime.fatal = exc
+        application.stop_running()
 
 
 async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -> None:
@@ -330,6 +343,9 @@ def run_bot(settings: Settings) -> None:
             f"TELEGRAM_API_BASE_URL: the server at {settings.api_base_url} did not answer like a Bot API"
             f" ({_redact(str(exc), settings)})"
         ) from None
+    fatal = _runtime(application).fatal
+    if fatal is not None:
+        raise fatal
     if len(_bot_data(application).conflicts) >= CONFLICT_LIMIT:
         raise PantauError(
             "another process is polling Telegram with this bot token (getUpdates answered 409 Conflict): "
