@@ -253,5 +253,5 @@ async def test_an_outage_longer_than_every_backoff_loses_no_alert_and_resumes_in
     for chat_id in chats:
         # Two messages or, after the retries, one digest; either way each alert once, oldest first.
         joined = "\n".join(live.core.texts(chat_id))
-        assert joined.count(">Berita nomor 1<") == joined.count(">Berita nomor 2<") == 1, chat_id
-        assert joined.index(">Berita nomor 1<") < joined.index(">Berita nomor 2<"), chat_id
+        assert joined.count(f">{title_of(1)}<") == joined.count(f">{title_of(2)}<") == 1, chat_id
+        assert joined.index(f">{title_of(1)}<") < joined.index(f">{title_of(2)}<"), chat_id
