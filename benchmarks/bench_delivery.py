@@ -76,6 +76,15 @@ async def _bot(base_url: str):
     return bot
 
 
+def _made_up(i: int) -> str:
+    syllables = ("ka", "lo", "mi", "pu", "re", "sa", "tu", "wi", "go", "de", "ni", "ba", "ro", "ke", "ja", "hu")
+    out, i = "", i + 300
+    while i:
+        out += syllables[i % 16]
+        i //= 16
+    return out.title()
+
+
 async def burst(args: argparse.Namespace, path: Path) -> dict:
     import sqlite3
 
@@ -93,9 +102,16 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
         "INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, ?, ?, ?)",
         [(c, "private" if c > 0 else "supergroup", PAST, PAST) for c in chats],
     )
+    # Each article is a story of its own, as an alert's article is: the sender reads the story's
+    # reports for "Juga diberitakan" when it sends the alert.
+    conn.executemany(
+        "INSERT INTO stories (id, title, first_at, last_at, reports, outlets, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, 1, '[\"Bench\"]', ?, ?)",
+        [(a + 1, f"Judul berita {a}", PAST, PAST, PAST, PAST) for a in range(args.per_chat)],
+    )
     conn.executemany(
         "INSERT INTO articles (id, link, url, title, body, source, fetched_at, cases, sentiment,"
-        " confidence) VALUES (?, ?, ?, ?, ?, 'Bench', ?, '[]', 'neutral', 50)",
+        " confidence, story_id) VALUES (?, ?, ?, ?, ?, 'Bench', ?, '[]', 'neutral', 50, ?)",
         [
             (
                 a + 1,
@@ -104,13 +120,14 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
                 f"Judul berita {a}",
                 "Isi berita singkat.",
                 PAST,
+                a + 1,
             )
             for a in range(args.per_chat)
         ],
     )
     conn.executemany(
-        "INSERT INTO deliveries (chat_id, article_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
-        [(c, a + 1, PAST, PAST) for a in range(args.per_chat) for c in chats],
+        "INSERT INTO deliveries (chat_id, article_id, next_attempt_at, created_at, story_id) VALUES (?, ?, ?, ?, ?)",
+        [(c, a + 1, PAST, PAST, a + 1) for a in range(args.per_chat) for c in chats],
     )
     conn.execute("COMMIT")
     conn.close()
@@ -205,8 +222,11 @@ async def latency(args: argparse.Namespace, path: Path) -> dict:
         for i in range(1, args.items + 1):
             await asyncio.sleep(rng.uniform(0.3, interval * 1.5))
             guid = f"g{i}"
-            items.append((guid, f"Kebakaran gudang nomor {i} di Sukoharjo"))
-            appeared[f"nomor {i} di"] = time.monotonic()
+            # A different incident each time (made-up words): near-identical items would be one story,
+            # alerted once and then only edited.
+            word = _made_up(i)
+            items.append((guid, f"Kebakaran {word} {_made_up(i + 1000)} di Sukoharjo"))
+            appeared[f"Kebakaran {word} "] = time.monotonic()
         deadline = time.monotonic() + 3 * interval + 10
         while time.monotonic() < deadline and len(core.calls_of("sendMessage")) < args.items:  # noqa: ASYNC110 (polls the fake server's call log)
             await asyncio.sleep(0.1)

@@ -24,6 +24,7 @@ N = TypeVar("N", int, float)
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_POLL_INTERVAL = 300
 DEFAULT_SEND_RATE = 25.0
+DEFAULT_EDIT_INTERVAL = 300.0
 DEFAULT_PAGE_TIMEOUT = 20.0
 DEFAULT_PAGE_WORKERS = 2
 # A feed is polled at least once a day whatever it asks (bot/feeds/schedule.py caps at 24 h), so a longer
@@ -79,6 +80,7 @@ class Settings:
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     log_level: str = "INFO"
     send_rate: float = DEFAULT_SEND_RATE  # overall Telegram messages per second
+    edit_interval: float = DEFAULT_EDIT_INTERVAL  # seconds between two edits of one alert (a story's outlets)
     page_timeout: float = DEFAULT_PAGE_TIMEOUT  # seconds a poll waits for article pages before using teasers
     page_workers: int = DEFAULT_PAGE_WORKERS  # threads extracting article text from pages
     # A new item dated more than this before its fetch alerts nobody on a feed's later polls; 0 = no limit.
@@ -180,6 +182,16 @@ class Settings:
             limits=f"must be between 1 and {MAX_DELIVERY_MAX_AGE} seconds (7 days)",
         )
 
+        edit_interval = _number(
+            "PANTAU_EDIT_INTERVAL",
+            get("PANTAU_EDIT_INTERVAL"),
+            float,
+            DEFAULT_EDIT_INTERVAL,
+            expected="seconds",
+            valid=lambda v: 0 <= v <= 86400,
+            limits="must be between 0 and 86400",
+        )
+
         return cls(
             telegram_token=Secret(token) if token else None,
             api_base_url=base_url,
@@ -192,6 +204,7 @@ class Settings:
             page_workers=page_workers,
             max_alert_age_hours=max_alert_age,
             delivery_max_age=delivery_max_age,
+            edit_interval=edit_interval,
         )
 
     @property

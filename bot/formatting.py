@@ -13,6 +13,7 @@ WIB = timezone(timedelta(hours=7), "WIB")
 TELEGRAM_MAX_TEXT = 4096
 LEAD_MAX = 300
 TITLE_MAX = 250
+ALSO_NAMES = 4  # outlets named under an alert; the rest are counted ("+2")
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 SENTIMENT_LABEL = {
@@ -109,8 +110,65 @@ def _web_link(article: Article) -> str:
     return link if link[:8].lower().startswith(("https://", "http://")) else ""
 
 
-def render_alert_html(article: Article, reason: str | None = None) -> str:
-    """The Telegram alert. Every piece of article text is escaped; the whole fits in one message."""
+def also_reported(alerted: Article, reports: Sequence[Article]) -> list[Article]:
+    """The story's other outlets, one report each (their first), in order of first report: what
+    "Juga diberitakan" names under the alert of `alerted`. The alert's own outlet is left out."""
+    seen = {alerted.source or ""}
+    out: list[Article] = []
+    for report in reports:
+        source = report.source or ""
+        if report.id == alerted.id or source in seen:
+            continue
+        seen.add(source)
+        out.append(report)
+    return out
+
+
+def _outlet_name(report: Article) -> str:
+    return lead(report.source or "sumber lain", 60)
+
+
+def render_also_html(others: Sequence[Article], names: int = ALSO_NAMES) -> str:
+    """ "Juga diberitakan: Tribun Solo, detikJateng (+2)" with each outlet linked to its report; "" if none."""
+    if not others:
+        return ""
+    esc = html.escape
+    shown = [
+        f'<a href="{esc(_web_link(r), quote=True)}">{esc(_outlet_name(r))}</a>'
+        if _web_link(r)
+        else esc(_outlet_name(r))
+        for r in others[:names]
+    ]
+    rest = len(others) - len(shown)
+    if not shown:
+        return f"Juga diberitakan {rest} media lain"
+    return "Juga diberitakan: " + ", ".join(shown) + (f" (+{rest})" if rest else "")
+
+
+def render_also_text(others: Sequence[Article], names: int = ALSO_NAMES) -> str:
+    if not others:
+        return ""
+    shown = [_outlet_name(r) for r in others[:names]]
+    rest = len(others) - len(shown)
+    return "Juga diberitakan: " + ", ".join(shown) + (f" (+{rest})" if rest else "")
+
+
+def render_alert_html(
+    article: Article, reason: str | None = None, also: Sequence[Article] = (), *, limit: int = TELEGRAM_MAX_TEXT
+) -> str:
+    """The Telegram alert. Every piece of article text is escaped; the whole fits in one message.
+
+    `also` are the story's other outlets' reports (see `also_reported`); as many are named as fit.
+    """
+    text = _alert_html(article, reason, render_also_html(also))
+    names = min(len(also), ALSO_NAMES)
+    while len(text) > limit and names > 0:  # fewer names (the count stays) before anything else goes
+        names -= 1
+        text = _alert_html(article, reason, render_also_html(also, names))
+    return text
+
+
+def _alert_html(article: Article, reason: str | None, also_line: str) -> str:
     esc = html.escape
     link = _web_link(article)
     title = esc(lead(article.title or link, TITLE_MAX))  # a 1,000-character "title" is a feed's bug
@@ -122,6 +180,8 @@ def render_alert_html(article: Article, reason: str | None = None) -> str:
         esc(_cases_line(article)),
         esc(_source_line(article)),
     ]
+    if also_line:
+        lines.append(also_line)
     body_lead = lead(article.body)
     if body_lead:
         lines.append("")
@@ -136,11 +196,12 @@ def render_alert_html(article: Article, reason: str | None = None) -> str:
         # Only a pathological title can get here (lead is capped); drop the lead, then shorten the title.
         short_title = esc(lead(article.title, 1000))
         lines[0] = f'<b><a href="{esc(link, quote=True)}">{short_title}</a></b>' if link else f"<b>{short_title}</b>"
-        text = "\n".join(line for i, line in enumerate(lines) if i < 5 or line.startswith("<i>"))
+        keep = 6 if also_line else 5
+        text = "\n".join(line for i, line in enumerate(lines) if i < keep or line.startswith("<i>"))
     return text
 
 
-def render_alert_text(article: Article, reason: str | None = None) -> str:
+def render_alert_text(article: Article, reason: str | None = None, also: Sequence[Article] = ()) -> str:
     """The same alert as plain text, for console mode and `pantau demo`."""
     lines = [
         article.title,
@@ -150,6 +211,8 @@ def render_alert_text(article: Article, reason: str | None = None) -> str:
         _cases_line(article),
         _source_line(article),
     ]
+    if also:
+        lines.append(render_also_text(also))
     body_lead = lead(article.body)
     if body_lead:
         lines.append(body_lead)
@@ -160,13 +223,22 @@ def render_alert_text(article: Article, reason: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _item_lines(number: int, article: Article, *, reason: str | None = None, aged: bool = False) -> str:
-    """One numbered row of a digest or a list: the linked title, then place · case · sentiment · WIB time ·
-    source (and the "Cocok" line when the rows of one message matched different subscriptions)."""
+def media_suffix(outlets: int) -> str:
+    """ " — 4 media" after a story's title when more than one outlet reported it."""
+    return f" — {outlets} media" if outlets > 1 else ""
+
+
+def _item_lines(
+    number: int, article: Article, *, reason: str | None = None, aged: bool = False, outlets: int = 1
+) -> str:
+    """One numbered row of a digest or a list: the linked title (with "— 3 media" for a story several
+    outlets reported), then place · case · sentiment · WIB time · source (and the "Cocok" line when the
+    rows of one message matched different subscriptions)."""
     esc = html.escape
     link = _web_link(article)
     title = esc(lead(article.title or link, 200))
     head = f'{number}. <a href="{esc(link, quote=True)}">{title}</a>' if link else f"{number}. {title}"
+    head += esc(media_suffix(outlets))
     cls = article.classification
     facts = [
         _short_place(article),
@@ -200,11 +272,17 @@ def _pack(header: str, items: list[str], limit: int) -> list[str]:
 
 
 def render_digest_html(
-    articles: Sequence[Article], limit: int = TELEGRAM_MAX_TEXT, reasons: Sequence[str | None] = ()
+    articles: Sequence[Article],
+    limit: int = TELEGRAM_MAX_TEXT,
+    reasons: Sequence[str | None] = (),
+    *,
+    outlets: Sequence[int] = (),
 ) -> tuple[str, int]:
     """Many alerts for one chat at once → one message listing them; returns (text, how many fit).
 
     Each row keeps what the single alert says in its header (place, case, sentiment, WIB time, source).
+    Each alert is the first report of a story; `outlets` (parallel to `articles`) is how many media
+    reported that story, shown as "— 4 media".
     `reasons` are the rows' "Cocok" lines: one line under the header when they are all the same, else one
     per row, so a chat with several subscriptions sees which one brought each story.
 
@@ -213,8 +291,15 @@ def render_digest_html(
     """
     distinct = {r for r in reasons if r}
     per_row = len(distinct) > 1
+    counts = list(outlets) + [1] * (len(articles) - len(outlets))
     items = [
-        _item_lines(i, a, reason=reasons[i - 1] if per_row and i - 1 < len(reasons) else None, aged=True)
+        _item_lines(
+            i,
+            a,
+            reason=reasons[i - 1] if per_row and i - 1 < len(reasons) else None,
+            aged=True,
+            outlets=counts[i - 1],
+        )
         for i, a in enumerate(articles, 1)
     ]
     shared = f"\n<i>{html.escape(next(iter(distinct)))}</i>" if len(distinct) == 1 else ""
@@ -229,18 +314,76 @@ def render_digest_html(
     return header + "\n\n" + "\n".join(items[:count]), count
 
 
-def render_digest_text(articles: Sequence[Article], reasons: Sequence[str | None] = ()) -> str:
+def render_digest_text(
+    articles: Sequence[Article], reasons: Sequence[str | None] = (), *, outlets: Sequence[int] = ()
+) -> str:
     """The digest without markup (when Telegram refuses our HTML)."""
+    counts = list(outlets) + [1] * (len(articles) - len(outlets))
     lines = [f"{len(articles)} berita baru yang cocok dengan langganan Anda", ""]
     for i, a in enumerate(articles, 1):
         facts = [_short_place(a), case_labels(a.classification.cases), SENTIMENT_LABEL[a.classification.sentiment]]
         facts.append(format_wib(a.published_at or a.fetched_at))
         reason = reasons[i - 1] if i - 1 < len(reasons) and reasons[i - 1] else None
         lines.append(
-            f"{i}. {lead(a.title, 200)}\n    {' · '.join(facts)}\n    {_web_link(a)}"
+            f"{i}. {lead(a.title, 200)}{media_suffix(counts[i - 1])}\n    {' · '.join(facts)}\n    {_web_link(a)}"
             + (f"\n    {reason}" if reason else "")
         )
     return "\n".join(lines)[:TELEGRAM_MAX_TEXT]
+
+
+def describe_change(new_cases: Sequence[str], death_toll: int | None) -> str:
+    """What a "Pembaruan" says changed: "Kasus baru: Pembunuhan · Korban tewas: 3"."""
+    parts = []
+    if new_cases:
+        parts.append("Kasus baru: " + case_labels(new_cases))
+    if death_toll is not None:
+        parts.append(f"Korban tewas: {death_toll}")
+    return " · ".join(parts)
+
+
+def render_update_html(article: Article, change: str, also: Sequence[Article] = ()) -> str:
+    """A "Pembaruan" of a story, sent as a reply to its first alert: what changed, then the new report."""
+    header = "🔄 <b>Pembaruan</b>" + (f" · {html.escape(change)}" if change else "")
+    body = render_alert_html(article, None, also, limit=TELEGRAM_MAX_TEXT - len(header) - 2)
+    return clip_html_safe(header + "\n" + body)
+
+
+def render_update_text(article: Article, change: str, also: Sequence[Article] = ()) -> str:
+    header = "Pembaruan" + (f" · {change}" if change else "")
+    return header + "\n" + render_alert_text(article, None, also)
+
+
+def clip_html_safe(text: str) -> str:
+    """`text` if it fits one message; else without its last lines (whole lines, so no tag is cut)."""
+    lines = text.split("\n")
+    while len("\n".join(lines)) > TELEGRAM_MAX_TEXT and len(lines) > 2:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def render_story_list_html(header: str, entries: Sequence[tuple[Article, int]], *, start: int = 1) -> str:
+    """A page of /latest or /search by story: one line per story (its newest matching report, and how
+    many media reported it); `header` is already-safe HTML."""
+    if not entries:
+        return header + "\n\nBelum ada berita yang cocok."
+    items = [_item_lines(start + i, a, outlets=n) for i, (a, n) in enumerate(entries)]
+    return _pack(header, items, TELEGRAM_MAX_TEXT)[0]
+
+
+def render_story_reports_html(title: str, reports: Sequence[Article]) -> str:
+    """Every report of one story, oldest first: outlet, time and link (for the 📰 button and /liputan)."""
+    esc = html.escape
+    outlets = len({r.source or "" for r in reports})
+    header = f"<b>{esc(lead(title, 300))}</b>\n{len(reports)} berita dari {outlets} media"
+    items = []
+    for i, r in enumerate(reports, 1):
+        name = esc(_outlet_name(r))
+        when = format_wib(r.published_at or r.fetched_at)
+        web = _web_link(r)
+        title_html = esc(lead(r.title or web, 200))
+        link = f'<a href="{esc(web, quote=True)}">{title_html}</a>' if web else title_html
+        items.append(f"{i}. {link}\n    {name} · {esc(when)}")
+    return _pack(header, items, TELEGRAM_MAX_TEXT)[0]
 
 
 def render_article_list_html(header: str, articles: Sequence[Article], *, start: int = 1) -> str:

@@ -87,6 +87,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Tokens name state stored in the database (storage.button_state): buttons work after a restart.
     application.add_handler(CallbackQueryHandler(picker.button, pattern=rf"^pk:{TOKEN_PATTERN}:"))
     application.add_handler(CallbackQueryHandler(browse.page_button, pattern=rf"^pg:{TOKEN_PATTERN}:[0-9]{{1,4}}$"))
+    application.add_handler(CallbackQueryHandler(browse.story_button, pattern=r"^st:[0-9]{1,18}$"))
     application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:([0-9]{1,18}|all)$"))
     application.add_handler(CallbackQueryHandler(corrections.alert_button, pattern=ALERT_DATA_PATTERN))
     application.add_handler(CallbackQueryHandler(corrections.correction_button, pattern=CORRECTION_DATA_PATTERN))

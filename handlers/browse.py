@@ -1,11 +1,12 @@
-"""/latest, /search (paged with buttons), /cities, /cases."""
+"""/latest, /search (one line per story, paged with buttons; a 📰 button opens a story's reports), /cities,
+/cases."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.errors import InputError
-from bot.formatting import render_article_list_html
+from bot.formatting import render_story_list_html, render_story_reports_html
 from bot.models import SubscriptionFilter
 from bot.subscriptions.matching import filter_matches
 from bot.subscriptions.query import MAX_QUERY_LEN, describe_filter, normalize_quotes, parse_query
@@ -14,7 +15,8 @@ from handlers.common import args_text, chat_of, message_of, reply
 from handlers.context import AppContext, services
 from storage import button_state
 from storage import subscriptions as sub_store
-from storage.search import Page, latest_articles, search_articles
+from storage.search import StoryPage, latest_stories, search_stories
+from storage.stories import get_story, story_articles
 
 esc = texts.esc
 PAGE_SIZE = 5
@@ -32,12 +34,12 @@ async def _remember(update: Update, context: AppContext, kind: str, words: str) 
     )
 
 
-async def _page(context: AppContext, chat_id: int, kind: str, words: str, page: int) -> tuple[str, Page]:
+async def _page(context: AppContext, chat_id: int, kind: str, words: str, page: int) -> tuple[str, StoryPage]:
     svc = services(context)
     offset = page * PAGE_SIZE
     if kind == "mine":
         subs = await sub_store.list_subscriptions(svc.db, chat_id)
-        result = await latest_articles(
+        result = await latest_stories(
             svc.db,
             SubscriptionFilter(),
             lambda article: any(filter_matches(s.filter, article) for s in subs),
@@ -47,25 +49,33 @@ async def _page(context: AppContext, chat_id: int, kind: str, words: str, page: 
         header = f"<b>Berita terbaru</b> yang cocok dengan {len(subs)} langganan chat ini"
     elif kind == "latest":
         flt = parse_query(words).filter
-        result = await latest_articles(
+        result = await latest_stories(
             svc.db, flt, lambda article: filter_matches(flt, article), offset=offset, limit=PAGE_SIZE
         )
         header = f"<b>Berita terbaru</b> — {esc(describe_filter(flt))}"
     else:
-        result = await search_articles(svc.db, words, offset=offset, limit=PAGE_SIZE)
+        result = await search_stories(svc.db, words, offset=offset, limit=PAGE_SIZE)
         header = f"<b>Hasil pencarian</b> “{esc(words)}”"
     if page:
         header += f" (halaman {page + 1})"
-    return render_article_list_html(header, result.articles, start=offset + 1), result
+    entries = [(hit.article, hit.outlets) for hit in result.hits]
+    return render_story_list_html(header, entries, start=offset + 1), result
 
 
-def _keyboard(token: str, page: int, result: Page, all_news: str | None = None) -> InlineKeyboardMarkup | None:
+def _keyboard(token: str, page: int, result: StoryPage, all_news: str | None = None) -> InlineKeyboardMarkup | None:
+    # A 📰 button per story reported more than once opens its reports; "st:<story id>" stays far below
+    # Telegram's 64 bytes of callback data.
+    stories = [
+        InlineKeyboardButton(f"📰 {page * PAGE_SIZE + i}", callback_data=f"st:{hit.story_id}")
+        for i, hit in enumerate(result.hits, 1)
+        if hit.story_id is not None and hit.reports > 1
+    ]
     row = []
     if page > 0:
         row.append(InlineKeyboardButton("◀ Sebelumnya", callback_data=f"pg:{token}:{page - 1}"))
     if result.has_more:
         row.append(InlineKeyboardButton("Berikutnya ▶", callback_data=f"pg:{token}:{page + 1}"))
-    rows = [row] if row else []
+    rows = [r for r in (stories, row) if r]
     if all_news is not None:
         rows.append([InlineKeyboardButton("🌐 Semua berita terbaru", callback_data=f"pg:{all_news}:0")])
     return InlineKeyboardMarkup(rows) if rows else None
@@ -123,6 +133,25 @@ async def page_button(update: Update, context: AppContext) -> None:
     all_news = await _remember(update, context, "latest", "") if kind == "mine" else None
     await query.answer()
     await query.edit_message_text(text, reply_markup=_keyboard(token, page, result, all_news))
+
+
+async def story_button(update: Update, context: AppContext) -> None:
+    """📰 under /latest and /search: every report of that story, as a new message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    story_id = int(query.data.split(":", 1)[1])
+    svc = services(context)
+    story = await get_story(svc.db, story_id)
+    reports = await story_articles(svc.db, story_id) if story is not None else []
+    if story is None or not reports:
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    await query.answer()
+    # A new message under the list (which may be too old to reply to), in the list's topic.
+    message = query.message
+    thread = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
+    text = render_story_reports_html(story.title, reports)
+    await context.bot.send_message(chat_of(update).id, text, message_thread_id=thread)
 
 
 async def cities(update: Update, context: AppContext) -> None:

@@ -24,7 +24,7 @@ from bot import classify
 from bot.errors import InputError
 from bot.feedback import buttons
 from bot.feedback.buttons import Draft, Keyboard, Outcome
-from bot.formatting import render_alert_html
+from bot.formatting import also_reported, render_alert_html
 from bot.models import Article, LabelCorrection
 from handlers import texts
 from handlers.common import args_text, can_manage, chat_of, message_of, reply
@@ -33,6 +33,7 @@ from handlers.ratelimit import Verdict
 from storage import button_state
 from storage import feedback as feedback_store
 from storage.feedback import FeedbackStats
+from storage.stories import story_articles
 
 logger = logging.getLogger(__name__)
 esc = html.escape
@@ -245,9 +246,11 @@ async def _finish(
         await _restore(context, chat_id, message_id, article)
         return buttons.THANKS
     reason = await feedback_store.delivery_reason(svc.db, chat_id, article.id)
+    # Keep the story's other outlets under the alert ("Juga diberitakan", issue #10).
+    reports = await story_articles(svc.db, shown.story_id) if shown.story_id is not None else []
     try:
         await context.bot.edit_message_text(
-            render_alert_html(shown, reason or None),
+            render_alert_html(shown, reason or None, also_reported(shown, reports)),
             chat_id=chat_id,
             message_id=message_id,
             reply_markup=markup(buttons.alert_keyboard(shown)),

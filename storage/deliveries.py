@@ -4,6 +4,9 @@
 Besides article alerts (kind 'alert') it carries the reports of storage.reports: a chat's daily brief
 (kind 'brief', one per chat per local day) and spike alerts (kind 'spike', one per chat per spike); those
 rows have no article and are rendered when sent (bot.delivery.documents).
+A row's `kind` says what it sends (issue #10): 'alert' — a new message, the first report of a story a chat
+gets; 'edit' — rewrite that alert (`target_id`) in place to name the story's other outlets; 'update' — a
+"Pembaruan" sent as a reply to it. Rows carry their `story_id`, so the story's followers are one indexed read.
 
 Status flow: pending → sending → sent | pending (retry later) | failed (Telegram refused it, with the reason)
 | expired (not deliverable within the maximum age, e.g. a long Bot API outage); all counted in /stats.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import aiosqlite
@@ -30,6 +33,8 @@ ERROR_MAX = 500
 # SQL: chat `c` holds its alerts at the time bound to the one `?` — paused with no end, or not over yet.
 # Held rows stay pending and go out when the pause ends (storage.chats.set_paused).
 HELD = "(c.paused = 1 AND (c.paused_until IS NULL OR c.paused_until > ?))"
+
+ALERT, EDIT, UPDATE = "alert", "edit", "update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +50,22 @@ class Delivery:
     last_error: str | None
     chat_type: str = "private"  # from the chats table; decides the per-chat pace
     created_at: datetime | None = None  # when it was queued: its age decides expiry during an outage
-    kind: str = "alert"  # alert | brief | spike
+    kind: str = ALERT  # alert | edit | update (issue #10) | brief | spike
     report_key: str | None = None  # brief: the local day; spike: the spike's id
     payload: str | None = None  # JSON, for briefs: the period's end
+    story_id: int | None = None
+    target_id: int | None = None  # edit / update: the alert row whose message it edits or replies to
+    message_id: int | None = None  # once sent: the Telegram message that carried it
+    digest: bool = False
 
     @property
     def is_alert(self) -> bool:
-        return self.kind == "alert"
+        return self.kind == ALERT
+
+    @property
+    def has_article(self) -> bool:
+        """An alert, edit or update: a row about an article (briefs and spikes have none)."""
+        return self.kind in (ALERT, EDIT, UPDATE)
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:
@@ -59,6 +73,11 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
     assert due is not None
     keys = row.keys()
     return Delivery(
+        kind=row["kind"] if "kind" in keys else ALERT,
+        story_id=row["story_id"] if "story_id" in keys else None,
+        target_id=row["target_id"] if "target_id" in keys else None,
+        message_id=row["message_id"] if "message_id" in keys else None,
+        digest=bool(row["digest"]) if "digest" in keys else False,
         id=row["id"],
         chat_id=row["chat_id"],
         article_id=row["article_id"],
@@ -70,7 +89,6 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         last_error=row["last_error"],
         chat_type=row["chat_type"] if "chat_type" in keys and row["chat_type"] else "private",
         created_at=from_db(row["created_at"]),
-        kind=row["kind"],
         report_key=row["report_key"],
         payload=row["payload"],
     )
@@ -100,16 +118,99 @@ async def queue_deliveries(
     *,
     article_id: int,
     now: datetime,
+    story_id: int | None = None,
 ) -> int:
-    """Queue (chat_id, thread_id, reason) rows for one article in one statement; returns how many were new.
+    """Queue (chat_id, thread_id, reason) alert rows for one article in one statement; returns how many
+    were new.
 
     Same rows as calling queue_delivery for each: a chat topic that already has this article is skipped.
     """
     stamp = to_db(now)
     cursor = await conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(chat_id, article_id, thread_id, reason, stamp, stamp) for chat_id, thread_id, reason in rows],
+        "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at,"
+        " kind, story_id) VALUES (?, ?, ?, ?, ?, ?, 'alert', ?)",
+        [(chat_id, article_id, thread_id, reason, stamp, stamp, story_id) for chat_id, thread_id, reason in rows],
+    )
+    return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAlert:
+    """What a chat already has of one story: its alert row and the state of the edits to it."""
+
+    delivery_id: int
+    chat_id: int
+    thread_id: int | None
+    reason: str
+    status: str  # of the alert row: pending | sending | sent
+    digest: bool  # the alert went out inside a digest message (which is not edited)
+    pending_edit: bool  # an edit row still waits: a newer report is picked up when it is sent
+    last_edit_at: datetime | None  # latest edit sent or due, for spacing edits apart
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """An edit or update row for one chat (kind EDIT or UPDATE), due at `due`."""
+
+    chat_id: int
+    thread_id: int | None
+    kind: str
+    target_id: int
+    due: datetime
+    reason: str = ""
+
+
+async def story_alerts(conn: aiosqlite.Connection, story_id: int) -> dict[tuple[int, int | None], StoryAlert]:
+    """(chat id, forum topic) → its alert of this story, for the active chats that have one not failed
+    (the first one wins). A story is alerted once per chat and topic."""
+    async with conn.execute(
+        "SELECT d.id, d.chat_id, d.thread_id, d.reason, d.status, d.digest, d.kind, d.target_id, d.sent_at,"
+        " d.next_attempt_at FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+        " WHERE d.story_id = ? AND c.active = 1 ORDER BY d.id",
+        (story_id,),
+    ) as cursor:
+        rows = list(await cursor.fetchall())
+    alerts: dict[tuple[int, int | None], StoryAlert] = {}
+    by_id: dict[int, tuple[int, int | None]] = {}
+    for row in rows:
+        key = (row["chat_id"], row["thread_id"])
+        if row["kind"] == ALERT and row["status"] != "failed" and key not in alerts:
+            alerts[key] = StoryAlert(
+                delivery_id=row["id"],
+                chat_id=row["chat_id"],
+                thread_id=row["thread_id"],
+                reason=row["reason"],
+                status=row["status"],
+                digest=bool(row["digest"]),
+                pending_edit=False,
+                last_edit_at=None,
+            )
+            by_id[row["id"]] = key
+    for row in rows:
+        target = by_id.get(row["target_id"]) if row["kind"] == EDIT else None
+        if target is None:
+            continue
+        alert = alerts[target]
+        at = from_db(row["sent_at"] or row["next_attempt_at"])
+        last = alert.last_edit_at if alert.last_edit_at and at and alert.last_edit_at > at else at
+        alerts[target] = replace(
+            alert, pending_edit=alert.pending_edit or row["status"] == "pending", last_edit_at=last
+        )
+    return alerts
+
+
+async def queue_followups(
+    conn: aiosqlite.Connection, rows: Sequence[Followup], *, article_id: int, story_id: int, now: datetime
+) -> int:
+    """Queue edit and update rows brought by one report, inside the caller's transaction; returns how many."""
+    stamp = to_db(now)
+    cursor = await conn.executemany(
+        "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at,"
+        " kind, story_id, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (f.chat_id, article_id, f.thread_id, f.reason, to_db(f.due), stamp, f.kind, story_id, f.target_id)
+            for f in rows
+        ],
     )
     return max(cursor.rowcount, 0)
 
@@ -201,26 +302,29 @@ async def mark_sending(db: Database, ids: Sequence[int]) -> None:
         await conn.executemany("UPDATE deliveries SET status = 'sending' WHERE id = ?", [(i,) for i in ids])
 
 
-async def claim_due(db: Database, ids: Sequence[int], *, now: datetime) -> set[int]:
-    """Mark rows 'sending' before their send, in one statement; returns the ids actually claimed.
+async def claim_due(db: Database, ids: Sequence[int], *, now: datetime) -> dict[int, int]:
+    """Mark rows 'sending' before their send, in one statement; returns the ids actually claimed, each
+    with the number of reports its story has at that moment (0: no story).
 
     Only rows still pending, due by `now`, of an active chat not holding alerts are claimed: the sender plans from
     an in-memory copy of the due list, and a row may have changed since (a chat paused or deactivated,
-    a flood wait held the chat, another process settled it). Unclaimed rows must not be sent.
+    a flood wait held the chat, another process settled it). Unclaimed rows must not be sent. The report
+    count is read in the claiming statement, so a report stored after it finds the row 'sending' (and
+    queues an edit), and one stored before it is counted.
     """
     if not ids:
-        return set()
+        return {}
     marks = ",".join("?" * len(ids))
     async with (
         db.transaction() as conn,
         conn.execute(
             f"UPDATE deliveries SET status = 'sending' WHERE id IN ({marks}) AND status = 'pending'"
             f" AND next_attempt_at <= ? AND chat_id IN (SELECT c.id FROM chats c WHERE c.active = 1 AND NOT {HELD})"
-            " RETURNING id",
+            " RETURNING id, coalesce((SELECT reports FROM stories WHERE stories.id = deliveries.story_id), 0)",
             [*ids, to_db(now), to_db(now)],
         ) as cursor,
     ):
-        return {row[0] for row in await cursor.fetchall()}
+        return {row[0]: row[1] for row in await cursor.fetchall()}
 
 
 async def articles_by_id(db: Database, ids: Iterable[int | None]) -> dict[int, Article]:

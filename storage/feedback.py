@@ -81,7 +81,11 @@ def _new_json(change: LabelCorrection) -> Any:
 
 async def delivered_article(db: Database, chat_id: int, article_id: int, message_id: int | None) -> Article | None:
     """The article if this chat was sent it (in `message_id`, when given); None for another chat's article."""
-    sql = "SELECT a.* FROM deliveries d JOIN articles a ON a.id = d.article_id WHERE d.chat_id = ? AND d.article_id = ?"
+    # Edit rows only named the article under another alert (issue #10): the chat was not sent it.
+    sql = (
+        "SELECT a.* FROM deliveries d JOIN articles a ON a.id = d.article_id"
+        " WHERE d.chat_id = ? AND d.article_id = ? AND d.kind != 'edit'"
+    )
     args: list[object] = [chat_id, article_id]
     if message_id is not None:
         sql += " AND d.message_id = ?"
@@ -93,7 +97,7 @@ async def delivered_article(db: Database, chat_id: int, article_id: int, message
 
 async def delivery_reason(db: Database, chat_id: int, article_id: int) -> str:
     async with db.reader.execute(
-        "SELECT reason FROM deliveries WHERE chat_id = ? AND article_id = ?", (chat_id, article_id)
+        "SELECT reason FROM deliveries WHERE chat_id = ? AND article_id = ? AND kind != 'edit'", (chat_id, article_id)
     ) as cursor:
         row = await cursor.fetchone()
     return str(row[0]) if row and row[0] else ""

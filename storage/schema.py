@@ -418,13 +418,54 @@ _V11_REPORTS = """
         CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
 """
 
-# v12: a feed that answers successfully but slowly backs off gently (bot/feeds/schedule.py); how many
+
+
+# v12: story-aware outbox rows (issue #10, phase 2): kinds 'edit' (rewrite the chat's alert of the story,
+# target_id, to name the other outlets) and 'update' (a "Pembaruan" replying to it) besides 'alert', both
+# about an article; every article row carries its story_id. The kind CHECKs change, so the table is rebuilt.
+_V12_STORY_DELIVERIES = """
+        CREATE TABLE deliveries_v12 (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            article_id INTEGER REFERENCES articles(id) ON DELETE CASCADE,   -- NULL for briefs and spikes
+            thread_id INTEGER,
+            reason TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'expired')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            message_id INTEGER,
+            digest INTEGER NOT NULL DEFAULT 0,
+            kind TEXT NOT NULL DEFAULT 'alert' CHECK (kind IN ('alert', 'edit', 'update', 'brief', 'spike')),
+            report_key TEXT,
+            payload TEXT,
+            story_id INTEGER REFERENCES stories(id) ON DELETE SET NULL,
+            target_id INTEGER,                 -- edit / update: the alert row (deliveries.id) it edits or replies to
+            CHECK ((kind IN ('alert', 'edit', 'update')) = (article_id IS NOT NULL)),
+            UNIQUE (chat_id, kind, report_key)
+        );
+        INSERT INTO deliveries_v12 (id, chat_id, article_id, thread_id, reason, status, attempts, next_attempt_at,
+            last_error, created_at, sent_at, message_id, digest, kind, report_key, payload, story_id)
+        SELECT d.id, d.chat_id, d.article_id, d.thread_id, d.reason, d.status, d.attempts, d.next_attempt_at,
+            d.last_error, d.created_at, d.sent_at, d.message_id, d.digest, d.kind, d.report_key, d.payload,
+            (SELECT a.story_id FROM articles a WHERE a.id = d.article_id) FROM deliveries d;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_v12 RENAME TO deliveries;
+        CREATE UNIQUE INDEX deliveries_topic_article ON deliveries(chat_id, coalesce(thread_id, -1), article_id);
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+        CREATE INDEX deliveries_chat ON deliveries(chat_id, status);
+        CREATE INDEX deliveries_story ON deliveries(story_id, chat_id);
+"""
+
+# v13: a feed that answers successfully but slowly backs off gently (bot/feeds/schedule.py); how many
 # successes in a row were slow and how long the last fetch took, for the schedule and `feeds list`.
-_V12_SLOW_FEEDS = """
+_V13_SLOW_FEEDS = """
         ALTER TABLE feeds ADD COLUMN slow_polls INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE feeds ADD COLUMN last_fetch_seconds REAL;
 """
-
 
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
@@ -438,7 +479,8 @@ MIGRATIONS: dict[int, Migration] = {
     9: _V9_SUBSCRIPTION_NUMBERS,
     10: _V10_EXPIRED,
     11: _V11_REPORTS,
-    12: _V12_SLOW_FEEDS,
+    12: _V12_STORY_DELIVERIES,
+    13: _V13_SLOW_FEEDS,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

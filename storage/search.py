@@ -1,4 +1,5 @@
-"""Reading stored articles back for chats: the newest that match a filter (/latest) and full-text search."""
+"""Reading stored articles back for chats: the newest that match a filter (/latest) and full-text search,
+as articles or — what the chat commands show — as stories (one line per incident, however many outlets)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bot.errors import InputError
 from bot.models import Article, SubscriptionFilter
 from storage.articles import article_from_row
 from storage.db import Database
+from storage.stories import stories_by_id
 
 # Rows read per round when the exact filter (keywords, other cities) has to run in Python.
 _BATCH = 200
@@ -23,6 +25,36 @@ _ORDER = "coalesce(a.published_at, a.fetched_at) DESC, a.id DESC"
 class Page:
     articles: list[Article]
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoryHit:
+    """One story on a page: its newest report that matched, and how widely it was reported."""
+
+    article: Article
+    story_id: int | None  # None: an article stored before stories existed (a story of its own)
+    outlets: int
+    reports: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPage:
+    hits: list[StoryHit]
+    has_more: bool
+
+
+def _story_key(article: Article) -> int:
+    return article.story_id if article.story_id is not None else -article.id
+
+
+async def _story_hits(db: Database, articles: list[Article]) -> list[StoryHit]:
+    stories = await stories_by_id(db, [a.story_id for a in articles if a.story_id is not None])
+    hits = []
+    for a in articles:
+        story = stories.get(a.story_id) if a.story_id is not None else None
+        outlets, reports = (len(story.outlets) or 1, story.reports) if story else (1, 1)
+        hits.append(StoryHit(article=a, story_id=a.story_id, outlets=outlets, reports=reports))
+    return hits
 
 
 async def latest_articles(
@@ -39,6 +71,26 @@ async def latest_articles(
     matching place is among its other cities, or a province-wide one, is still considered);
     bot.subscriptions.matching decides.
     """
+    found = await _scan_latest(db, flt, accept, offset + limit + 1, by_story=False)
+    return Page(articles=found[offset : offset + limit], has_more=len(found) > offset + limit)
+
+
+async def latest_stories(
+    db: Database,
+    flt: SubscriptionFilter,
+    accept: Callable[[Article], bool],
+    *,
+    offset: int = 0,
+    limit: int = 5,
+) -> StoryPage:
+    """Like `latest_articles`, one entry per story: its newest matching report, newest story first."""
+    found = await _scan_latest(db, flt, accept, offset + limit + 1, by_story=True)
+    return StoryPage(hits=await _story_hits(db, found[offset : offset + limit]), has_more=len(found) > offset + limit)
+
+
+async def _scan_latest(
+    db: Database, flt: SubscriptionFilter, accept: Callable[[Article], bool], wanted: int, *, by_story: bool
+) -> list[Article]:
     where: list[str] = []
     args: list[object] = []
     if flt.cases:
@@ -62,8 +114,8 @@ async def latest_articles(
             parts.append("(a.city_code IS NULL AND a.province IS NOT NULL)")  # province-wide stories
         where.append("(" + " OR ".join(parts) + ")")
     clause = ("WHERE " + " AND ".join(where)) if where else ""
-    wanted = offset + limit + 1
     found: list[Article] = []
+    seen: set[int] = set()
     scanned = 0
     while len(found) < wanted and scanned < _SCAN_LIMIT:
         async with db.reader.execute(
@@ -73,11 +125,12 @@ async def latest_articles(
         scanned += len(rows)
         for row in rows:
             article = article_from_row(row)
-            if accept(article):
+            if accept(article) and not (by_story and _story_key(article) in seen):
+                seen.add(_story_key(article))
                 found.append(article)
         if len(rows) < _BATCH:
             break
-    return Page(articles=found[offset : offset + limit], has_more=len(found) > offset + limit)
+    return found
 
 
 _TERM_RE = re.compile(r'(-?)(?:"([^"]+)"|(\S+))')
@@ -141,3 +194,36 @@ async def search_articles(db: Database, text: str, *, offset: int = 0, limit: in
         raise InputError(f"Pencarian tidak bisa diproses: {exc}") from None
     articles = [article_from_row(row) for row in rows]
     return Page(articles=articles[:limit], has_more=len(articles) > limit)
+
+
+async def search_stories(db: Database, text: str, *, offset: int = 0, limit: int = 5) -> StoryPage:
+    """Full-text search, one entry per story (its newest matching report), newest first.
+
+    Same window as `search_articles` (the newest SEARCH_DEPTH matches, ordered by news time); only their
+    ids and story ids are read to group them, then the page's articles.
+    """
+    query = fts_query(text)
+    try:
+        async with db.conn.execute(
+            "SELECT a.id, a.story_id FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts"
+            f" WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY {_ORDER}",
+            (query, SEARCH_DEPTH),
+        ) as cursor:
+            rows = list(await cursor.fetchall())
+    except sqlite3.OperationalError as exc:  # a query FTS5 still cannot parse
+        raise InputError(f"Pencarian tidak bisa diproses: {exc}") from None
+    firsts: list[int] = []
+    seen: set[int] = set()
+    for article_id, story_id in rows:
+        key = story_id if story_id is not None else -article_id
+        if key not in seen:
+            seen.add(key)
+            firsts.append(article_id)
+    wanted = firsts[offset : offset + limit]
+    by_id: dict[int, Article] = {}
+    if wanted:
+        marks = ",".join("?" * len(wanted))
+        async with db.conn.execute(f"SELECT * FROM articles WHERE id IN ({marks})", wanted) as cursor:
+            by_id = {row["id"]: article_from_row(row) for row in await cursor.fetchall()}
+    page = [by_id[i] for i in wanted if i in by_id]
+    return StoryPage(hits=await _story_hits(db, page), has_more=len(firsts) > offset + limit)

@@ -8,7 +8,7 @@ What phase-2 consumers (alert edits, digests and /latest by story) read: `get_st
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,8 +96,9 @@ async def create_story(conn: aiosqlite.Connection, article: Article, *, now: dat
 
 async def add_report(
     conn: aiosqlite.Connection, story_id: int, article: Article, *, representative_id: int | None, now: datetime
-) -> None:
-    """Add `article` to story `story_id`: counts, times, outlets, label unions, representative title."""
+) -> Story:
+    """Add `article` to story `story_id`: counts, times, outlets, label unions, representative title.
+    Returns the story as it was before (what decides whether the report changes it materially)."""
     async with conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
@@ -127,6 +128,15 @@ async def add_report(
         ),
     )
     await conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article.id))
+    return story
+
+
+async def report_titles(conn: aiosqlite.Connection, story_id: int, *, exclude: int) -> list[str]:
+    """Titles of a story's reports other than `exclude` (inside the caller's transaction)."""
+    async with conn.execute(
+        "SELECT title FROM articles WHERE story_id = ? AND id != ? ORDER BY id", (story_id, exclude)
+    ) as cursor:
+        return [str(row[0]) for row in await cursor.fetchall()]
 
 
 async def window_articles(conn: aiosqlite.Connection, since: datetime) -> list[Article]:
@@ -158,6 +168,39 @@ async def get_story(db: Database, story_id: int) -> Story | None:
     async with db.reader.execute("SELECT * FROM stories WHERE id = ?", (story_id,)) as cursor:
         row = await cursor.fetchone()
     return _story(row) if row else None
+
+
+async def stories_by_id(db: Database, ids: Sequence[int]) -> dict[int, Story]:
+    """The stories among `ids`, in one query per 500."""
+    wanted = sorted(set(ids))
+    found: dict[int, Story] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with db.conn.execute(f"SELECT * FROM stories WHERE id IN ({marks})", chunk) as cursor:
+            for row in await cursor.fetchall():
+                found[row["id"]] = _story(row)
+    return found
+
+
+async def reports_of_stories(db: Database, story_ids: Iterable[int]) -> dict[int, list[Article]]:
+    """story id → its reports, oldest first, for the given stories that have more than one report.
+    One query (per 500 stories): the sender reads this once per planning step, not per send."""
+    wanted = sorted(set(story_ids))
+    out: dict[int, list[Article]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with db.conn.execute(
+            f"SELECT a.* FROM articles a WHERE a.story_id IN"
+            f" (SELECT id FROM stories WHERE id IN ({marks}) AND reports > 1)"
+            " ORDER BY a.story_id, coalesce(a.published_at, a.fetched_at), a.id",
+            chunk,
+        ) as cursor:
+            for row in await cursor.fetchall():
+                article = article_from_row(row)
+                out.setdefault(row["story_id"], []).append(article)
+    return out
 
 
 async def story_articles(db: Database, story_id: int) -> list[Article]:

@@ -105,6 +105,24 @@ def classification(
     )
 
 
+_SYLLABLES = ("ka", "lo", "mi", "pu", "re", "sa", "tu", "wi", "go", "de", "ni", "ba", "ro", "ke", "ja", "hu")
+
+
+def _word(i: int) -> str:
+    """A made-up word, different for every i: default articles share no word, so each is a story of its
+    own (near-identical texts would rightly be grouped into one story and alerted once)."""
+    out, i = "", i + 300
+    while i:
+        out += _SYLLABLES[i % 16]
+        i //= 16
+    return out
+
+
+def title_of(n: int) -> str:
+    """The default title of article n."""
+    return " ".join(_word(6 * n + k).title() for k in range(3)) + f" #{n}"
+
+
 def new_article(
     n: int,
     cls: Classification,
@@ -117,8 +135,8 @@ def new_article(
     item = FeedItem(
         guid=f"guid-{n}",
         link=link,
-        title=title or f"Berita nomor {n}",
-        summary=body if body is not None else f"Isi berita nomor {n}.",
+        title=title or title_of(n),
+        summary=body if body is not None else " ".join(_word(6 * n + k) for k in range(3, 6)).capitalize() + ".",
         author=None,
         published=published,
     )

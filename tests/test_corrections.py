@@ -22,6 +22,7 @@ from chat_fixtures import (
     classification,
     harness,
     new_article,
+    title_of,
 )
 from fake_botapi import callback_payload, message_payload
 
@@ -461,7 +462,7 @@ async def test_mute_source_stops_that_outlet_for_that_chat_only(tmp_path: Path) 
         assert await feedback_store.muted_sources(h.db, GROUP) == []
         await store_and_queue(h.db, None, [new_article(7, classification(SOLO))], source=OUTLET, now=h.clock())
         await deliver(h)
-        assert "Berita nomor 7" in h.core.texts(GROUP)[-1]
+        assert title_of(7) in h.core.texts(GROUP)[-1]
 
 
 async def test_presses_count_against_the_chat_rate_limit(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from chat_fixtures import title_of
 from fake_botapi import TOKEN, FakeBotAPIServer
 from feed_server import FeedServer
 from test_telegram_e2e import Pantau, wait_for
@@ -51,8 +52,9 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 def burst_feed(now: datetime) -> bytes:
     items = "".join(
         f"<item><guid>crash-{n}</guid><link>https://warta.example/crash-{n}</link>"
-        f"<title>Kecelakaan nomor {n} di Jalan Slamet Riyadi Solo</title>"
-        f"<description>SOLO - Kecelakaan lalu lintas nomor {n} terjadi di Kota Surakarta.</description>"
+        # Distinct made-up words per item: each is an incident of its own (a story), alerted once.
+        f"<title>Kecelakaan {title_of(n)} di Solo</title>"
+        f"<description>SOLO - Kecelakaan {title_of(n)} di Kota Surakarta.</description>"
         f"<pubDate>{format_datetime(now - timedelta(minutes=n))}</pubDate></item>"
         for n in range(1, ARTICLES + 1)
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from chat_fixtures import NOW, SOLO, Clock, classification, new_article, publish
+from chat_fixtures import NOW, SOLO, Clock, classification, new_article, publish, title_of
 from fake_botapi import TOKEN, FakeBotCore, FakeRequest
 from telegram import Bot
 
@@ -248,11 +248,7 @@ async def test_each_alert_is_sent_once_in_order(rig: Rig) -> None:
     await rig.run()
     texts = rig.core.texts(1)
     assert len(texts) == 3
-    assert [t.split("</a>")[0].rsplit(">", 1)[1] for t in texts] == [
-        "Berita nomor 1",
-        "Berita nomor 2",
-        "Berita nomor 3",
-    ]
+    assert [t.split("</a>")[0].rsplit(">", 1)[1] for t in texts] == [title_of(1), title_of(2), title_of(3)]
     assert await rig.status() == {"sent": 3}
     # A fresh sender (a restart) finds nothing to send.
     again = Sender(rig.db, rig.sender.bot, clock=rig.mono, wall_clock=rig.wall)
@@ -267,7 +263,7 @@ async def test_burst_for_one_chat_becomes_a_digest(rig: Rig) -> None:
     [digest] = rig.core.texts(1)
     assert "8 berita baru" in digest
     for n in range(1, 9):
-        assert f'<a href="https://berita.example/{n}">Berita nomor {n}</a>' in digest
+        assert f'<a href="https://berita.example/{n}">{title_of(n)}</a>' in digest
     assert "Kota Surakarta · Banjir" in digest
     async with rig.db.conn.execute("SELECT DISTINCT digest, message_id FROM deliveries") as cur:
         assert len(list(await cur.fetchall())) == 1

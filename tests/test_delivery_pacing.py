@@ -73,7 +73,7 @@ async def test_burst_of_100_alerts_to_10_chats_stays_within_configured_rates(tmp
         interval = policy.private_interval if chat_id > 0 else policy.group_interval
         assert min(b - a for a, b in zip(moments, moments[1:], strict=False)) >= interval
         # Every chat gets every article once, oldest first (ids were published in order).
-        numbers = [int(text.split("Berita nomor ")[1].split("<")[0]) for text in articles[chat_id]]
+        numbers = [int(text.split("</a>")[0].rsplit("#", 1)[1]) for text in articles[chat_id]]
         assert numbers == list(range(1, 11))
     # And the overall limit was the one that bound: 100 messages at 20/s take about 5 s.
     assert arrivals[-1] - arrivals[0] >= 99 / policy.overall_rate - 0.05

@@ -145,6 +145,7 @@ callback_data = st.one_of(
         ),
     ),
     st.builds(lambda a: f"un:{a}", st.one_of(numbers, st.just("all"))),
+    st.builds(lambda a: f"st:{a}", numbers),
     st.text(max_size=64),
 )
 

@@ -6,11 +6,24 @@ import re
 from pathlib import Path
 
 import pytest
-from chat_fixtures import ADMIN_ID, BANDUNG, SOLO, SUKOHARJO, classification, harness, new_article, publish
+from chat_fixtures import (
+    ADMIN_ID,
+    BANDUNG,
+    NOW,
+    SOLO,
+    SUKOHARJO,
+    classification,
+    harness,
+    new_article,
+    publish,
+    title_of,
+)
 from fake_botapi import callback_payload, message_payload, my_chat_member_payload
 
 from bot.delivery.sender import Sender
+from bot.ingest.store import store_and_queue
 from bot.models import Sentiment
+from handlers import texts
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
@@ -122,7 +135,7 @@ async def test_forum_topic_subscription_delivers_into_the_topic(tmp_path: Path) 
         await publish(h.db, new_article(1, classification(SOLO, ["kebakaran"])))
         await Sender(h.db, h.app.bot, clock=lambda: 0.0, wall_clock=h.clock).drain()
         assert h.core.sent(group)[-1]["message_thread_id"] == 55
-        assert "Berita nomor 1" in h.core.sent(group)[-1]["text"]
+        assert title_of(1) in h.core.sent(group)[-1]["text"]
 
 
 async def test_pause_and_resume(tmp_path: Path) -> None:
@@ -136,7 +149,7 @@ async def test_pause_and_resume(tmp_path: Path) -> None:
         [resumed] = await h.text(USER, "/lanjut")
         assert "dilanjutkan" in resumed and "1 berita yang ditahan" in resumed
         await Sender(h.db, h.app.bot, clock=lambda: 0.0, wall_clock=h.clock).drain()
-        assert "Berita nomor 1" in h.core.texts(USER)[-1]
+        assert title_of(1) in h.core.texts(USER)[-1]
 
 
 async def test_blocked_chat_is_deactivated_and_start_reactivates(tmp_path: Path) -> None:
@@ -419,3 +432,44 @@ async def test_picker_and_paging_buttons_survive_a_restart(tmp_path: Path) -> No
         [sub] = await sub_store.list_subscriptions(h.db, USER)
         assert sub.filter.area_codes == {"33.72"} and sub.filter.cases == {"banjir"}
         assert h.core.answers()[-1] == "Disimpan"
+
+
+async def test_latest_and_search_show_one_line_per_story_and_open_its_reports(tmp_path: Path) -> None:
+    # One fire in Solo reported by three outlets (texts written for this test), and another incident.
+    fire = [
+        (
+            "Warta Solo",
+            "Gudang Mebel di Pasar Kliwon Solo Terbakar",
+            "SOLO — Gudang mebel di Semanggi, Pasar Kliwon, terbakar dini hari.",
+        ),
+        (
+            "Kabar Jateng",
+            "Api Lalap Gudang Mebel Semanggi Pasar Kliwon",
+            "SURAKARTA — Gudang mebel di Semanggi, Pasar Kliwon, Solo, terbakar.",
+        ),
+        (
+            "Nusantara Daring",
+            "Gudang Mebel Semanggi Ludes Terbakar",
+            "SOLO — Kebakaran gudang mebel di Semanggi, Pasar Kliwon, Kota Surakarta.",
+        ),
+    ]
+    async with harness(tmp_path) as h:
+        for n, (outlet, title, body) in enumerate(fire, 1):
+            item = new_article(n, classification(SOLO, ["kebakaran"]), title=title, body=body)
+            await store_and_queue(h.db, None, [item], source=outlet, now=NOW)
+        await publish(h.db, new_article(9, classification(SOLO, ["kebakaran"])))
+        [listing] = await h.text(USER, "/terbaru Solo kebakaran")
+        assert listing.count("Gudang Mebel") == 1 and "— 3 media" in listing
+        assert listing.count("\n1. ") == 1 and "\n2. " in listing and "\n3. " not in listing
+        keyboard = h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"]
+        [story_button] = keyboard[0]
+        assert story_button["callback_data"].startswith("st:") and len(story_button["callback_data"].encode()) <= 64
+        [found] = await h.text(USER, "/cari gudang mebel")
+        assert found.count("Gudang Mebel") == 1 and "— 3 media" in found
+        before = len(h.core.sent(USER))
+        await h.send({"callback_query": callback_payload(USER, story_button["callback_data"], message_id=1)})
+        [reports] = [p["text"] for p in h.core.sent(USER)[before:]]
+        assert "3 berita dari 3 media" in reports
+        assert all(outlet in reports for outlet, _, _ in fire)
+        await h.send({"callback_query": callback_payload(USER, "st:999999", message_id=1)})
+        assert h.core.calls_of("answerCallbackQuery")[-1].params["text"] == texts.EXPIRED

@@ -84,7 +84,7 @@ async def _seed_week(db: Database) -> None:
     """Solo: 3 negative fires yesterday, 1 positive today; Bandung: 2 neutral floods; last week: 1 negative."""
     for hours in (20, 21, 22):
         await put(db, T0 - timedelta(hours=hours), SOLO, ("kebakaran",), Sentiment.NEGATIVE)
-    await put(db, T0 - timedelta(hours=1), SOLO, ("festival",), Sentiment.POSITIVE)
+    await put(db, T0 - timedelta(hours=1), SOLO, ("festival",), Sentiment.POSITIVE, title="Festival nomor 1 di Solo")
     await put(db, T0 - timedelta(hours=2), BANDUNG, ("banjir",), Sentiment.NEUTRAL)
     await put(db, T0 - timedelta(hours=30), BANDUNG, ("banjir",), Sentiment.NEUTRAL)
     await put(db, T0 - timedelta(days=8), SOLO, ("kebakaran",), Sentiment.NEUTRAL)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from chat_fixtures import NOW, SOLO, classification, new_article, publish
+from chat_fixtures import NOW, SOLO, classification, new_article, publish, title_of
 from fake_botapi import TOKEN, FakeBotAPIServer, FakeBotCore
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -160,7 +160,7 @@ async def test_too_long_by_telegrams_count_is_resent_shortened_once(live: Live) 
     assert [s for s, _ in live.sends(1)] == [400, 200]
     [params] = live.core.sent(1)
     assert "parse_mode" not in params and telegram_length(params["text"]) <= SHORT_TEXT_MAX
-    assert params["text"].startswith("Berita nomor 1\nhttps://berita.example/1")
+    assert params["text"].startswith(f"{title_of(1)}\nhttps://berita.example/1")
     assert await live.rows(1) == [("sent", None)]
 
 
@@ -253,5 +253,5 @@ async def test_an_outage_longer_than_every_backoff_loses_no_alert_and_resumes_in
     for chat_id in chats:
         # Two messages or, after the retries, one digest; either way each alert once, oldest first.
         joined = "\n".join(live.core.texts(chat_id))
-        assert joined.count(">Berita nomor 1<") == joined.count(">Berita nomor 2<") == 1, chat_id
-        assert joined.index(">Berita nomor 1<") < joined.index(">Berita nomor 2<"), chat_id
+        assert joined.count(f">{title_of(1)}<") == joined.count(f">{title_of(2)}<") == 1, chat_id
+        assert joined.index(f">{title_of(1)}<") < joined.index(f">{title_of(2)}<"), chat_id

@@ -181,7 +181,7 @@ class Pacer:
 
     def _batch(self, chat_id: int, rows: list[Delivery], now: float) -> Batch:
         first = rows[0]
-        # Briefs and spike alerts (kind != 'alert') always go alone; digests gather article alerts only.
+        # Briefs, spike alerts, edits and updates always go alone; digests gather article alerts only.
         same_topic = [r for r in rows if r.thread_id == first.thread_id and r.is_alert]
         threshold = self.policy.digest_threshold
         if (

@@ -12,6 +12,12 @@ and the 'sent' marks of sends finishing together are written in one transaction.
 A failed database write never stalls delivery: what the pacer reserved is released on every path, sent
 marks that could not be written are written by a later step, and rows left 'sending' with nobody owning
 them are queued again by the running process (at most once more), not only at the next start.
+
+Rows are of three kinds (storage.deliveries): an 'alert' is a new message — the first report of a story
+in that chat, naming the story's other outlets as they are when it is sent ("Juga diberitakan"); an
+'edit' rewrites a sent alert in place (editMessageText) to name the outlets that reported the story
+since; an 'update' ("Pembaruan") is a new message replying to the alert. All three are paced alike: an
+edit counts against the same overall and per-chat limits. Only alerts are bundled into digests.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 
 from bot.delivery import documents
@@ -34,17 +40,21 @@ from bot.delivery.telegram_errors import Action, SendFailure, classify_send_erro
 from bot.feedback.buttons import alert_keyboard
 from bot.formatting import (
     TELEGRAM_MAX_TEXT,
+    also_reported,
     render_alert_html,
     render_alert_text,
     render_digest_html,
     render_digest_text,
+    render_update_html,
+    render_update_text,
 )
 from bot.models import Article
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
+from storage import stories as story_store
 from storage.db import Database
-from storage.deliveries import Delivery
+from storage.deliveries import ALERT, EDIT, UPDATE, Delivery
 from storage.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -78,6 +88,12 @@ class SendStats:
     failed: int = 0
     expired: int = 0
     deactivated: int = 0
+    edits: int = 0  # alerts edited in place ("Juga diberitakan")
+    updates: int = 0  # "Pembaruan" replies sent
+
+
+# An edit or update whose alert is still on its way waits this long before looking again.
+FOLLOWUP_WAIT = 5.0
 
 
 class Sender:
@@ -193,6 +209,16 @@ class Sender:
                 self.pacer.release(batch)
             self._stale = True
             raise
+        # The reports of the claimed alerts' stories that have more than one (counted by the claim): a
+        # report stored before the claim is named in the alert; one stored after finds the alert 'sending'
+        # and queues an edit. Most alerts are of a one-report story: no read at all.
+        story_ids = {
+            row.story_id
+            for batch in batches
+            for row in batch.rows
+            if claimed.get(row.id, 0) > 1 and row.kind == ALERT and row.story_id is not None
+        }
+        reports = await story_store.reports_of_stories(self.db, story_ids) if story_ids else {}
         for batch in batches:
             rows = tuple(row for row in batch.rows if row.id in claimed)
             if len(rows) < len(batch.rows):
@@ -204,7 +230,7 @@ class Sender:
                 row.article_id: self._articles.get(row.article_id) for row in rows if row.article_id is not None
             }
             self._in_flight_ids.update(row.id for row in rows)
-            task = asyncio.create_task(self._send(replace(batch, rows=rows), articles))
+            task = asyncio.create_task(self._send(replace(batch, rows=rows), articles, reports))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -259,13 +285,18 @@ class Sender:
                 raise TimeoutError("outbox not drained in time")
             await asyncio.sleep(min(delay, 0.5) or 0.01)
 
-    async def _send(self, batch: Batch, articles: dict[int, Article | None] | None = None) -> None:
+    async def _send(
+        self,
+        batch: Batch,
+        articles: dict[int, Article | None] | None = None,
+        reports: dict[int, list[Article]] | None = None,
+    ) -> None:
         sent_to: int | None = None
         try:
             if (wait := batch.at - self.clock()) > 0:
                 await asyncio.sleep(wait)  # its overall slot (claimed ahead, already 'sending')
-            if batch.rows[0].is_alert:
-                sent_to = await self._deliver(batch, articles or {})
+            if batch.rows[0].has_article:
+                sent_to = await self._deliver(batch, articles or {}, reports or {})
             else:
                 sent_to = await self._deliver_report(batch)
         except Exception as exc:
@@ -318,12 +349,22 @@ class Sender:
                 if not done.done():
                     done.set_result(None)
 
-    async def _deliver(self, batch: Batch, known: dict[int, Article | None]) -> int | None:
-        """Send one batch (alert or digest), rewriting it as Telegram asks; returns the chat it went to."""
-        rows, articles = await self._articles_for(batch, known)
+    async def _deliver(
+        self, batch: Batch, known: dict[int, Article | None], reports: dict[int, list[Article]]
+    ) -> int | None:
+        """Send one batch (alert, digest, update or edit), rewriting it as Telegram asks; returns the chat
+        it went to. `reports` are the reports of its stories that have more than one."""
+        if batch.rows[0].kind == EDIT:
+            return await self._deliver_edit(batch.rows[0])
+        rows, articles = await self._articles_for(batch, known, reports)
         if not rows:
             return None
-        message = _Message(batch.chat_id, batch.thread_id, rows, articles)
+        reply_to: int | None = None
+        if rows[0].kind == UPDATE:
+            waiting, reply_to = await self._update_target(rows[0])
+            if waiting:
+                return None
+        message = _Message(batch.chat_id, batch.thread_id, rows, articles, reports, reply_to)
         # At most four rewrites in a row: a migrated chat, HTML refused, a deleted topic, too long.
         for _ in range(5):
             try:
@@ -334,6 +375,12 @@ class Sender:
                     message_thread_id=message.thread_id,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                     reply_markup=message.buttons,
+                    # The alert may have been deleted meanwhile: the update then stands on its own.
+                    reply_parameters=(
+                        ReplyParameters(message_id=message.reply_to, allow_sending_without_reply=True)
+                        if message.reply_to is not None
+                        else None
+                    ),
                 )
             except Exception as exc:  # every Telegram outcome is mapped; anything else is a backoff
                 failure = classify_send_error(exc)
@@ -344,6 +391,10 @@ class Sender:
             ids = [row.id for row in rows]
             await self._mark_sent(ids, sent.message_id, len(ids) > 1)
             self.stats.messages += 1
+            if rows[0].kind == UPDATE:
+                self.stats.updates += 1
+                logger.info("sent an update of story %s to chat %s", rows[0].story_id, message.chat_id)
+                return message.chat_id
             self.stats.alerts_sent += len(ids)
             self.stats.digests += int(len(ids) > 1)
             logger.info("sent %d alert(s) to chat %s", len(ids), message.chat_id)
@@ -353,7 +404,7 @@ class Sender:
         return message.chat_id
 
     async def _articles_for(
-        self, batch: Batch, known: dict[int, Article | None]
+        self, batch: Batch, known: dict[int, Article | None], reports: dict[int, list[Article]]
     ) -> tuple[list[Delivery], list[Article]]:
         """The batch's rows that still have their article (the rest fail), trimmed to what one digest fits."""
         rows: list[Delivery] = []
@@ -371,7 +422,9 @@ class Sender:
             self._stale = True
             await delivery_store.mark_failed(self.db, missing, error="article no longer stored")
         if len(rows) > 1:
-            fit = render_digest_html(articles, reasons=[row.reason or None for row in rows])[1]
+            fit = render_digest_html(
+                articles, reasons=[row.reason or None for row in rows], outlets=_outlets(rows, reports)
+            )[1]
             if fit < len(rows):  # the rest go in the next digest
                 self._stale = True
                 left = [r.id for r in rows[fit:]]
@@ -387,6 +440,7 @@ class Sender:
             logger.info("chat %s migrated to %s", message.chat_id, failure.new_chat_id)
             self.pacer.forget(message.chat_id)
             message.chat_id = failure.new_chat_id
+            message.reply_to = None  # the alert stayed in the old group
             return True
         if failure.action is Action.PLAIN_TEXT and message.html:
             logger.warning("chat %s refused our HTML (%s); sending plain text", message.chat_id, failure.reason)
@@ -426,6 +480,82 @@ class Sender:
             await self._mark_sent([row.id], message.message_id, False)
             self.stats.messages += 1
             logger.info("sent %s report to chat %s", row.kind, chat_id)
+            return chat_id
+        await self._handle_failure(chat_id, [row], SendFailure(Action.FAIL, "gave up after repeated rewrites"))
+        return chat_id
+
+    async def _later(self, row: Delivery, why: str) -> None:
+        """Put a claimed edit or update back for a few seconds: its alert is still on its way."""
+        self._stale = True
+        at = self.wall_clock() + timedelta(seconds=FOLLOWUP_WAIT)
+        await delivery_store.reschedule(self.db, [row.id], at=at, error=why, count_attempt=False)
+
+    async def _update_target(self, row: Delivery) -> tuple[bool, int | None]:
+        """(wait?, message to reply to) for an update: it follows its alert, and replies to it when the
+        alert is a message of its own (not failed, not gone)."""
+        [target] = await delivery_store.get_deliveries(self.db, [row.target_id]) if row.target_id else [None]
+        if target is not None and target.status in {"pending", "sending"}:
+            await self._later(row, "waiting for the alert it replies to")
+            return True, None
+        if target is None or target.status != "sent" or target.chat_id != row.chat_id:
+            return False, None
+        return False, target.message_id
+
+    async def _deliver_edit(self, row: Delivery) -> int | None:
+        """Rewrite the chat's alert of the story to name every outlet that reported it so far."""
+        [target] = await delivery_store.get_deliveries(self.db, [row.target_id]) if row.target_id else [None]
+        if target is not None and target.status == "sending":
+            await self._later(row, "waiting for the alert it edits")
+            return None
+        if target is None or target.status != "sent" or target.digest or target.message_id is None:
+            # Pending: the alert is not sent yet and will name the outlets itself. Failed or in a digest:
+            # there is no message of its own to edit. Either way this row has nothing left to do.
+            await self._mark_sent([row.id], None, False)
+            return None
+        article = await article_store.get_article(self.db, target.article_id) if target.article_id else None
+        if article is None:
+            await delivery_store.mark_failed(self.db, [row.id], error="article no longer stored")
+            return None
+        reports = await story_store.story_articles(self.db, row.story_id) if row.story_id is not None else []
+        also = also_reported(article, reports)
+        text, html = render_alert_html(article, target.reason or None, also), True
+        if telegram_length(text) > TELEGRAM_MAX_TEXT:
+            html, text = False, clip(render_alert_text(article, target.reason or None, also))
+        chat_id = target.chat_id
+        # An edit without a keyboard would remove the alert's buttons: send them again.
+        keyboard = alert_keyboard(article)
+        buttons = InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in r] for r in keyboard])
+        for _ in range(3):
+            try:
+                await self.bot.edit_message_text(
+                    text,
+                    chat_id=chat_id,
+                    message_id=target.message_id,
+                    parse_mode=ParseMode.HTML if html else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=buttons,
+                )
+            except Exception as exc:
+                failure = classify_send_error(exc)
+                if failure.action is Action.UNCHANGED:
+                    # The message already says this (an edit sent again after a crash, or an alert sent
+                    # after the report arrived): done, as Telegram's "not modified" means.
+                    await self._mark_sent([row.id], None, False)
+                    return chat_id
+                if failure.action in {Action.PLAIN_TEXT, Action.SHORTEN} and html:
+                    html, text = False, clip(render_alert_text(article, target.reason or None, also), SHORT_TEXT_MAX)
+                    continue
+                if failure.action in {Action.MIGRATE, Action.NO_THREAD, Action.PLAIN_TEXT, Action.SHORTEN}:
+                    # The message stayed in the old group, or cannot take the text: leave the alert as it is.
+                    failure = SendFailure(Action.FAIL, failure.reason)
+                await self._handle_failure(chat_id, [row], failure)
+                return chat_id
+            # No message id of its own: the alert row has it, and an article named only in an edit was not
+            # sent to the chat as a message (its buttons, corrections, are the alert's).
+            await self._mark_sent([row.id], None, False)
+            self.stats.messages += 1
+            self.stats.edits += 1
+            logger.info("edited the alert of story %s in chat %s (%d other outlets)", row.story_id, chat_id, len(also))
             return chat_id
         await self._handle_failure(chat_id, [row], SendFailure(Action.FAIL, "gave up after repeated rewrites"))
         return chat_id
@@ -494,20 +624,41 @@ class Sender:
             logger.error("chat %s: %d alert(s) failed: %s", chat_id, len(ids), plan.reason)
 
 
+def _outlets(rows: Sequence[Delivery], reports: dict[int, list[Article]]) -> list[int]:
+    """How many media reported each row's story ("— 3 media" in a digest)."""
+    return [len({a.source for a in reports[r.story_id]}) if r.story_id in reports else 1 for r in rows]
+
+
 class _Message:
     """The text of one send and the rewrites Telegram can ask for (bot.delivery.telegram_errors)."""
 
-    def __init__(self, chat_id: int, thread_id: int | None, rows: list[Delivery], articles: list[Article]) -> None:
+    def __init__(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        rows: list[Delivery],
+        articles: list[Article],
+        reports: dict[int, list[Article]] | None = None,
+        reply_to: int | None = None,
+    ) -> None:
         self.chat_id = chat_id
         self.thread_id = thread_id
         self.rows = rows
         self.articles = articles
+        self.reply_to = reply_to  # an update replies to its story's alert
         self.html = True
         self.shortened = False
+        reports = reports or {}
+        self.outlets = _outlets(rows, reports)
+        story = rows[0].story_id
+        self.also = also_reported(articles[0], reports[story]) if len(rows) == 1 and story in reports else []
         if len(rows) > 1:
-            self.text = render_digest_html(articles, reasons=[row.reason or None for row in rows])[0]
+            reasons = [row.reason or None for row in rows]
+            self.text = render_digest_html(articles, reasons=reasons, outlets=self.outlets)[0]
+        elif rows[0].kind == UPDATE:
+            self.text = render_update_html(articles[0], rows[0].reason)
         else:
-            self.text = render_alert_html(articles[0], rows[0].reason or None)
+            self.text = render_alert_html(articles[0], rows[0].reason or None, self.also)
         if telegram_length(self.text) > TELEGRAM_MAX_TEXT:  # escaping can blow up a pathological title or link
             self.to_plain()
         # One alert carries its "✏️ Koreksi · 🔇 Bisukan sumber" row (handlers/corrections.py); a digest none.
@@ -519,10 +670,11 @@ class _Message:
             )
 
     def to_plain(self, limit: int = TELEGRAM_MAX_TEXT) -> None:
-        whole = (
-            render_digest_text(self.articles, [row.reason or None for row in self.rows])
-            if len(self.rows) > 1
-            else render_alert_text(self.articles[0], self.rows[0].reason or None)
-        )
+        if len(self.rows) > 1:
+            whole = render_digest_text(self.articles, [row.reason or None for row in self.rows], outlets=self.outlets)
+        elif self.rows[0].kind == UPDATE:
+            whole = render_update_text(self.articles[0], self.rows[0].reason)
+        else:
+            whole = render_alert_text(self.articles[0], self.rows[0].reason or None, self.also)
         self.html, self.text = False, clip(whole, limit)
         self.shortened = self.shortened or limit < TELEGRAM_MAX_TEXT

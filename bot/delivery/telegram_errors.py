@@ -26,6 +26,7 @@ class Action(StrEnum):
     OUTAGE = "outage"
     BACKOFF = "backoff"  # anything unexpected: retry with backoff a bounded number of times, then failed
     FAIL = "fail"  # permanent for this message: mark failed with the reason
+    UNCHANGED = "unchanged"  # an edit that would change nothing: the message already says it, so done
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,8 @@ def classify_send_error(exc: BaseException) -> SendFailure:
     if isinstance(exc, Forbidden):
         return SendFailure(Action.DEACTIVATE, f"Forbidden: {text}")
     if isinstance(exc, BadRequest):
+        if "message is not modified" in lowered:
+            return SendFailure(Action.UNCHANGED, f"BadRequest: {text}")
         if any(fragment in lowered for fragment in _GONE):
             return SendFailure(Action.DEACTIVATE, f"BadRequest: {text}")
         if "can't parse entities" in lowered or "unsupported start tag" in lowered:

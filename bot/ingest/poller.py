@@ -22,7 +22,7 @@ from bot.feeds.parsepool import parse_with_budget
 from bot.feeds.schedule import backoff_delay, is_slow, next_check_delay, slow_delay
 from bot.feeds.urls import dedup_key, guid_key, mask_url, mask_urls_in_text, volatile_params
 from bot.ingest.fulltext import ArticleText, FullTextReader, feed_text
-from bot.ingest.store import store_and_queue
+from bot.ingest.store import DEFAULT_EDIT_INTERVAL, store_and_queue
 from bot.models import Article, Feed, FeedItem
 from storage import articles as article_store
 from storage import feeds as feed_store
@@ -138,8 +138,10 @@ class Poller:
         parse_budget: float | None = None,
         max_alert_age: timedelta | None = None,
         rng: random.Random | None = None,
+        edit_interval: float = DEFAULT_EDIT_INTERVAL,
     ) -> None:
         self.db = db
+        self.edit_interval = edit_interval  # seconds between two edits of one chat's alert of a story
         self.fetcher = fetcher
         self.interval = interval
         self.clock = clock
@@ -290,7 +292,14 @@ class Poller:
         )
         seen_only = [items[i] for i in range(len(items)) if i not in fresh_set]
         stored = await store_and_queue(
-            self.db, feed, new_articles, seen_only=seen_only, source=source, now=now, feed_update=outcome
+            self.db,
+            feed,
+            new_articles,
+            seen_only=seen_only,
+            source=source,
+            now=now,
+            feed_update=outcome,
+            edit_interval=self.edit_interval,
         )
         summary.new_articles += len(stored.stored)
         summary.queued += stored.queued

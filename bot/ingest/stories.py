@@ -18,6 +18,7 @@ from bot.models import Article
 from bot.stories import WINDOW_SECONDS, StoryAssigner, extract
 from storage import stories as story_store
 from storage.db import Database
+from storage.stories import Story
 
 _assigners: weakref.WeakKeyDictionary[Database, StoryAssigner] = weakref.WeakKeyDictionary()
 
@@ -42,21 +43,30 @@ def forget(db: Database) -> None:
     _assigners.pop(db, None)
 
 
-async def assign_story(
-    db: Database, conn: aiosqlite.Connection, article: Article, *, now: datetime
-) -> tuple[Article, bool]:
-    """Put a just-inserted `article` into its story; returns it with `story_id` set, and whether it
-    started a new story (False: a later report of a known incident)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Assigned:
+    article: Article  # with story_id set
+    prior: Story | None  # the story before this report joined it; None: the report began a new story
+
+    @property
+    def new_story(self) -> bool:
+        return self.prior is None
+
+
+async def assign_story(db: Database, conn: aiosqlite.Connection, article: Article, *, now: datetime) -> Assigned:
+    """Put a just-inserted `article` into its story; returns it with `story_id` set, and the story as it
+    was before (None when the article started a new story)."""
     assigner = await assigner_for(db, conn, now)
     features = extract(article.title, article.body, article.classification, story_store.report_time(article))
     decision = assigner.decide(features)
+    prior: Story | None = None
     if decision.story_id is None:
         story_id = await story_store.create_story(conn, article, now=now)
         assigner.add(story_id, features, ref=article.id)
     else:
         story_id = decision.story_id
         assigner.add(story_id, features, ref=article.id)
-        await story_store.add_report(
+        prior = await story_store.add_report(
             conn, story_id, article, representative_id=assigner.representative(story_id), now=now
         )
-    return dataclasses.replace(article, story_id=story_id), decision.story_id is None
+    return Assigned(dataclasses.replace(article, story_id=story_id), prior)

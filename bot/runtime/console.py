@@ -30,7 +30,14 @@ def make_poller(db: Database, fetcher: Fetcher, settings: Settings) -> Poller:
         workers=settings.page_workers,
         backoff_interval=settings.poll_interval,
     )
-    return Poller(db, fetcher, interval=settings.poll_interval, full_text=reader, max_alert_age=settings.max_alert_age)
+    return Poller(
+        db,
+        fetcher,
+        interval=settings.poll_interval,
+        full_text=reader,
+        max_alert_age=settings.max_alert_age,
+        edit_interval=settings.edit_interval,
+    )
 
 
 def print_new_articles(summary: PollSummary, out: TextIO) -> None:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.feeds.fetcher import Fetcher
-from bot.formatting import render_alert_text
+from bot.formatting import also_reported, render_alert_text
 from bot.ingest.poller import Poller
 from bot.models import Sentiment, SubscriptionFilter
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
+from storage import stories as story_store
 from storage import subscriptions as subscription_store
 from storage.db import open_database
 from storage.timeutil import utcnow
@@ -132,16 +133,30 @@ async def run_demo(out: TextIO) -> int:
                 names = {sub.chat_id: sub.name for sub in SAMPLE_SUBSCRIBERS}
                 per_chat = {sub.chat_id: 0 for sub in SAMPLE_SUBSCRIBERS}
                 articles = sorted((a for a, _ in summary.stored), key=lambda a: (a.published_at or a.fetched_at, a.id))
+                # Story id → (alert number, chats alerted): later reports of one incident are named in
+                # its alert ("Juga diberitakan") rather than sent again.
+                alerted: dict[int, tuple[int, set[int]]] = {}
                 for number, article in enumerate(articles, 1):
                     matched = await delivery_store.recipients_of(db, article.id)
+                    story = article.story_id
+                    reports = await story_store.story_articles(db, story) if story is not None else []
+                    first, chats = alerted.get(story, (0, set())) if story is not None else (0, set())
                     out.write(f"── Alert {number}/{len(articles)} " + "─" * 40 + "\n")
-                    out.write(render_alert_text(article) + "\n")
-                    if matched:
-                        for chat_id, reason in matched:
-                            per_chat[chat_id] += 1
-                            out.write(f"  → dikirim ke [{names[chat_id]}] ({reason})\n")
-                    else:
+                    out.write(render_alert_text(article, None, also_reported(article, reports)) + "\n")
+                    for chat_id, reason in matched:
+                        per_chat[chat_id] += 1
+                        chats.add(chat_id)
+                        out.write(f"  → dikirim ke [{names[chat_id]}] ({reason})\n")
+                    named = sorted(chats - {chat_id for chat_id, _ in matched})
+                    if first and named:
+                        listed = ", ".join(f"[{names[c]}]" for c in named)
+                        out.write(
+                            f"  → berita yang sama dengan Alert {first}: disebut di “Juga diberitakan” untuk {listed}\n"
+                        )
+                    elif not matched:
                         out.write("  → tidak cocok dengan langganan contoh mana pun\n")
+                    if story is not None and story not in alerted and matched:
+                        alerted[story] = (number, chats)
                     out.write("\n")
                 out.write(f"First poll: {summary.line()}\n")
                 for chat_id, count in per_chat.items():
