@@ -419,7 +419,6 @@ _V11_REPORTS = """
 """
 
 
-
 # v12: story-aware outbox rows (issue #10, phase 2): kinds 'edit' (rewrite the chat's alert of the story,
 # target_id, to name the other outlets) and 'update' (a "Pembaruan" replying to it) besides 'alert', both
 # about an article; every article row carries its story_id. The kind CHECKs change, so the table is rebuilt.
