@@ -81,7 +81,6 @@ class _Story:
     kecamatan: set[str] = field(default_factory=set)
     km: set[str] = field(default_factory=set)
     magnitude: set[str] = field(default_factory=set)
-    words: set[str] = field(default_factory=set)  # every term of every report
     title_places: set[str] = field(default_factory=set)
 
 
@@ -164,7 +163,8 @@ class StoryAssigner:
                 s -= p.case_conflict
         elif report.cases or story.cases:
             s += p.one_side_case
-        if report.title_places and not report.title_places & story.words:
+        # The story's words are its reports' terms (no separate set: the window holds many stories).
+        if report.title_places and not any(place in r.terms for r in story.reports for place in report.title_places):
             s -= p.unknown_title_place
         s -= p.hours_decay * max(0.0, (report.time - story.last) / 3600)
         return s
@@ -230,7 +230,6 @@ class StoryAssigner:
         story.kecamatan |= report.kecamatan
         story.km |= report.km
         story.magnitude |= report.magnitude
-        story.words.update(report.terms)
         story.title_places |= report.title_places
         story.first = min(story.first, report.time)
         story.last = max(story.last, report.time)

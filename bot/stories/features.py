@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -281,10 +282,11 @@ def extract(title: str, body: str, classification: Classification, when: datetim
     title_tokens, lead_tokens = tokenize(title), tokenize(lead)
     names = names_in(lead_tokens)
     weights: dict[str, float] = {}
+    # Interned: the window keeps tens of thousands of reports whose words repeat; one string object per word.
     for t in terms(lead_tokens):
-        weights[t] = 1.0
+        weights[sys.intern(t)] = 1.0
     for t in terms(title_tokens):
-        weights[t] = TITLE_WEIGHT
+        weights[sys.intern(t)] = TITLE_WEIGHT
     generic = case_vocabulary()
     for t in weights:
         if t in generic:
