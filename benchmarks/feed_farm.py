@@ -122,7 +122,9 @@ def render_page(n: int, k: int) -> bytes:
     return html.encode()
 
 
-def render(n: int, gen: int, *, port: int = 0, hosts: int = 50, page_share: float = 0.0) -> bytes:
+def render(
+    n: int, gen: int, *, port: int = 0, hosts: int = 50, page_share: float = 0.0, item_minutes: float = 1.0
+) -> bytes:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>',
         f"<title>Portal Berita {n}</title><link>https://portal{n % 97}.example/</link>",
@@ -133,7 +135,7 @@ def render(n: int, gen: int, *, port: int = 0, hosts: int = 50, page_share: floa
         link = item_link(n, k)
         if needs_page(n, k, page_share):
             body, link = teaser_of(body), page_url(n, k, port, hosts)
-        published = format_datetime(_BASE_TIME + timedelta(minutes=k), usegmt=True)
+        published = format_datetime(_BASE_TIME + timedelta(minutes=k * item_minutes), usegmt=True)
         parts.append(
             f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
             f'<guid isPermaLink="false">{item_guid(n, k)}</guid><pubDate>{published}</pubDate>'
@@ -144,8 +146,11 @@ def render(n: int, gen: int, *, port: int = 0, hosts: int = 50, page_share: floa
 
 
 class Farm:
-    def __init__(self, feeds: int, delay: float, hosts: int = 50, page_share: float = 0.0) -> None:
+    def __init__(
+        self, feeds: int, delay: float, hosts: int = 50, page_share: float = 0.0, item_minutes: float = 1.0
+    ) -> None:
         self.feeds = feeds
+        self.item_minutes = item_minutes  # publication time between a feed's consecutive items
         self.delay = delay
         self.hosts = hosts
         self.page_share = page_share
@@ -160,7 +165,9 @@ class Farm:
         if hit is None or hit[0] != gen:
             hit = self._cache[n] = (
                 gen,
-                render(n, gen, port=self.port, hosts=self.hosts, page_share=self.page_share),
+                render(
+                    n, gen, port=self.port, hosts=self.hosts, page_share=self.page_share, item_minutes=self.item_minutes
+                ),
             )
         return hit[1]
 
@@ -203,8 +210,10 @@ class Farm:
         return web.json_response(self.stats)
 
 
-async def serve(feeds: int, hosts: int, delay: float, port: int, page_share: float = 0.0) -> None:
-    farm = Farm(feeds, delay, hosts, page_share)
+async def serve(
+    feeds: int, hosts: int, delay: float, port: int, page_share: float = 0.0, item_minutes: float = 1.0
+) -> None:
+    farm = Farm(feeds, delay, hosts, page_share, item_minutes)
     app = web.Application()
     app.router.add_get("/feed/{n}", farm.feed)
     app.router.add_get("/page/{n}/{k}", farm.page)
@@ -232,15 +241,19 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--page-share", type=float, default=0.0)
+    parser.add_argument("--item-minutes", type=float, default=1.0)
     args = parser.parse_args()
-    asyncio.run(serve(args.feeds, args.hosts, args.delay, args.port, args.page_share))
+    asyncio.run(serve(args.feeds, args.hosts, args.delay, args.port, args.page_share, args.item_minutes))
 
 
 class FarmProcess:
     """Start the farm in a child process: ``with FarmProcess(6000) as farm: farm.url(n)``."""
 
-    def __init__(self, feeds: int, hosts: int = 50, delay: float = 0.05, page_share: float = 0.0) -> None:
+    def __init__(
+        self, feeds: int, hosts: int = 50, delay: float = 0.05, page_share: float = 0.0, item_minutes: float = 1.0
+    ) -> None:
         self.feeds, self.hosts, self.delay, self.page_share = feeds, hosts, delay, page_share
+        self.item_minutes = item_minutes
         self.port = 0
         self._proc = None
 
@@ -264,6 +277,8 @@ class FarmProcess:
                 str(self.delay),
                 "--page-share",
                 str(self.page_share),
+                "--item-minutes",
+                str(self.item_minutes),
             ],
             cwd=ROOT,
             env=env,
