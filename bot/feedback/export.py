@@ -1,4 +1,5 @@
-"""Corrections → labelled records in the dev-set format (`../shared/data/README.md`), for `pantau eval`.
+"""Corrections → labelled records in the format `pantau eval` reads (`bot/classify/evaluation.py`: id, title,
+body, labels with city, province, other_cities, cases, sentiment), so an analyst's fixes become an evaluation set.
 
 Per article and field, the value that counts is the latest *trusted* correction's; without one, the
 latest correction's (unless only trusted ones are exported). When corrections of one field disagree,
