@@ -4,8 +4,8 @@
 A desk covers a region, not one town (the Solo desk reports from Sragen, Wonogiri and Karanganyar;
 the Ambon desk from all of Maluku), and where an outlet or desk is based is not where the story happens
 (the labelling rule: the place of the event, not of origin). So the link never names the Kab/Kota: it
-only gives the province of a story whose text names no place at all. Measured on the dev sets, a desk's town taken as the Kab/Kota was wrong more
-often than right; its province was right every time.
+only gives the province of a story whose text names no place at all. Measured on the dev sets, a desk's
+town taken as the Kab/Kota was wrong more often than right; its province was right every time.
 """
 
 from __future__ import annotations
