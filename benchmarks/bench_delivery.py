@@ -44,7 +44,9 @@ def _rate_core(overall: float, private_interval: float, group_interval: float):
             self.answers_429 = 0
             self.arrivals: list[float] = []
 
-        async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        async def handle(
+            self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]] | None = None
+        ) -> tuple[int, dict[str, Any]]:
             if method == "sendMessage":
                 now = time.monotonic()
                 chat = params.get("chat_id")
@@ -60,7 +62,7 @@ def _rate_core(overall: float, private_interval: float, group_interval: float):
                 self.window.append(now)
                 self.last[chat] = now
                 self.arrivals.append(now)
-            return await super().handle(method, params)
+            return await super().handle(method, params, files)
 
     return RateLimitedCore(chat_types={})
 
