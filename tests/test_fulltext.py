@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,12 +21,11 @@ from bot.ingest.poller import Poller
 from bot.models import Article, SubscriptionFilter
 from bot.text import repair_text
 from storage import articles as article_store
-from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage import subscriptions as sub_store
 from storage.db import Database, open_database
 from tests.feed_server import FeedServer
 from tests.news_site import BOYOLALI_CRASH, KLATEN_FIRE, SOLO_FESTIVAL, SRAGEN_GRAFT, NewsSite, Story
+from tests.test_poller import make_due, subscribe
 from tests.test_ssrf import PUBLIC_IP, RecordingBackend, http_response, resolver
 
 KLATEN, SURAKARTA, SRAGEN = "33.10", "33.72", "33.14"
@@ -46,18 +45,6 @@ def site(feed_server: FeedServer) -> NewsSite:
 
 def fast_fetcher() -> Fetcher:
     return Fetcher(connect_timeout=2, read_timeout=2, total_timeout=4)
-
-
-async def subscribe(db: Database, chat_id: int, flt: SubscriptionFilter) -> None:
-    now = datetime.now(UTC)
-    await chat_store.register_chat(db, chat_id, type="private", title=None, now=now)
-    await sub_store.add_subscription(db, chat_id, flt, thread_id=None, now=now)
-
-
-async def make_due(db: Database) -> None:
-    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
-    async with db.transaction() as conn:
-        await conn.execute("UPDATE feeds SET next_check_at = ?", (past,))
 
 
 async def stored(db: Database, story: Story) -> Article:

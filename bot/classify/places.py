@@ -332,12 +332,11 @@ def _spelling_factor(
             named_as_place = prev1 in rules.event_before | rules.headline_place
             kec_ok = as_kec and where == "title" and (named_as_place or " " in info.key)
             if not kec_ok and (not _capitalised(tokens, ctx.i) or _sentence_initial(tokens, ctx.i) or where == "title"):
-                if where == "title" and info.common and prev1 in rules.event_before:
-                    pass  # "Tawuran di Malang": the locative settles it
-                elif where == "title" and info.common:
-                    return rules.factors.title_case_common  # Title Case makes every word capitalised
-                else:
+                if not (where == "title" and info.common):
                     return None
+                # In a Title Case headline every word is capitalised; "Tawuran di Malang": the locative settles it.
+                if prev1 not in rules.event_before:
+                    return rules.factors.title_case_common
     if as_kec and prev1 not in rules.kec_prefix and len(info.key) <= 4:
         return None
     if as_kec and prev1 not in rules.kec_prefix and ctx.nxt in rules.village | {"kota"}:
