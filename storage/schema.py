@@ -466,6 +466,24 @@ _V13_SLOW_FEEDS = """
         ALTER TABLE feeds ADD COLUMN last_fetch_seconds REAL;
 """
 
+# v14: several cooperating processes (issue #15). A poller claims a due feed by writing its owner id and
+# a lease end on the row; another poller skips the feed until the lease ends, so a feed is fetched once per
+# interval and a dead poller's feeds are taken over after its lease runs out (storage/leases.py). `leases`
+# holds named leader leases (one active sender per bot token, one long-polling bot): a row is free once
+# its lease_until has passed. Times are text as everywhere (storage/timeutil.py). Plain SQL that runs
+# unchanged on SQLite >= 3.35 and PostgreSQL.
+_V14_LEASES = """
+        ALTER TABLE feeds ADD COLUMN lease_owner TEXT;
+        ALTER TABLE feeds ADD COLUMN lease_until TEXT;
+        CREATE INDEX feeds_lease ON feeds(lease_owner);
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            lease_until TEXT NOT NULL,
+            acquired_at TEXT NOT NULL
+        );
+"""
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_TELEGRAM,
@@ -480,6 +498,7 @@ MIGRATIONS: dict[int, Migration] = {
     11: _V11_REPORTS,
     12: _V12_STORY_DELIVERIES,
     13: _V13_SLOW_FEEDS,
+    14: _V14_LEASES,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
