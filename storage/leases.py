@@ -142,9 +142,11 @@ async def acquire_lease(db: Database, name: str, owner: str, *, now: datetime, u
     Calling it again while holding the lease renews it. Portable SQL (INSERT … ON CONFLICT DO UPDATE …
     WHERE … RETURNING): SQLite >= 3.35 and PostgreSQL run it as it is.
     """
-    async with db.transaction() as conn:
-        async with conn.execute(_ACQUIRE, (name, owner, to_db(until), to_db(now), to_db(now))) as cursor:
-            row = await cursor.fetchone()
+    async with (
+        db.transaction() as conn,
+        conn.execute(_ACQUIRE, (name, owner, to_db(until), to_db(now), to_db(now))) as cursor,
+    ):
+        row = await cursor.fetchone()
     return row is not None and row[0] == owner
 
 
