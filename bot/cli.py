@@ -13,10 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.config import Settings, read_env_file
 from bot.errors import ConfigError, DatabaseReplacedError, InputError, PantauError
+
+if TYPE_CHECKING:
+    from bot.runtime.roles import Role
 
 logger = logging.getLogger("pantau")
 
@@ -68,9 +71,16 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser(
+    run = sub.add_parser(
         "run",
         help="run the service: Telegram bot, poller and delivery (console mode without TELEGRAM_BOT_TOKEN)",
+    )
+    run.add_argument(
+        "--role",
+        choices=("all", "bot", "poller", "sender"),
+        default="all",
+        help="all (default): everything in this process; bot, poller or sender: that part alone, beside "
+        "other pantau processes on a shared PostgreSQL database (README: Scaling out)",
     )
     poll = sub.add_parser("poll", help="poll due feeds and print a summary line")
     poll.add_argument("--once", action="store_true", help="one cycle over all feeds, then exit")
@@ -248,7 +258,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings.log_level_number)
     if args.command == "run":
-        return _run(settings)
+        return _run(settings, args.role)
     if args.command == "poll":
         from bot.runtime.console import poll_command
 
@@ -276,20 +286,40 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(f"unhandled command {args.command}")
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, role_name: str = "all") -> int:
+    from bot.runtime.roles import Role, check_role, shared_database
     from bot.runtime.runlock import RunLock
 
+    role = Role(role_name)
+    check_role(role, settings)  # before anything is created: a refused role leaves no file behind
+    if shared_database(settings):
+        # Processes on a shared database coordinate through leases (bot.runtime.roles), not a file lock.
+        return _run_role(settings, role)
     folder = settings.db_path.parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         # SQLite needs to create its -wal and -shm files beside the database, and we the lock file.
         raise ConfigError(f"PANTAU_DB: the folder {folder} is not writable")
     with RunLock(settings.db_path):
-        if settings.telegram_token is None:
-            from bot.runtime.console import run_console
+        return _run_role(settings, role)
 
-            logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
-            return asyncio.run(run_console(settings, sys.stdout))
-        from bot.runtime.telegram_app import run_bot
 
-        run_bot(settings)
-        return 0
+def _run_role(settings: Settings, role: Role) -> int:
+    from bot.runtime.roles import Role
+
+    if role is Role.POLLER:
+        from bot.runtime.roles import run_poller
+
+        return asyncio.run(run_poller(settings))
+    if role is Role.SENDER:
+        from bot.runtime.telegram_app import run_sender
+
+        return asyncio.run(run_sender(settings))
+    if settings.telegram_token is None:
+        from bot.runtime.console import run_console
+
+        logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
+        return asyncio.run(run_console(settings, sys.stdout))
+    from bot.runtime.telegram_app import run_bot
+
+    run_bot(settings, role)
+    return 0

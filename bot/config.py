@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +36,9 @@ MIN_SEND_RATE = 0.1
 MAX_SEND_RATE = 1000.0
 DEFAULT_MAX_ALERT_AGE_HOURS = 48
 DEFAULT_DELIVERY_MAX_AGE = 3600
+DEFAULT_WEBHOOK_LISTEN = ("0.0.0.0", 8080)
+# Telegram's rule for secret_token: 1-256 characters, A-Z a-z 0-9 _ -.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MAX_DELIVERY_MAX_AGE = 7 * 24 * 3600
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -87,6 +91,12 @@ class Settings:
     max_alert_age_hours: int = DEFAULT_MAX_ALERT_AGE_HOURS
     # Seconds an alert is retried while the Bot API is unreachable or failing, before it is 'expired'.
     delivery_max_age: int = DEFAULT_DELIVERY_MAX_AGE
+    # Webhook mode (any number of bot instances behind a load balancer) instead of long polling: the public
+    # HTTPS URL Telegram posts updates to, where this process listens, and the secret Telegram sends in
+    # the X-Telegram-Bot-Api-Secret-Token header (an update without it is refused with 403).
+    webhook_url: str | None = None
+    webhook_listen: tuple[str, int] = DEFAULT_WEBHOOK_LISTEN
+    webhook_secret: Secret | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -192,6 +202,10 @@ class Settings:
             limits="must be between 0 and 86400",
         )
 
+        webhook_url, webhook_listen, webhook_secret = _webhook(
+            get("PANTAU_WEBHOOK_URL"), get("PANTAU_WEBHOOK_LISTEN"), get("PANTAU_WEBHOOK_SECRET"), base_url
+        )
+
         return cls(
             telegram_token=Secret(token) if token else None,
             api_base_url=base_url,
@@ -205,6 +219,9 @@ class Settings:
             max_alert_age_hours=max_alert_age,
             delivery_max_age=delivery_max_age,
             edit_interval=edit_interval,
+            webhook_url=webhook_url,
+            webhook_listen=webhook_listen,
+            webhook_secret=webhook_secret,
         )
 
     @property
@@ -256,6 +273,45 @@ def _api_base_url(value: str) -> str:
             f"TELEGRAM_API_BASE_URL: must end with /bot, the token is appended to it ({example}), got {value!r}"
         )
     return value
+
+
+def _webhook(
+    url: str | None, listen: str | None, secret: str | None, api_base_url: str
+) -> tuple[str | None, tuple[str, int], Secret | None]:
+    """PANTAU_WEBHOOK_URL / _LISTEN / _SECRET: all checked here, so a bad one stops start-up with its name."""
+    if url is None:
+        for name, value in (("PANTAU_WEBHOOK_LISTEN", listen), ("PANTAU_WEBHOOK_SECRET", secret)):
+            if value is not None:
+                raise ConfigError(f"{name} is set but PANTAU_WEBHOOK_URL is not (webhook mode needs the URL)")
+        return None, DEFAULT_WEBHOOK_LISTEN, None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(f"PANTAU_WEBHOOK_URL: not a valid URL, got {url!r}") from None
+    # Telegram's own servers only post to https; a self-hosted Bot API server may post to plain http.
+    schemes = ("https",) if api_base_url == DEFAULT_API_BASE_URL else ("https", "http")
+    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PANTAU_WEBHOOK_URL: expected {' or '.join(s + '://' for s in schemes)}host/path "
+            f"(the address Telegram posts updates to), got {url!r}"
+        )
+    if secret is None:
+        raise ConfigError(
+            "PANTAU_WEBHOOK_SECRET is not set: webhook mode needs it (anyone who finds the URL could post "
+            "updates otherwise); e.g. 32 random letters and digits"
+        )
+    if not _WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError("PANTAU_WEBHOOK_SECRET: 1-256 characters, only A-Z, a-z, 0-9, _ and -")
+    return url, _listen(listen) if listen else DEFAULT_WEBHOOK_LISTEN, Secret(secret)
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")  # [::] for IPv6
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"PANTAU_WEBHOOK_LISTEN: expected host:port, e.g. 0.0.0.0:8080, got {value!r}")
+    return host, int(port)
 
 
 def _db_path(value: str) -> Path:

@@ -168,3 +168,30 @@ async def lease_holder(db: Database, name: str) -> LeaseHolder | None:
     until, acquired = from_db(row["lease_until"]), from_db(row["acquired_at"])
     assert until is not None and acquired is not None  # NOT NULL columns
     return LeaseHolder(name=row["name"], owner=row["owner"], until=until, acquired_at=acquired)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentSend:
+    chat_id: int
+    chat_type: str
+    sent_at: datetime  # the chat's latest message sent (whole seconds: the real moment may be up to 1 s later)
+
+
+async def recent_sends(db: Database, *, since: datetime) -> list[RecentSend]:
+    """Each chat's latest send at or after `since`: what a sender taking over from another must pace after.
+
+    Run once per hand-over; it scans the sent rows (no index on sent_at: one more index on every send
+    would cost more than this scan does once per takeover).
+    """
+    async with db.reader.execute(
+        "SELECT d.chat_id, c.type, max(d.sent_at) FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+        " WHERE d.status = 'sent' AND d.sent_at >= ? GROUP BY d.chat_id, c.type",
+        (to_db(since),),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    sends = []
+    for chat_id, chat_type, sent_at in rows:
+        moment = from_db(sent_at)
+        assert moment is not None  # the WHERE clause
+        sends.append(RecentSend(chat_id=chat_id, chat_type=chat_type or "private", sent_at=moment))
+    return sends

@@ -217,6 +217,16 @@ class Pacer:
     def pause(self, chat_id: int, until: float) -> None:
         self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), until)
 
+    def resume(self, recent: Sequence[tuple[int, str, float]], now: float) -> None:
+        """Take over from another sender: `recent` is (chat id, chat type, seconds since its last send, at
+        most) for the chats it sent to lately. Each chat waits out its interval from that send, and when
+        any send is under a second old the overall pace starts one second (a full window) from now."""
+        for chat_id, chat_type, age in recent:
+            ready = now + self.policy.interval(chat_type, chat_id) - age
+            self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), ready)
+        if any(age < 1.0 for _, _, age in recent):
+            self.next_global = max(self.next_global, now + 1.0)
+
     def forget(self, chat_id: int) -> None:
         self.chat_ready.pop(chat_id, None)
         self._recent.pop(chat_id, None)

@@ -52,6 +52,7 @@ from bot.models import Article
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import deliveries as delivery_store
+from storage import leases as lease_store
 from storage import stories as story_store
 from storage.db import Database
 from storage.deliveries import ALERT, EDIT, UPDATE, Delivery
@@ -113,8 +114,12 @@ class Sender:
         plan_ahead: float | None = None,
         rng: random.Random | None = None,
         sweep_every: float = 60.0,
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
+        # None: always send. Else nothing is planned (or requeued) while it says False: a sender that is
+        # one of several (bot.runtime.roles) acts only while it holds the leader lease.
+        self.gate = gate
         self.bot = bot
         self.policy = policy or PacingPolicy()
         self.pacer = Pacer(self.policy)
@@ -168,6 +173,29 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, delay))
 
+    async def resume_pacing(self) -> None:
+        """Before a sender taking over from another (bot.runtime.roles) sends anything: pace after the
+        previous sender's last sends, as recorded in the outbox, so the hand-over never bunches messages
+        to one chat or more than the overall rate into one second."""
+        wall = self.wall_clock()
+        window = max(self.policy.group_interval, self.policy.private_interval, 1.0) + 1.0
+        recent = await lease_store.recent_sends(self.db, since=wall - timedelta(seconds=window))
+        # Stored times have whole seconds: a send stamped hh:mm:ss happened up to a second later.
+        ages = [(r.chat_id, r.chat_type, max(0.0, (wall - r.sent_at).total_seconds() - 1.0)) for r in recent]
+        self.pacer.resume(ages, self.clock())
+        if ages:
+            logger.info("taking over delivery: pacing after %d chat(s) served in the last seconds", len(ages))
+
+    def abort(self) -> None:
+        """Cancel every send in flight at once, leaving their rows 'sending' — what a killed process leaves
+        (the next sender requeues them at its start: such an alert is sent at most once more)."""
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        self._wake.set()
+
     async def stop(self, grace: float = 10.0) -> None:
         """Stop planning; let sends already in flight finish so no row is left 'sending'."""
         self._stopping = True
@@ -177,6 +205,8 @@ class Sender:
 
     async def step(self) -> float:
         """Plan once and start the chosen sends; returns seconds until planning again is worthwhile."""
+        if self.gate is not None and not self.gate():
+            return self.idle_check
         await self._settle_leftovers()
         now = self.clock()
         if self._stale or not self._due or self._loaded_at is None or now - self._loaded_at >= self.reload_every:

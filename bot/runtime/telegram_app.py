@@ -6,6 +6,11 @@ first requeues rows a previous process left mid-send), the poll loop and the rep
 briefs, spike checks). Shutdown (post_stop → post_shutdown): stop polling feeds, let sends in flight
 finish so no row stays 'sending', then close the fetcher and the database.
 
+Roles (bot.runtime.roles): `role=Role.BOT` runs the handlers only. Updates arrive by long polling, or by
+webhook when PANTAU_WEBHOOK_URL is set (PTB's tornado server checks the secret-token header). On a
+shared database (PostgreSQL), where other Pantau processes may run, the long-polling bot and the sender
+each act only while they hold their leader lease (bot.runtime.leader); `run_sender` is `--role sender`.
+
 The token is only ever handed to PTB; PTB puts it in request URLs, so httpx's URL logging is silenced.
 """
 
@@ -20,11 +25,12 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, Defaults
+from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, Defaults, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
@@ -32,7 +38,10 @@ from bot.config import Secret, Settings, redact
 from bot.delivery.pacer import PacingPolicy
 from bot.delivery.sender import Sender
 from bot.errors import ConfigError, DatabaseReplacedError, PantauError
+from bot.ingest.loop import owner_id
+from bot.runtime.leader import LeaderLease, token_key
 from bot.runtime.reports import ReportScheduler
+from bot.runtime.roles import Role, SenderRole, shared_database
 from bot.runtime.runlock import watch_database
 from handlers.context import CONTEXT_TYPES, AppContext, BotData, BotServices
 from storage.db import Database, open_database
@@ -40,6 +49,7 @@ from storage.db import Database, open_database
 logger = logging.getLogger(__name__)
 
 PTBApp = Application[Any, Any, Any, Any, Any, Any]
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
 # getUpdates answered 409 Conflict this many times within CONFLICT_WINDOW seconds: another process polls
 # the same token (Telegram gives each poller a 409 in turn), so `pantau run` stops and exits 1. One 409
 # alone is tolerated (a previous instance's long poll can outlive it briefly). PTB retries after 1, 1.5,
@@ -55,6 +65,10 @@ class _Runtime:
     settings: Settings
     background: bool
     policy: PacingPolicy
+    role: Role = Role.ALL
+    shared: bool = False  # a database other Pantau processes may use: leader leases for sender and bot
+    sender_role: SenderRole | None = None
+    bot_lease: LeaderLease | None = None  # long polling on a shared database: one active getUpdates
     own_db: bool = False
     fetcher: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -129,11 +143,14 @@ def build_application(
     services: BotServices | None = None,
     background: bool = True,
     policy: PacingPolicy | None = None,
+    role: Role = Role.ALL,
+    shared: bool | None = None,
 ) -> PTBApp:
     """The PTB Application with every handler registered.
 
     Tests pass `request` (an in-process fake Bot API) and `services` (an open database, a fixed clock);
-    `background=False` skips the poll loop and the sender so a test drives them itself.
+    `background=False` skips the poll loop and the sender so a test drives them itself. `role=Role.BOT`:
+    handlers only. `shared`: other processes use the database (default: PANTAU_DB is PostgreSQL).
     """
     if settings.telegram_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
@@ -144,7 +161,7 @@ def build_application(
         .token(settings.telegram_token.reveal())
         .base_url(settings.api_base_url)
         .base_file_url(_file_url(settings.api_base_url))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(DEFAULTS)
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -157,7 +174,13 @@ def build_application(
     application = builder.build()
     data = _bot_data(application)
     default_policy = PacingPolicy(overall_rate=settings.send_rate, max_age=float(settings.delivery_max_age))
-    data.runtime = _Runtime(settings=settings, background=background, policy=policy or default_policy)
+    data.runtime = _Runtime(
+        settings=settings,
+        background=background and role is Role.ALL,
+        policy=policy or default_policy,
+        role=role,
+        shared=shared_database(settings) if shared is None else shared,
+    )
     data.services = services
     application.add_error_handler(_on_polling_error)  # first, so a 409 is not logged as a handler error
     handlers.register(application)
@@ -248,17 +271,50 @@ async def _post_init(application: PTBApp) -> None:
         data.services = BotServices(settings=settings, db=await open_database(settings.db_path, check=True))
     svc = data.services
     runtime.tasks.append(asyncio.create_task(_watch_database(application, svc.db, runtime), name="pantau-dbwatch"))
+    token = settings.telegram_token.reveal() if settings.telegram_token else ""
+    if runtime.shared and settings.webhook_url is None and runtime.role in (Role.ALL, Role.BOT):
+        # One getUpdates per token (Telegram answers the others 409): stand by here until it is ours.
+        runtime.bot_lease = LeaderLease(svc.db, f"bot:{token_key(token)}", owner_id("bot"))
+        await runtime.bot_lease.wait_acquired()
+        logger.info("active long-polling bot (lease %s)", runtime.bot_lease.name)
+        runtime.tasks.append(
+            asyncio.create_task(_keep_bot_lease(application, runtime.bot_lease, runtime), name="pantau-bot-lease")
+        )
     await handlers.set_menu(application, settings.admin_ids)
     if not runtime.background:
         return
-    sender = Sender(svc.db, application.bot, policy=runtime.policy)
-    svc.sender = sender
-    runtime.tasks.append(asyncio.create_task(sender.run(), name="pantau-sender"))
+    if runtime.shared:
+        # Another process may run a sender for this token too: send only as the leader of its lease.
+        def track(sender: Sender | None) -> None:
+            svc.sender = sender
+
+        lease = LeaderLease(svc.db, sender_lease_name(token), owner_id("sender"))
+        runtime.sender_role = SenderRole(svc.db, application.bot, lease, policy=runtime.policy, on_sender=track)
+        runtime.tasks.append(asyncio.create_task(runtime.sender_role.run(), name="pantau-sender"))
+    else:
+        sender = Sender(svc.db, application.bot, policy=runtime.policy)
+        svc.sender = sender
+        runtime.tasks.append(asyncio.create_task(sender.run(), name="pantau-sender"))
+        # Daily briefs and spike checks, queued through the outbox like alerts (bot.runtime.reports).
+        scheduler = ReportScheduler(svc.db, clock=svc.clock, wake=sender.wake)
+        runtime.tasks.append(asyncio.create_task(scheduler.run(), name="pantau-reports"))
     runtime.tasks.append(asyncio.create_task(_poll_loop(application, svc, runtime), name="pantau-poller"))
-    # Daily briefs and spike checks, queued through the outbox like alerts (bot.runtime.reports).
-    scheduler = ReportScheduler(svc.db, clock=svc.clock, wake=sender.wake)
-    runtime.tasks.append(asyncio.create_task(scheduler.run(), name="pantau-reports"))
     logger.info("bot @%s started: sending ≤ %.0f msg/s", application.bot.username, settings.send_rate)
+
+
+def sender_lease_name(token: str) -> str:
+    """One active sender per bot token: the pacing limits are the token's."""
+    return f"sender:{token_key(token)}"
+
+
+async def _keep_bot_lease(application: PTBApp, lease: LeaderLease, runtime: _Runtime) -> None:
+    """Renew the long-polling lease; once lost, stop (exit 1) so a supervisor restarts this as a standby."""
+    await lease.keep()
+    runtime.fatal = PantauError(
+        f"lost the long-polling lease {lease.name} (database unreachable, or another bot instance took "
+        "over): stopping so that only one process polls Telegram; restart to stand by"
+    )
+    application.stop_running()
 
 
 async def _watch_database(application: PTBApp, db: Database, runtime: _Runtime) -> None:
@@ -293,7 +349,7 @@ async def _poll_loop(application: PTBApp, svc: BotServices, runtime: _Runtime) -
             logger.debug("%s", summary.line())
 
     poller = make_poller(svc.db, fetcher, settings)
-    await PollLoop(poller, report, tick=min(DEFAULT_TICK, float(settings.poll_interval))).run()
+    await PollLoop(poller, report, tick=min(DEFAULT_TICK, float(settings.poll_interval)), owner=owner_id()).run()
 
 
 async def _post_stop(application: PTBApp) -> None:
@@ -302,7 +358,13 @@ async def _post_stop(application: PTBApp) -> None:
     for task in runtime.tasks:
         if task.get_name() in {"pantau-poller", "pantau-reports"}:
             task.cancel()
-    if svc is not None and svc.sender is not None:
+    if runtime.sender_role is not None:
+        # Sends in flight finish, then the lease is released: a standby takes over at once.
+        await runtime.sender_role.stop()
+        for task in runtime.tasks:
+            if task.get_name() == "pantau-sender":
+                await asyncio.wait({task}, timeout=15.0)
+    elif svc is not None and svc.sender is not None:
         await svc.sender.stop()
     for task in runtime.tasks:
         task.cancel()
@@ -310,6 +372,8 @@ async def _post_stop(application: PTBApp) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     runtime.tasks.clear()
+    if runtime.bot_lease is not None:
+        await runtime.bot_lease.release()
 
 
 async def _post_shutdown(application: PTBApp) -> None:
@@ -322,15 +386,18 @@ async def _post_shutdown(application: PTBApp) -> None:
         await svc.db.close()
 
 
-def run_bot(settings: Settings) -> None:
-    """Run the bot until SIGINT/SIGTERM (blocking)."""
+def run_bot(settings: Settings, role: Role = Role.ALL) -> None:
+    """Run the bot until SIGINT/SIGTERM (blocking): long polling, or a webhook server with PANTAU_WEBHOOK_URL."""
     if settings.telegram_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
     _protect_token(settings.telegram_token.reveal())
-    application = build_application(settings)
+    application = build_application(settings, role=role)
     try:
-        # allowed_updates: PTB only asks for my_chat_member when told to; we need it to see blocks/removals.
-        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        if settings.webhook_url is not None:
+            _run_webhook(application, settings)
+        else:
+            # allowed_updates: PTB only asks for my_chat_member when told to; we need it to see blocks/removals.
+            application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     except InvalidToken:
         # PTB's own message quotes the whole token; never let it reach a log or a terminal.
         raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API server at {settings.api_base_url}") from None
@@ -351,6 +418,66 @@ def run_bot(settings: Settings) -> None:
             "another process is polling Telegram with this bot token (getUpdates answered 409 Conflict): "
             "stop the other bot instance or give this one its own TELEGRAM_BOT_TOKEN"
         )
+
+
+def _run_webhook(application: PTBApp, settings: Settings) -> None:
+    """Serve updates posted by Telegram: setWebhook at start (every instance sets the same URL and secret),
+    then PTB's tornado server answers each POST; one without the right X-Telegram-Bot-Api-Secret-Token
+    header gets 403 and reaches no handler. Any number of instances can run behind a load balancer."""
+    assert settings.webhook_url is not None and settings.webhook_secret is not None  # Settings checks both
+    host, port = settings.webhook_listen
+    try:
+        application.run_webhook(
+            listen=host,
+            port=port,
+            # The path the load balancer forwards: the one of the public URL.
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.reveal(),
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ConfigError(f"PANTAU_WEBHOOK_LISTEN: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+async def run_sender(settings: Settings) -> int:
+    """`pantau run --role sender`: the outbox sender and report scheduler as the leader of this token's
+    sender lease; a second one stands by and takes over within 10 s of the first one's death."""
+    from bot.runtime.console import until_signalled
+
+    if settings.telegram_token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    token = settings.telegram_token.reveal()
+    _protect_token(token)
+    db = await open_database(settings.db_path, check=True)
+    try:
+        bot = ExtBot(
+            token,
+            base_url=settings.api_base_url,
+            base_file_url=_file_url(settings.api_base_url),
+            defaults=DEFAULTS,
+        )
+        async with bot:
+            policy = PacingPolicy(overall_rate=settings.send_rate, max_age=float(settings.delivery_max_age))
+            lease = LeaderLease(db, sender_lease_name(token), owner_id("sender"))
+            role = SenderRole(db, bot, lease, policy=policy)
+            await until_signalled(_until_stopped(role))
+    finally:
+        await db.close()
+    return 0
+
+
+async def _until_stopped(role: SenderRole) -> None:
+    """Run `role`; cancelled (a signal), stop it cleanly first: sends finish, the lease is released."""
+    task = asyncio.create_task(role.run())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await role.stop()
+        await asyncio.wait({task}, timeout=15.0)
+        task.cancel()
+        raise
 
 
 def _redact(text: str, settings: Settings) -> str:
