@@ -5,7 +5,7 @@
 - `FakeBotAPIServer`: a real HTTP server on 127.0.0.1 (aiohttp) for PTB's real HTTPXRequest stack and for
   the `pantau run` subprocess (TELEGRAM_API_BASE_URL=server.base_url).
 
-It answers getMe, deleteWebhook, getUpdates (long polling over queued updates), sendMessage, sendPhoto and
+It answers getMe, deleteWebhook, setWebhook (recorded in `webhook`: url, secret_token, …), getUpdates (long polling over queued updates), sendMessage, sendPhoto and
 sendDocument (uploads are recorded: `Call.files` maps each multipart part to (file name, bytes)),
 editMessageText, editMessageReplyMarkup, answerCallbackQuery, setMyCommands, deleteMyCommands,
 getChatMember, getChatAdministrators; any other method gets 400 (a 404 would read as InvalidToken).
@@ -84,6 +84,7 @@ class FakeBotCore:
     # Answer an edit that changes nothing with 400 "message is not modified", as Telegram does. Off by
     # default only because the command handlers' buttons do not expect it yet (pressing one twice).
     unchanged_edit_fails: bool = False
+    webhook: dict[str, Any] = field(default_factory=dict)  # the last setWebhook's parameters ({} after delete)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -277,6 +278,13 @@ class FakeBotCore:
                     "supports_inline_queries": False,
                 }
             )
+        if method == "setWebhook":
+            if not str(params.get("url", "")).startswith(("http://", "https://")):
+                return self._error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            self.webhook = dict(params)
+            return ok(True)
+        if method == "deleteWebhook":
+            self.webhook = {}
         if method in {"deleteWebhook", "setMyCommands", "deleteMyCommands", "answerCallbackQuery", "close"}:
             if method == "setMyCommands":
                 self.commands = list(params.get("commands", []))
