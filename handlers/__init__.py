@@ -91,7 +91,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^un:([0-9]{1,18}|all)$"))
     application.add_handler(CallbackQueryHandler(corrections.alert_button, pattern=ALERT_DATA_PATTERN))
     application.add_handler(CallbackQueryHandler(corrections.correction_button, pattern=CORRECTION_DATA_PATTERN))
-    application.add_handler(CallbackQueryHandler(subscriptions.confirm_button, pattern=r"^bs:[0-9]{1,9}:(ok|x)$"))
+    application.add_handler(CallbackQueryHandler(subscriptions.confirm_button, pattern=rf"^bs:{TOKEN_PATTERN}:(ok|x)$"))
     application.add_handler(CallbackQueryHandler(start.stale_button))  # any other callback data
     application.add_handler(ChatMemberHandler(start.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, start.migrated))

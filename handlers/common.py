@@ -10,7 +10,8 @@ from telegram.constants import ChatMemberStatus, ChatType
 from bot.models import SubscriptionFilter
 from bot.subscriptions.query import describe_filter
 from handlers import texts
-from handlers.context import AppContext, PendingSubscription, chat_data, services
+from handlers.context import AppContext, PendingSubscription, pending_to_json, services
+from storage import button_state
 from storage import chats as chat_store
 from storage import subscriptions as sub_store
 from storage.chats import Chat as StoredChat
@@ -118,22 +119,31 @@ async def save_subscription(
     return SaveOutcome(texts.saved_text(sub, created, notes, held=chat.held(svc.now())), saved=True, created=created)
 
 
-MAX_PENDING = 10
+CONFIRM_KIND = "bs"  # button_state kind of a broad subscription waiting for "Ya, simpan"
 
 
-def ask_to_confirm(context: AppContext, pending: PendingSubscription) -> tuple[str, InlineKeyboardMarkup]:
-    """Keep a broad subscription aside and return the question with its "Ya, simpan" / "Batal" buttons."""
-    state = chat_data(context)
-    state.pending_seq += 1
-    number = state.pending_seq
-    state.pending[number] = pending
-    while len(state.pending) > MAX_PENDING:
-        state.pending.pop(next(iter(state.pending)))
+async def ask_to_confirm(
+    context: AppContext, chat_id: int, pending: PendingSubscription
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Keep a broad subscription aside and return the question with its "Ya, simpan" / "Batal" buttons.
+
+    The draft lives in the database (storage.button_state), not in this process: with several bot
+    instances behind a webhook the press may reach another one, and it survives a restart.
+    """
+    svc = services(context)
+    token = await button_state.create(
+        svc.db,
+        chat_id=chat_id,
+        kind=CONFIRM_KIND,
+        user_id=pending.user_id,
+        payload=pending_to_json(pending),
+        now=svc.now(),
+    )
     buttons = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("✅ Ya, simpan", callback_data=f"bs:{number}:ok"),
-                InlineKeyboardButton("✖️ Batal", callback_data=f"bs:{number}:x"),
+                InlineKeyboardButton("✅ Ya, simpan", callback_data=f"bs:{token}:ok"),
+                InlineKeyboardButton("✖️ Batal", callback_data=f"bs:{token}:x"),
             ]
         ]
     )

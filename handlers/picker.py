@@ -182,7 +182,7 @@ async def button(update: Update, context: AppContext) -> None:
         if is_broad(draft.filter()):
             await button_state.delete(svc.db, picker_id)
             pending = PendingSubscription(draft.filter(), thread_id=draft.thread_id, user_id=draft.user_id)
-            text, buttons = ask_to_confirm(context, pending)
+            text, buttons = await ask_to_confirm(context, chat_id, pending)
             await query.answer()
             await context.bot.edit_message_text(
                 text, chat_id=chat_id, message_id=draft.message_id, reply_markup=buttons

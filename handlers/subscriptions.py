@@ -12,6 +12,7 @@ from bot.subscriptions.durations import parse_duration
 from bot.subscriptions.query import ParsedQuery, is_broad, is_empty, parse_query
 from handlers import picker, texts
 from handlers.common import (
+    CONFIRM_KIND,
     args_text,
     ask_to_confirm,
     can_press,
@@ -23,7 +24,8 @@ from handlers.common import (
     save_subscription,
     thread_of,
 )
-from handlers.context import AppContext, PendingSubscription, chat_data, services
+from handlers.context import AppContext, PendingSubscription, pending_from_json, services
+from storage import button_state
 from storage import chats as chat_store
 from storage import reports as report_store
 from storage import subscriptions as sub_store
@@ -57,7 +59,7 @@ async def subscribe(update: Update, context: AppContext) -> None:
         pending = PendingSubscription(
             parsed.filter, thread_id=thread_of(message), user_id=user.id if user else None, notes=parsed.notes
         )
-        text, buttons = ask_to_confirm(context, pending)
+        text, buttons = await ask_to_confirm(context, message.chat.id, pending)
         await reply(update, text, reply_markup=buttons)
         return
     outcome = await save_subscription(
@@ -75,9 +77,12 @@ async def confirm_button(update: Update, context: AppContext) -> None:
     """ "Ya, simpan" / "Batal" under the question before saving a nationwide, every-case subscription."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, number, op = query.data.split(":")
-    pending = chat_data(context).pending.get(int(number))
-    if pending is None:
+    _, token, op = query.data.split(":")
+    svc = services(context)
+    chat = update.effective_chat
+    state = await button_state.get(svc.db, token, chat_id=chat.id, kind=CONFIRM_KIND) if chat else None
+    pending = pending_from_json(state.payload) if state else None
+    if state is None or pending is None:
         await query.answer(texts.EXPIRED, show_alert=True)
         return
     if pending.user_id is not None and query.from_user.id != pending.user_id:
@@ -85,7 +90,7 @@ async def confirm_button(update: Update, context: AppContext) -> None:
         return
     if not await can_press(update, context):
         return
-    chat_data(context).pending.pop(int(number), None)
+    await button_state.delete(svc.db, token)
     if op == "x":
         await query.answer("Dibatalkan")
         await query.edit_message_text("Tidak ada yang disimpan.")

@@ -5,10 +5,11 @@
 - `FakeBotAPIServer`: a real HTTP server on 127.0.0.1 (aiohttp) for PTB's real HTTPXRequest stack and for
   the `pantau run` subprocess (TELEGRAM_API_BASE_URL=server.base_url).
 
-It answers getMe, deleteWebhook, setWebhook (recorded in `webhook`: url, secret_token, …), getUpdates (long polling over queued updates), sendMessage, sendPhoto and
-sendDocument (uploads are recorded: `Call.files` maps each multipart part to (file name, bytes)),
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, setMyCommands, deleteMyCommands,
-getChatMember, getChatAdministrators; any other method gets 400 (a 404 would read as InvalidToken).
+It answers getMe, deleteWebhook, setWebhook (its parameters kept in `webhook`: url, secret_token, …),
+getUpdates (long polling over queued updates), sendMessage, sendPhoto and sendDocument (uploads are
+recorded: `Call.files` maps each multipart part to (file name, bytes)), editMessageText,
+editMessageReplyMarkup, answerCallbackQuery, setMyCommands, deleteMyCommands, getChatMember,
+getChatAdministrators; any other method gets 400 (a 404 would read as InvalidToken).
 
 Switches (see `FakeBotCore.fail_next` and the sets below): answer 429 with retry_after, 403, 400 "chat not
 found", 400 with migrate_to_chat_id, 400 "can't parse entities", 400 "message is too long", 502, a hang

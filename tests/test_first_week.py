@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from fake_botapi import callback_payload, message_payload, my_chat_member_payloa
 
 from bot.delivery.sender import Sender
 from bot.models import Place, Sentiment
+from storage import button_state
 from storage import deliveries as delivery_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
@@ -177,16 +179,20 @@ async def test_a_nationwide_every_case_subscription_needs_a_yes(tmp_path: Path) 
         assert "seluruh Indonesia" in question and "Simpan juga?" in question
         assert await sub_store.list_subscriptions(h.db, USER) == []
         buttons = h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"][0]
-        assert [b["callback_data"] for b in buttons] == ["bs:1:ok", "bs:1:x"]
-        await h.send({"callback_query": callback_payload(USER, "bs:1:ok", message_id=1)})
+        ok, cancel = (b["callback_data"] for b in buttons)
+        assert re.fullmatch(r"bs:[A-Za-z0-9_-]{8}:ok", ok) and cancel == ok.replace(":ok", ":x")
+        # Kept in the database, not in this process's memory: any bot instance can take the press.
+        assert await button_state.get(h.db, ok.split(":")[1], chat_id=USER, kind="bs") is not None
+        await h.send({"callback_query": callback_payload(USER, ok, message_id=1)})
         [sub] = await sub_store.list_subscriptions(h.db, USER)
         assert not sub.filter.area_codes and not sub.filter.cases
         assert "disimpan" in h.core.calls_of("editMessageText")[-1].params["text"]
         # Cancelled: nothing saved; pressing again: expired.
         await h.text(USER, "/langganan positif")
-        await h.send({"callback_query": callback_payload(USER, "bs:2:x", message_id=1)})
+        ok, cancel = (b["callback_data"] for b in h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"][0])
+        await h.send({"callback_query": callback_payload(USER, cancel, message_id=1)})
         assert "Tidak ada yang disimpan" in h.core.calls_of("editMessageText")[-1].params["text"]
-        await h.send({"callback_query": callback_payload(USER, "bs:2:ok", message_id=1)})
+        await h.send({"callback_query": callback_payload(USER, ok, message_id=1)})
         assert h.core.calls_of("answerCallbackQuery")[-1].params.get("show_alert") is True
         assert len(await sub_store.list_subscriptions(h.db, USER)) == 1
         # Narrow enough needs no question.
@@ -203,9 +209,11 @@ async def test_empty_picker_is_refused_and_a_broad_one_asks(tmp_path: Path) -> N
         assert answer.get("show_alert") is True and "Pilih paling sedikit satu" in answer["text"]
         await h.send({"callback_query": callback_payload(USER, f"{pk}:s:neg", message_id=1)})
         await h.send({"callback_query": callback_payload(USER, f"{pk}:ok", message_id=1)})
-        assert "seluruh Indonesia" in h.core.calls_of("editMessageText")[-1].params["text"]
+        question = h.core.calls_of("editMessageText")[-1].params
+        assert "seluruh Indonesia" in question["text"]
         assert await sub_store.list_subscriptions(h.db, USER) == []
-        await h.send({"callback_query": callback_payload(USER, "bs:1:ok", message_id=1)})
+        ok = question["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        await h.send({"callback_query": callback_payload(USER, ok, message_id=1)})
         assert len(await sub_store.list_subscriptions(h.db, USER)) == 1
 
 
