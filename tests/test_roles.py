@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.delivery.pacer import Pacer, PacingPolicy
 from bot.errors import ConfigError
 from bot.models import SubscriptionFilter
-from bot.runtime.leader import LeaderLease
+from bot.runtime.leader import LeaderLease, token_key
 from bot.runtime.roles import Role, SenderRole, check_role
 from storage import chats as chat_store
 from storage import leases
@@ -205,3 +205,40 @@ def test_pantau_run_with_a_split_role_on_sqlite_exits_2_with_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--role poller" in err[0] and "SQLite" in err[0]
     assert not (tmp_path / "pantau.db").exists()  # refused before anything was created
+
+
+async def test_only_one_long_polling_bot_per_token_on_a_shared_database(
+    tmp_path: Path, two_dbs: tuple[Database, Database]
+) -> None:
+    from chat_fixtures import settings as make_settings
+
+    from bot.runtime.telegram_app import build_application
+    from handlers.context import BotServices
+
+    a, b = two_dbs
+    cfg = make_settings(tmp_path)
+    core = FakeBotCore()
+    apps = [
+        build_application(
+            cfg, request=FakeRequest(core), services=BotServices(settings=cfg, db=db), role=Role.BOT, shared=True
+        )
+        for db in (a, b)
+    ]
+    first, second = apps
+    await first.initialize()
+    await second.initialize()
+    try:
+        assert first.post_init is not None and first.post_stop is not None and second.post_init is not None
+        await asyncio.wait_for(first.post_init(first), timeout=5)  # free: it leads at once
+        standby = asyncio.create_task(second.post_init(second))
+        await asyncio.sleep(1.5)
+        assert not standby.done()  # stands by while the first one polls
+        holder = await leases.lease_holder(a, f"bot:{token_key(TOKEN)}")
+        assert holder is not None and holder.owner.startswith("bot@")
+        await first.post_stop(first)  # a clean stop releases the lease…
+        await asyncio.wait_for(standby, timeout=3)  # …and the standby takes over at its next try
+        assert second.post_stop is not None
+        await second.post_stop(second)
+    finally:
+        await first.shutdown()
+        await second.shutdown()
