@@ -90,12 +90,13 @@ async def test_a_lease_blocks_claims_until_it_runs_out_and_renewal_extends_it(
     assert await claim(a, "A", seconds=2) == [feed_id]
     assert await claim(b, "B", seconds=60) == []
     async with a.transaction() as conn:
-        assert await leases.renew_feed_leases(conn, "A", [feed_id], until=now() + timedelta(seconds=3)) == 1
+        # Stored times have whole seconds: "+4 s" ends 3 to 4 s from now.
+        assert await leases.renew_feed_leases(conn, "A", [feed_id], until=now() + timedelta(seconds=4)) == 1
         # Another owner's renewal touches nothing.
         assert await leases.renew_feed_leases(conn, "B", [feed_id], until=now() + timedelta(seconds=60)) == 0
     await asyncio.sleep(2.2)
     assert await claim(b, "B", seconds=60) == []  # renewed: still A's
-    await asyncio.sleep(1.9)
+    await asyncio.sleep(2.0)
     assert await claim(b, "B", seconds=60) == [feed_id]  # ran out: taken over
     async with a.transaction() as conn:
         await leases.release_feeds(conn, "A", [feed_id])  # A's late release does not free B's lease
@@ -190,15 +191,15 @@ async def test_a_long_fetch_keeps_its_lease_by_renewing_it(
     two_dbs: tuple[Database, Database], feed_server: FeedServer
 ) -> None:
     a, b = two_dbs
-    await add_feeds(a, feed_server, 1, delay=3.5)  # longer than the 2-s lease
+    await add_feeds(a, feed_server, 1, delay=4.5)  # longer than the 3-s lease
     seen_a: list[PollSummary] = []
     seen_b: list[PollSummary] = []
     async with Fetcher() as fetcher_a, Fetcher() as fetcher_b:
-        tasks = await _run(_loop(a, fetcher_a, "A", seen_a, lease=2.0))
+        tasks = await _run(_loop(a, fetcher_a, "A", seen_a, lease=3.0))
         await until(lambda: bool(feed_server.requests_to("/f0.xml")), within=3)
-        tasks += await _run(_loop(b, fetcher_b, "B", seen_b, lease=2.0))
+        tasks += await _run(_loop(b, fetcher_b, "B", seen_b, lease=3.0))
         try:
-            await until(lambda: bool(seen_a), within=6)
+            await until(lambda: bool(seen_a), within=7)
             await asyncio.sleep(0.8)
         finally:
             await _stop(tasks)
