@@ -69,19 +69,16 @@ async def claim_due_feeds(
     return sorted((_feed(row) for row in rows), key=lambda f: (f.next_check_at, f.id))
 
 
-def _id_list(ids: Sequence[int]) -> str:
-    # Portable (no json_each / ANY(array)): one placeholder per id; callers pass at most a few hundred.
-    return ", ".join("?" * len(ids))
-
-
 async def renew_feed_leases(conn: aiosqlite.Connection, owner: str, feed_ids: Sequence[int], *, until: datetime) -> int:
     """Extend `owner`'s leases of `feed_ids` (the feeds it is still fetching) to `until`; returns how many
     it still held. A lease that ran out and was claimed by another poller has another owner: left alone."""
     renewed = 0
     for start in range(0, len(feed_ids), _CHUNK):
         chunk = list(feed_ids[start : start + _CHUNK])
+        # Portable (no json_each, no ANY(array)): one "?" per id.
+        marks = ",".join("?" * len(chunk))
         cursor = await conn.execute(
-            f"UPDATE feeds SET lease_until = ? WHERE lease_owner = ? AND id IN ({_id_list(chunk)})",
+            f"UPDATE feeds SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
             (to_db(until), owner, *chunk),
         )
         renewed += cursor.rowcount
@@ -96,8 +93,9 @@ async def release_feeds(
     stored still looks due, and must not be fetched again and again while the database is busy."""
     for start in range(0, len(feed_ids), _CHUNK):
         chunk = list(feed_ids[start : start + _CHUNK])
+        marks = ",".join("?" * len(chunk))
         await conn.execute(
-            f"UPDATE feeds SET lease_owner = NULL, lease_until = ? WHERE lease_owner = ? AND id IN ({_id_list(chunk)})",
+            f"UPDATE feeds SET lease_owner = NULL, lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
             (to_db(rest_until), owner, *chunk),
         )
 
