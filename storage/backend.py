@@ -200,3 +200,11 @@ PG_FTS_DOCUMENT = "to_tsvector('simple', regexp_replace(title || ' ' || body, '[
 def marks(values: Sequence[object]) -> str:
     """`?, ?, …` for an IN list of `values`."""
     return ",".join("?" * len(values))
+
+
+async def insert_returning_id(conn: Connection, sql: str, parameters: Sequence[object]) -> int | None:
+    """Run an INSERT with `RETURNING id` appended; the new row's id, or None when nothing was inserted
+    (ON CONFLICT DO NOTHING). Both backends: SQLite has RETURNING since 3.35; lastrowid is SQLite's only."""
+    async with conn.execute(sql + " RETURNING id", parameters) as cursor:
+        rows = list(await cursor.fetchall())
+    return int(rows[0][0]) if rows else None
