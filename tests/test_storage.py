@@ -119,8 +119,8 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
         await open_database(path)
 
 
-async def test_feed_crud(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_feed_crud(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW, name="A", backfill=3)
     assert feed.display_name == "A" and feed.backfill == 3 and not feed.initial_polled
     with pytest.raises(DuplicateError):
@@ -134,8 +134,8 @@ async def test_feed_crud(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_dedup_across_two_feeds_and_queue_once_per_chat(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_dedup_across_two_feeds_and_queue_once_per_chat(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     a = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
     b = await feed_store.add_feed(db, "https://b.example/rss", now=NOW)
     await chat_store.register_chat(db, 42, type="private", title=None, now=NOW)
@@ -167,8 +167,8 @@ async def test_dedup_across_two_feeds_and_queue_once_per_chat(tmp_path: Path) ->
     await db.close()
 
 
-async def test_matching_dimensions_and_inactive_chats(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_matching_dimensions_and_inactive_chats(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
     for chat in (1, 2, 3, 4, 5):
         await chat_store.register_chat(db, chat, type="private", title=None, now=NOW)
@@ -200,8 +200,8 @@ async def test_matching_dimensions_and_inactive_chats(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_first_poll_items_are_stored_without_alerts(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_first_poll_items_are_stored_without_alerts(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
     await chat_store.register_chat(db, 1, type="private", title=None, now=NOW)
     await sub_store.add_subscription(db, 1, SubscriptionFilter(), thread_id=None, now=NOW)
@@ -231,8 +231,8 @@ async def test_full_text_search_index_follows_articles(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_chat_migration_moves_subscriptions(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_chat_migration_moves_subscriptions(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     await chat_store.register_chat(db, -10, type="group", title="G", now=NOW)
     await sub_store.add_subscription(db, -10, SubscriptionFilter(), thread_id=None, now=NOW)
     await chat_store.migrate_chat(db, -10, -10010, now=NOW)
@@ -241,10 +241,10 @@ async def test_chat_migration_moves_subscriptions(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_with_no_feeds_the_bundled_indonesian_list_is_imported_once(tmp_path: Path) -> None:
+async def test_with_no_feeds_the_bundled_indonesian_list_is_imported_once(db_target: Path | str) -> None:
     from bot.ingest.feedlist import ensure_feeds
 
-    db = await open_database(tmp_path / "p.db")
+    db = await open_database(db_target)
     await ensure_feeds(db)
     feeds = await feed_store.list_feeds(db)
     assert len(feeds) >= 10
