@@ -279,17 +279,23 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run(settings: Settings) -> int:
     from bot.runtime.runlock import RunLock
 
+    if settings.db_url is not None:  # PostgreSQL: no file to lock; processes share the server by design
+        return _serve(settings)
     folder = settings.db_path.parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         # SQLite needs to create its -wal and -shm files beside the database, and we the lock file.
         raise ConfigError(f"PANTAU_DB: the folder {folder} is not writable")
     with RunLock(settings.db_path):
-        if settings.telegram_token is None:
-            from bot.runtime.console import run_console
+        return _serve(settings)
 
-            logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
-            return asyncio.run(run_console(settings, sys.stdout))
-        from bot.runtime.telegram_app import run_bot
 
-        run_bot(settings)
-        return 0
+def _serve(settings: Settings) -> int:
+    if settings.telegram_token is None:
+        from bot.runtime.console import run_console
+
+        logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
+        return asyncio.run(run_console(settings, sys.stdout))
+    from bot.runtime.telegram_app import run_bot
+
+    run_bot(settings)
+    return 0
