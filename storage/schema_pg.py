@@ -99,7 +99,7 @@ CREATE TABLE articles (
     sentiment TEXT NOT NULL,
     confidence BIGINT NOT NULL,
     evidence TEXT NOT NULL DEFAULT '{{}}',
-    story_id BIGINT REFERENCES stories(id) ON DELETE SET NULL,
+    story_id BIGINT REFERENCES stories(id) ON DELETE SET NULL DEFERRABLE,
     text_source TEXT NOT NULL DEFAULT 'feed' CHECK (text_source IN ('feed', 'page')),
     feed_text TEXT,
     page_error TEXT,
@@ -110,7 +110,8 @@ CREATE INDEX articles_city ON articles(city_code, fetched_at);
 CREATE INDEX articles_feed ON articles(feed_id);
 CREATE INDEX articles_story ON articles(story_id);
 CREATE INDEX articles_fts ON articles USING gin (({PG_FTS_DOCUMENT}));
-ALTER TABLE stories ADD FOREIGN KEY (representative_id) REFERENCES articles(id) ON DELETE SET NULL;
+-- DEFERRABLE: `pantau db copy` loads stories and articles, which name each other, in one transaction.
+ALTER TABLE stories ADD FOREIGN KEY (representative_id) REFERENCES articles(id) ON DELETE SET NULL DEFERRABLE;
 
 CREATE TABLE article_cases (
     article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
