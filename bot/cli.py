@@ -150,6 +150,14 @@ def _build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     fb_sub.add_parser("stats", help="corrections per field (7/30 days), share of alerts corrected, what to fix next")
 
+    dbp = sub.add_parser("db", help="database maintenance: copy an SQLite installation into PostgreSQL")
+    db_sub = dbp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    cp = db_sub.add_parser(
+        "copy", help="copy every table of an SQLite file into a PostgreSQL database (ids kept; safe to re-run)"
+    )
+    cp.add_argument("source", metavar="SQLITE_PATH")
+    cp.add_argument("target", metavar="POSTGRESQL_URL")
+
     art = sub.add_parser("export", help="stored articles of a period as CSV (UTF-8 with BOM), XLSX or JSON lines")
     art.add_argument("--since", default="7d", help="how far back: 7d, 30d, 24h … (default 7d)")
     art.add_argument("--city", action="append", default=[], help="Kab/Kota or province, any alias; repeatable")
@@ -269,6 +277,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.runtime.story_commands import list_stories
 
         return asyncio.run(list_stories(settings, sys.stdout, limit=args.limit, hours=args.hours))
+    if args.command == "db":
+        from bot.runtime.db_commands import copy_command
+
+        return copy_command(args.source, args.target, sys.stdout)
     if args.command == "export":
         from bot.runtime.export_command import export_command
 
@@ -279,17 +291,23 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run(settings: Settings) -> int:
     from bot.runtime.runlock import RunLock
 
+    if settings.db_url is not None:  # PostgreSQL: no file to lock; processes share the server by design
+        return _serve(settings)
     folder = settings.db_path.parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         # SQLite needs to create its -wal and -shm files beside the database, and we the lock file.
         raise ConfigError(f"PANTAU_DB: the folder {folder} is not writable")
     with RunLock(settings.db_path):
-        if settings.telegram_token is None:
-            from bot.runtime.console import run_console
+        return _serve(settings)
 
-            logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
-            return asyncio.run(run_console(settings, sys.stdout))
-        from bot.runtime.telegram_app import run_bot
 
-        run_bot(settings)
-        return 0
+def _serve(settings: Settings) -> int:
+    if settings.telegram_token is None:
+        from bot.runtime.console import run_console
+
+        logger.info("no TELEGRAM_BOT_TOKEN: console mode, alerts are printed here")
+        return asyncio.run(run_console(settings, sys.stdout))
+    from bot.runtime.telegram_app import run_bot
+
+    run_bot(settings)
+    return 0

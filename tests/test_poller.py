@@ -77,10 +77,19 @@ async def make_due(db: Database) -> None:
         await conn.execute("UPDATE feeds SET next_check_at = ?", (past,))
 
 
+@pytest.fixture
+async def any_db(db_target: Path | str) -> Database:
+    """The poller on both backends (SQLite, PostgreSQL): polls a loopback feed and queues its alert."""
+    database = await open_database(db_target)
+    yield database  # type: ignore[misc]
+    await database.close()
+
+
 async def test_first_poll_is_silent_then_conditional_get_then_new_item_alerts(
-    db: Database,
+    any_db: Database,
     feed_server: FeedServer,
 ) -> None:
+    db = any_db
     route = feed_server.route("/rss", body=rss(CULTURE), etag='"v1"')
     await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
     await subscribe(db, 42, SubscriptionFilter(area_codes=frozenset({"33.72"})))

@@ -245,7 +245,7 @@ async def _post_init(application: PTBApp) -> None:
     settings = runtime.settings
     if data.services is None:
         runtime.own_db = True
-        data.services = BotServices(settings=settings, db=await open_database(settings.db_path, check=True))
+        data.services = BotServices(settings=settings, db=await open_database(settings.database, check=True))
     svc = data.services
     runtime.tasks.append(asyncio.create_task(_watch_database(application, svc.db, runtime), name="pantau-dbwatch"))
     await handlers.set_menu(application, settings.admin_ids)
