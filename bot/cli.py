@@ -160,6 +160,14 @@ def _build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     fb_sub.add_parser("stats", help="corrections per field (7/30 days), share of alerts corrected, what to fix next")
 
+    dbp = sub.add_parser("db", help="database maintenance: copy an SQLite installation into PostgreSQL")
+    db_sub = dbp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    cp = db_sub.add_parser(
+        "copy", help="copy every table of an SQLite file into a PostgreSQL database (ids kept; safe to re-run)"
+    )
+    cp.add_argument("source", metavar="SQLITE_PATH")
+    cp.add_argument("target", metavar="POSTGRESQL_URL")
+
     art = sub.add_parser("export", help="stored articles of a period as CSV (UTF-8 with BOM), XLSX or JSON lines")
     art.add_argument("--since", default="7d", help="how far back: 7d, 30d, 24h … (default 7d)")
     art.add_argument("--city", action="append", default=[], help="Kab/Kota or province, any alias; repeatable")
@@ -279,6 +287,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.runtime.story_commands import list_stories
 
         return asyncio.run(list_stories(settings, sys.stdout, limit=args.limit, hours=args.hours))
+    if args.command == "db":
+        from bot.runtime.db_commands import copy_command
+
+        return copy_command(args.source, args.target, sys.stdout)
     if args.command == "export":
         from bot.runtime.export_command import export_command
 
@@ -287,13 +299,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, role_name: str = "all") -> int:
-    from bot.runtime.roles import Role, check_role, shared_database
+    from bot.runtime.roles import Role, check_role
     from bot.runtime.runlock import RunLock
 
     role = Role(role_name)
     check_role(role, settings)  # before anything is created: a refused role leaves no file behind
-    if shared_database(settings):
-        # Processes on a shared database coordinate through leases (bot.runtime.roles), not a file lock.
+    if settings.db_url is not None:
+        # PostgreSQL: no file to lock; processes share the server and coordinate through leases.
         return _run_role(settings, role)
     folder = settings.db_path.parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):

@@ -80,6 +80,13 @@ class Settings:
     telegram_token: Secret | None = None
     api_base_url: str = DEFAULT_API_BASE_URL
     db_path: Path = Path("pantau.db")
+    db_url: str | None = None  # PANTAU_DB=postgresql://…: PostgreSQL instead of the SQLite file db_path
+
+    @property
+    def database(self) -> Path | str:
+        """What storage.db.open_database opens: the PostgreSQL URL, or the SQLite file."""
+        return self.db_url if self.db_url is not None else self.db_path
+
     poll_interval: int = DEFAULT_POLL_INTERVAL
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     log_level: str = "INFO"
@@ -114,7 +121,7 @@ class Settings:
             raise ConfigError("TELEGRAM_BOT_TOKEN: expected the form 123456:ABC-DEF… given by @BotFather")
 
         base_url = _api_base_url(get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL)
-        db_path = _db_path(get("PANTAU_DB") or "pantau.db")
+        db_url, db_path = _database(get("PANTAU_DB") or "pantau.db")
 
         interval = _number(
             "PANTAU_POLL_INTERVAL",
@@ -210,6 +217,7 @@ class Settings:
             telegram_token=Secret(token) if token else None,
             api_base_url=base_url,
             db_path=db_path,
+            db_url=db_url,
             poll_interval=interval,
             admin_ids=frozenset(admin_ids),
             log_level=level,
@@ -312,6 +320,25 @@ def _listen(value: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ConfigError(f"PANTAU_WEBHOOK_LISTEN: expected host:port, e.g. 0.0.0.0:8080, got {value!r}")
     return host, int(port)
+
+
+def _database(value: str) -> tuple[str | None, Path]:
+    """PANTAU_DB: a PostgreSQL URL (postgresql:// or postgres://), else an SQLite file (a path or sqlite:///path)."""
+    if value.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(value)
+        if not parts.hostname and "host=" not in parts.query:
+            raise ConfigError(
+                "PANTAU_DB: a PostgreSQL URL names its server, e.g. postgresql://pantau@db.example:5432/pantau"
+            )
+        return value, Path("pantau.db")
+    if value.startswith("sqlite:///"):
+        return None, _db_path(value[len("sqlite:///") :])
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    if scheme:
+        raise ConfigError(
+            f"PANTAU_DB: {scheme.group(1)}:// is not supported; give a file path, sqlite:///path or postgresql://…"
+        )
+    return None, _db_path(value)
 
 
 def _db_path(value: str) -> Path:

@@ -296,6 +296,14 @@ def render_feeds(feeds: Sequence[Feed]) -> str:
             health = f"⚠️ gagal {feed.error_count}× — {esc(indonesian(mask_urls_in_text(feed.last_error or ''))[:120])}"
         elif feed.last_success_at is None:
             health = "⏳ belum pernah diambil"
+        elif feed.slow_polls and feed.last_fetch_seconds is not None:
+            # Slow answers hold a fetch slot; the poller already spaces this feed's polls out.
+            seconds = f"{feed.last_fetch_seconds:.1f}".replace(".", ",")
+            times = "" if feed.slow_polls == 1 else f", {feed.slow_polls}× berturut-turut"
+            health = (
+                f"🐢 lambat: menjawab dalam {seconds} detik{times}; diambil lebih jarang sampai cepat lagi "
+                f"(terakhir berhasil {format_wib(feed.last_success_at)})"
+            )
         else:
             health = f"✅ terakhir berhasil {format_wib(feed.last_success_at)}"
         mode = FULL_TEXT_LABELS.get(feed.full_text, feed.full_text)

@@ -1,4 +1,5 @@
-"""SQLite storage: one aiosqlite connection, numbered migrations, one module per table family."""
+"""Storage on SQLite (the default, one file) or PostgreSQL: numbered migrations, one module per table family,
+one API for both (storage.db.Database; the backend seam is storage.backend)."""
 
 from storage.db import Database, open_database
 

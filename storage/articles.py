@@ -7,9 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.models import Article, Classification, FeedItem, Place, Sentiment
+from storage.backend import Connection, Row, insert_returning_id
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
@@ -32,7 +31,7 @@ def _place_json(place: Place) -> list[str]:
     return [place.code, place.name, place.province]
 
 
-def _classification(row: aiosqlite.Row) -> Classification:
+def _classification(row: Row) -> Classification:
     city = None
     if row["city_code"]:
         city = Place(name=row["city_name"] or row["city_code"], code=row["city_code"], province=row["province"])
@@ -48,7 +47,7 @@ def _classification(row: aiosqlite.Row) -> Classification:
     )
 
 
-def article_from_row(row: aiosqlite.Row) -> Article:
+def article_from_row(row: Row) -> Article:
     fetched = from_db(row["fetched_at"])
     assert fetched is not None
     return Article(
@@ -109,20 +108,18 @@ async def unseen_items(db: Database, feed_id: int, items: Sequence[tuple[FeedIte
     return fresh
 
 
-async def mark_items_seen(
-    conn: aiosqlite.Connection, feed_id: int, items: Iterable[tuple[FeedItem, str]], now: datetime
-) -> None:
+async def mark_items_seen(conn: Connection, feed_id: int, items: Iterable[tuple[FeedItem, str]], now: datetime) -> None:
     """Remember guids of items that were not stored here (known links), linking them to the article."""
     for item, link in items:
         await conn.execute(
-            "INSERT OR IGNORE INTO feed_items (feed_id, guid, article_id, seen_at)"
-            " VALUES (?, ?, (SELECT id FROM articles WHERE link = ?), ?)",
+            "INSERT INTO feed_items (feed_id, guid, article_id, seen_at)"
+            " VALUES (?, ?, (SELECT id FROM articles WHERE link = ?), ?) ON CONFLICT DO NOTHING",
             (feed_id, item.guid, link, to_db(now)),
         )
 
 
 async def insert_article(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     new: NewArticle,
     *,
     feed_id: int | None,
@@ -134,16 +131,17 @@ async def insert_article(
     body = item.summary if new.body is None else new.body
     if feed_id is not None:
         cursor = await conn.execute(
-            "INSERT OR IGNORE INTO feed_items (feed_id, guid, seen_at) VALUES (?, ?, ?)",
+            "INSERT INTO feed_items (feed_id, guid, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (feed_id, item.guid, to_db(now)),
         )
         if cursor.rowcount == 0:
             return None
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO articles (link, url, feed_id, title, body, author, source, published_at,"
+    article_id = await insert_returning_id(
+        conn,
+        "INSERT INTO articles (link, url, feed_id, title, body, author, source, published_at,"
         " fetched_at, city_code, city_name, province, other_cities, cases, sentiment, confidence, evidence,"
         " text_source, feed_text, page_error)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             new.link,
             item.link or new.link,
@@ -167,7 +165,7 @@ async def insert_article(
             new.page_error,
         ),
     )
-    if cursor.rowcount == 0:
+    if article_id is None:
         if feed_id is not None:
             await conn.execute(
                 "UPDATE feed_items SET article_id = (SELECT id FROM articles WHERE link = ?)"
@@ -175,8 +173,6 @@ async def insert_article(
                 (new.link, feed_id, item.guid),
             )
         return None
-    article_id = cursor.lastrowid
-    assert article_id is not None
     if feed_id is not None:
         await conn.execute(
             "UPDATE feed_items SET article_id = ? WHERE feed_id = ? AND guid = ?",

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
+from storage.backend import Row
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
@@ -37,7 +36,7 @@ class ButtonState:
     updated_at: datetime
 
 
-def _state(row: aiosqlite.Row) -> ButtonState:
+def _state(row: Row) -> ButtonState:
     created, updated = from_db(row["created_at"]), from_db(row["updated_at"])
     assert created is not None and updated is not None
     payload = json.loads(row["payload"])
@@ -77,8 +76,8 @@ async def create(
         while True:
             token = secrets.token_urlsafe(6)
             cursor = await conn.execute(
-                "INSERT OR IGNORE INTO button_state (token, chat_id, kind, user_id, message_id, payload,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO button_state (token, chat_id, kind, user_id, message_id, payload,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (token, chat_id, kind, user_id, message_id, text, to_db(now), to_db(now)),
             )
             if cursor.rowcount == 1:
@@ -122,10 +121,11 @@ async def delete(db: Database, token: str) -> None:
 
 async def latest_for_user(db: Database, *, chat_id: int, kind: str, user_id: int | None) -> ButtonState | None:
     """The most recently touched state of this kind a user opened in a chat (e.g. the picker awaiting a city)."""
+    user = "user_id IS NULL" if user_id is None else "user_id = ?"
     async with db.reader.execute(
-        "SELECT * FROM button_state WHERE chat_id = ? AND kind = ? AND user_id IS ?"
+        f"SELECT * FROM button_state WHERE chat_id = ? AND kind = ? AND {user}"
         " ORDER BY updated_at DESC, rowid DESC LIMIT 1",
-        (chat_id, kind, user_id),
+        (chat_id, kind) if user_id is None else (chat_id, kind, user_id),
     ) as cursor:
         row = await cursor.fetchone()
     return _state(row) if row else None

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from storage.backend import Row
 from storage.db import Database
 from storage.deliveries import HELD, fail_pending_for_chat
 from storage.timeutil import from_db, to_db
@@ -32,7 +31,7 @@ class Chat:
         return self.paused and (self.paused_until is None or self.paused_until > now)
 
 
-def _chat(row: aiosqlite.Row) -> Chat:
+def _chat(row: Row) -> Chat:
     return Chat(
         id=row["id"],
         type=row["type"],
@@ -53,7 +52,9 @@ async def register_chat(db: Database, chat_id: int, *, type: str, title: str | N
             " inactive_reason = NULL, updated_at = excluded.updated_at"
             # Only when something changed: every command registers its chat, and an UPDATE of `active`
             # bumps the subscription index version (schema triggers) even when the value stays the same.
-            " WHERE chats.active = 0 OR chats.type IS NOT excluded.type OR chats.title IS NOT excluded.title",
+            # (`IS NOT`, spelled so that SQLite before 3.39 and PostgreSQL both read it.)
+            " WHERE chats.active = 0 OR chats.type <> excluded.type OR chats.title <> excluded.title"
+            " OR (chats.title IS NULL) <> (excluded.title IS NULL)",
             (chat_id, type, title, to_db(now), to_db(now)),
         )
     chat = await get_chat(db, chat_id)
@@ -114,8 +115,9 @@ async def ensure_chat(db: Database, chat_id: int, *, type: str, title: str | Non
 async def count_chats(db: Database, *, now: datetime) -> dict[str, int]:
     """{"active": n, "inactive": n, "paused": n} for /stats."""
     async with db.reader.execute(
-        f"SELECT coalesce(sum(c.active = 1 AND NOT {HELD}), 0), coalesce(sum(c.active = 0), 0),"
-        f" coalesce(sum(c.active = 1 AND {HELD}), 0) FROM chats c",
+        f"SELECT coalesce(sum(CASE WHEN c.active = 1 AND NOT {HELD} THEN 1 ELSE 0 END), 0),"
+        " coalesce(sum(CASE WHEN c.active = 0 THEN 1 ELSE 0 END), 0),"
+        f" coalesce(sum(CASE WHEN c.active = 1 AND {HELD} THEN 1 ELSE 0 END), 0) FROM chats c",
         (to_db(now), to_db(now)),
     ) as cursor:
         row = await cursor.fetchone()
@@ -138,7 +140,16 @@ async def migrate_chat(db: Database, old_id: int, new_id: int, *, now: datetime)
             await conn.execute(
                 "UPDATE subscriptions SET chat_id = ?, number = number + ? WHERE chat_id = ?", (new_id, offset, old_id)
             )
-            await conn.execute("UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+            # Rows the new chat already has (same topic and article, or same report) stay with the old chat
+            # and go with it: what SQLite's UPDATE OR IGNORE did, spelled for both backends.
+            await conn.execute(
+                "DELETE FROM deliveries WHERE chat_id = ? AND EXISTS (SELECT 1 FROM deliveries n WHERE n.chat_id = ?"
+                " AND ((n.article_id = deliveries.article_id"
+                " AND coalesce(n.thread_id, -1) = coalesce(deliveries.thread_id, -1))"
+                " OR (n.kind = deliveries.kind AND n.report_key = deliveries.report_key)))",
+                (old_id, new_id),
+            )
+            await conn.execute("UPDATE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
             await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
         else:
             await conn.execute(

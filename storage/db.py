@@ -1,4 +1,9 @@
-"""The database: one writer connection with its transaction helper, and one reader connection.
+"""The database: `Database` is what the storage modules are given, whichever backend is behind it —
+`transaction()` (a real transaction on one connection, rolled back on any exception) and `reader` (reads
+that stand alone, seeing only committed rows). `open_database` opens SQLite for a path and PostgreSQL for a
+``postgresql://`` URL (storage/postgres.py). The rest of this docstring is about SQLite's.
+
+SQLite: one writer connection with its transaction helper, and one reader connection.
 
 aiosqlite runs every statement of a connection on one worker thread, so a single connection already
 serialises statements; what it does not serialise is *transactions* started by different coroutines. The
@@ -28,12 +33,14 @@ import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 import aiosqlite
 
 from bot.errors import DatabaseReplacedError, StorageError
+from storage.backend import SQLITE, Connection, Dialect
 from storage.schema import migrate
 
 logger = logging.getLogger(__name__)
@@ -62,7 +69,39 @@ def _side(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
+def is_postgres_url(target: Path | str) -> bool:
+    """Whether a PANTAU_DB value names a PostgreSQL database rather than an SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
 class Database:
+    """What the storage modules use, on either backend (SqliteDatabase, storage.postgres.PostgresDatabase)."""
+
+    dialect: Dialect = SQLITE
+    # Reads that stand alone; outside a transaction, `conn` reads the same committed state.
+    reader: Connection
+    conn: Connection
+
+    @property
+    def name(self) -> str:
+        """What to call it in messages (a path, or a URL without its password)."""
+        raise NotImplementedError
+
+    @property
+    def replaced(self) -> str | None:
+        return None
+
+    def check_files(self) -> None:
+        """Raise DatabaseReplacedError when the database under this process was replaced (SQLite only)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
     def __init__(
         self,
         conn: aiosqlite.Connection,
@@ -70,14 +109,20 @@ class Database:
         reader: aiosqlite.Connection | None = None,
         files: dict[str, FileId | None] | None = None,
     ) -> None:
-        self.conn = conn  # the writer
-        self.reader = reader or conn
+        self.sqlite = conn  # the writer
+        self.sqlite_reader = reader or conn
+        self.conn = cast(Connection, conn)
+        self.reader = cast(Connection, self.sqlite_reader)
         self.path = path
         self._write_lock = asyncio.Lock()
         # "" (the database), "-wal", "-shm" → the file each path named when opened (None: absent, not
         # checked). Empty: nothing to check (a Database built around a bare connection).
         self._files: dict[str, FileId | None] = dict(files or {})
         self._replaced: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
 
     @property
     def replaced(self) -> str | None:
@@ -107,7 +152,7 @@ class Database:
         return None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (cancellation included)."""
         async with self._write_lock:
             self.check_files()
@@ -115,9 +160,9 @@ class Database:
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.rollback()
+                await self.sqlite.rollback()
                 raise
-            await self.conn.commit()
+            await self.sqlite.commit()
             try:
                 self.check_files()
             except DatabaseReplacedError as exc:
@@ -129,7 +174,7 @@ class Database:
         delay = BEGIN_RETRY_DELAY
         for attempt in range(BEGIN_RETRIES + 1):
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await self.sqlite.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
                 if attempt == BEGIN_RETRIES or not _is_busy(exc):
@@ -138,9 +183,9 @@ class Database:
             delay *= 2
 
     async def close(self) -> None:
-        if self.reader is not self.conn:
-            await self.reader.close()
-        await self.conn.close()
+        if self.sqlite_reader is not self.sqlite:
+            await self.sqlite_reader.close()
+        await self.sqlite.close()
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -158,15 +203,23 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return conn
 
 
-async def open_database(path: Path | str, *, check: bool = False, in_use: bool = False) -> Database:
-    """Open (creating if needed) and migrate the database file, with its reader connection.
+async def open_database(target: Path | str, *, check: bool = False, in_use: bool = False) -> Database:
+    """Open (creating if needed) and migrate the database: an SQLite file, or a PostgreSQL URL.
 
+    For SQLite: the database file, with its reader connection.
     `check` runs `PRAGMA quick_check` first (the long-running service does, at start): a file damaged in
     its data pages otherwise starts without a word and fails later, one query at a time.
     `in_use`: another process (a running service) has this database open; refuse when its side files
     are missing (see the module docstring). Only for a process with no connection to this file yet.
     """
-    path = Path(path)
+    if is_postgres_url(target):
+        from storage.postgres import open_postgres
+
+        return await open_postgres(str(target))
+    return await open_sqlite(Path(target), check=check, in_use=in_use)
+
+
+async def open_sqlite(path: Path, *, check: bool = False, in_use: bool = False) -> SqliteDatabase:
     if path.parent and not path.parent.exists():
         raise StorageError(f"cannot open database {path}: folder {path.parent} does not exist")
     if in_use:
@@ -192,7 +245,7 @@ async def open_database(path: Path | str, *, check: bool = False, in_use: bool =
     except BaseException:
         await _close_all(conn, reader)
         raise
-    return Database(conn, path, reader, files)
+    return SqliteDatabase(conn, path, reader, files)
 
 
 def _check_side_files_of_open_database(path: Path) -> None:

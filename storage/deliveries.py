@@ -17,15 +17,13 @@ alert whose send may have reached Telegram is sent at most once more.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import aiosqlite
-
 from bot.models import Article
 from storage.articles import article_from_row
+from storage.backend import Connection, Row, marks
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
@@ -68,7 +66,7 @@ class Delivery:
         return self.kind in (ALERT, EDIT, UPDATE)
 
 
-def _delivery(row: aiosqlite.Row) -> Delivery:
+def _delivery(row: Row) -> Delivery:
     due = from_db(row["next_attempt_at"])
     assert due is not None
     keys = row.keys()
@@ -95,7 +93,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
 
 
 async def queue_delivery(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     chat_id: int,
     article_id: int,
@@ -105,15 +103,15 @@ async def queue_delivery(
 ) -> bool:
     """Queue inside the caller's transaction; False when this chat (topic) already has this article."""
     cursor = await conn.execute(
-        "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (chat_id, article_id, thread_id, reason, to_db(now), to_db(now)),
     )
     return cursor.rowcount == 1
 
 
 async def queue_deliveries(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     rows: list[tuple[int, int | None, str]],
     *,
     article_id: int,
@@ -127,8 +125,8 @@ async def queue_deliveries(
     """
     stamp = to_db(now)
     cursor = await conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at,"
-        " kind, story_id) VALUES (?, ?, ?, ?, ?, ?, 'alert', ?)",
+        "INSERT INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at,"
+        " kind, story_id) VALUES (?, ?, ?, ?, ?, ?, 'alert', ?) ON CONFLICT DO NOTHING",
         [(chat_id, article_id, thread_id, reason, stamp, stamp, story_id) for chat_id, thread_id, reason in rows],
     )
     return max(cursor.rowcount, 0)
@@ -160,7 +158,7 @@ class Followup:
     reason: str = ""
 
 
-async def story_alerts(conn: aiosqlite.Connection, story_id: int) -> dict[tuple[int, int | None], StoryAlert]:
+async def story_alerts(conn: Connection, story_id: int) -> dict[tuple[int, int | None], StoryAlert]:
     """(chat id, forum topic) → its alert of this story, for the active chats that have one not failed
     (the first one wins). A story is alerted once per chat and topic."""
     async with conn.execute(
@@ -200,13 +198,13 @@ async def story_alerts(conn: aiosqlite.Connection, story_id: int) -> dict[tuple[
 
 
 async def queue_followups(
-    conn: aiosqlite.Connection, rows: Sequence[Followup], *, article_id: int, story_id: int, now: datetime
+    conn: Connection, rows: Sequence[Followup], *, article_id: int, story_id: int, now: datetime
 ) -> int:
     """Queue edit and update rows brought by one report, inside the caller's transaction; returns how many."""
     stamp = to_db(now)
     cursor = await conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at,"
-        " kind, story_id, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO deliveries (chat_id, article_id, thread_id, reason, next_attempt_at, created_at,"
+        " kind, story_id, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             (f.chat_id, article_id, f.thread_id, f.reason, to_db(f.due), stamp, f.kind, story_id, f.target_id)
             for f in rows
@@ -229,7 +227,7 @@ async def due_deliveries(db: Database, now: datetime, limit: int = 500, per_chat
         "      ORDER BY d.next_attempt_at, coalesce(a.published_at, a.fetched_at, d.created_at), d.id) AS nth"
         "  FROM deliveries d JOIN chats c ON c.id = d.chat_id LEFT JOIN articles a ON a.id = d.article_id"
         f"  WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1 AND NOT {HELD}"
-        ") WHERE nth <= ? ORDER BY next_attempt_at, news_time, id LIMIT ?",
+        ") AS due WHERE nth <= ? ORDER BY next_attempt_at, news_time, id LIMIT ?",
         (to_db(now), to_db(now), per_chat, limit),
     ) as cursor:
         return [_delivery(row) for row in await cursor.fetchall()]
@@ -239,9 +237,9 @@ async def hold_chat(db: Database, chat_id: int, *, until: datetime, error: str) 
     """Nothing for this chat before `until` (Telegram asked us to wait); returns rows held."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "UPDATE deliveries SET next_attempt_at = max(next_attempt_at, ?), last_error = ?"
-            " WHERE chat_id = ? AND status = 'pending'",
-            (to_db(until), error[:ERROR_MAX], chat_id),
+            "UPDATE deliveries SET next_attempt_at = CASE WHEN next_attempt_at > ? THEN next_attempt_at ELSE ? END,"
+            " last_error = ? WHERE chat_id = ? AND status = 'pending'",
+            (to_db(until), to_db(until), error[:ERROR_MAX], chat_id),
         )
         return cursor.rowcount
 
@@ -254,7 +252,7 @@ async def next_attempt_at(db: Database) -> datetime | None:
     """
     async with db.reader.execute(
         "SELECT min(CASE WHEN c.paused = 0 THEN d.next_attempt_at"
-        " ELSE max(d.next_attempt_at, c.paused_until) END)"
+        " WHEN d.next_attempt_at > c.paused_until THEN d.next_attempt_at ELSE c.paused_until END)"
         " FROM deliveries d JOIN chats c ON c.id = d.chat_id"
         " WHERE d.status = 'pending' AND c.active = 1 AND (c.paused = 0 OR c.paused_until IS NOT NULL)"
     ) as cursor:
@@ -287,11 +285,13 @@ async def recover_interrupted(db: Database) -> int:
 async def requeue_stuck(db: Database, *, keep: Iterable[int], error: str) -> int:
     """Rows 'sending' that no send in this process owns any more (their outcome could not be written) go
     back to pending now, counting an attempt; `keep` are the rows still in flight. Returns how many."""
+    kept = sorted(set(keep))
+    spare = f" AND id NOT IN ({marks(kept)})" if kept else ""
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE deliveries SET status = 'pending', attempts = attempts + 1, last_error = ?"
-            " WHERE status = 'sending' AND id NOT IN (SELECT value FROM json_each(?))",
-            (error[:ERROR_MAX], json.dumps(sorted(set(keep)))),
+            f" WHERE status = 'sending'{spare}",
+            (error[:ERROR_MAX], *kept),
         )
         return cursor.rowcount
 
@@ -392,7 +392,7 @@ async def mark_expired(db: Database, ids: Sequence[int], *, error: str) -> None:
         )
 
 
-async def fail_pending_for_chat(conn: aiosqlite.Connection, chat_id: int, reason: str) -> int:
+async def fail_pending_for_chat(conn: Connection, chat_id: int, reason: str) -> int:
     """Inside the caller's transaction: every queued row of a chat becomes failed with `reason`."""
     cursor = await conn.execute(
         "UPDATE deliveries SET status = 'failed', last_error = ?"

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.models import Article, LabelCorrection
 from storage.articles import article_from_row
+from storage.backend import Connection, Row, cache_key
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
@@ -41,7 +40,7 @@ class Correction:
     created_at: datetime
 
 
-def _correction(row: aiosqlite.Row) -> Correction:
+def _correction(row: Row) -> Correction:
     created = from_db(row["created_at"])
     assert created is not None
     return Correction(
@@ -160,7 +159,7 @@ def apply_change(article: Article, change: LabelCorrection) -> Article:
     return dataclasses.replace(article, classification=cls, corrected=article.corrected | {change.field})
 
 
-async def _write_labels(conn: aiosqlite.Connection, article: Article) -> None:
+async def _write_labels(conn: Connection, article: Article) -> None:
     cls = article.classification
     await conn.execute(
         "UPDATE articles SET city_code = ?, city_name = ?, province = ?, other_cities = ?, cases = ?, sentiment = ?,"
@@ -185,7 +184,7 @@ async def _write_labels(conn: aiosqlite.Connection, article: Article) -> None:
         await _refresh_story_labels(conn, article.story_id)
 
 
-async def _refresh_story_labels(conn: aiosqlite.Connection, story_id: int) -> None:
+async def _refresh_story_labels(conn: Connection, story_id: int) -> None:
     """Recompute a story's Kab/Kota and case unions from its reports, first report first."""
     async with conn.execute(
         "SELECT city_code, other_cities, cases FROM articles WHERE story_id = ?"
@@ -234,7 +233,8 @@ async def mute_source(db: Database, chat_id: int, source: str, *, user_id: int |
     """Mute an outlet for a chat; its queued alerts from that outlet are dropped. False if already muted."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "INSERT OR IGNORE INTO muted_sources (chat_id, source, created_by, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO muted_sources (chat_id, source, created_by, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (chat_id, source, user_id, to_db(now)),
         )
         added = cursor.rowcount == 1
@@ -283,19 +283,20 @@ class MuteIndex:
         return self.by_source.get(source, frozenset())
 
 
-_mute_indexes: weakref.WeakKeyDictionary[aiosqlite.Connection, MuteIndex] = weakref.WeakKeyDictionary()
+_mute_indexes: weakref.WeakKeyDictionary[object, MuteIndex] = weakref.WeakKeyDictionary()
 
 
-async def mute_index(conn: aiosqlite.Connection) -> MuteIndex:
+async def mute_index(conn: Connection) -> MuteIndex:
     """Which chats muted which outlet, cached per connection until a mute or subscription change."""
     async with conn.execute("SELECT version FROM subscription_state WHERE id = 1") as cursor:
         row = await cursor.fetchone()
     version = int(row[0]) if row else -1
-    index = _mute_indexes.get(conn)
+    key = cache_key(conn)
+    index = _mute_indexes.get(key)
     if index is None or index.version != version:
         async with conn.execute("SELECT source, chat_id FROM muted_sources") as cursor:
             pairs = [(str(r[0]), int(r[1])) for r in await cursor.fetchall()]
-        index = _mute_indexes[conn] = MuteIndex(version, pairs)
+        index = _mute_indexes[key] = MuteIndex(version, pairs)
     return index
 
 
@@ -317,7 +318,8 @@ async def feedback_stats(db: Database, *, now: datetime, top: int = 10) -> Feedb
     week, month = to_db(now - timedelta(days=7)), to_db(now - timedelta(days=30))
     per_field = {field: (0, 0) for field in FIELDS}
     async with db.reader.execute(
-        "SELECT field, sum(created_at >= ?), count(*) FROM corrections WHERE created_at >= ? GROUP BY field",
+        "SELECT field, sum(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), count(*) FROM corrections"
+        " WHERE created_at >= ? GROUP BY field",
         (week, month),
     ) as cursor:
         for field, n7, n30 in await cursor.fetchall():
@@ -331,7 +333,7 @@ async def feedback_stats(db: Database, *, now: datetime, top: int = 10) -> Feedb
     trusted_30 = await scalar("SELECT count(*) FROM corrections WHERE created_at >= ? AND trusted = 1", (month,))
     corrected_alerts = await scalar(
         "SELECT count(*) FROM (SELECT DISTINCT chat_id, article_id FROM corrections WHERE created_at >= ?"
-        " AND field IN ('city', 'cases', 'sentiment'))",
+        " AND field IN ('city', 'cases', 'sentiment')) AS pairs",
         (month,),
     )
     alerts = await scalar(

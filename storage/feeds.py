@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.errors import DuplicateError, NotFoundError
 from bot.models import Feed
+from storage.backend import Connection, Row, insert_returning_id, marks
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
 
-def _feed(row: aiosqlite.Row) -> Feed:
+def _feed(row: Row) -> Feed:
     next_check = from_db(row["next_check_at"])
     assert next_check is not None  # NOT NULL column
     return Feed(
@@ -55,18 +52,14 @@ async def add_feed(
     full_text: str = "auto",
 ) -> Feed:
     async with db.transaction() as conn:
-        try:
-            cursor = await conn.execute(
-                "INSERT INTO feeds (url, name, default_city_code, backfill, added_by, added_at, next_check_at,"
-                " full_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (url, name, default_city_code, backfill, added_by, to_db(now), to_db(now), full_text),
-            )
-        except sqlite3.IntegrityError as exc:
-            if "feeds.url" in str(exc):
-                raise DuplicateError(f"feed already added: {url}") from None
-            raise
-        feed_id = cursor.lastrowid
-    assert feed_id is not None
+        feed_id = await insert_returning_id(
+            conn,
+            "INSERT INTO feeds (url, name, default_city_code, backfill, added_by, added_at, next_check_at,"
+            " full_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",
+            (url, name, default_city_code, backfill, added_by, to_db(now), to_db(now), full_text),
+        )
+    if feed_id is None:
+        raise DuplicateError(f"feed already added: {url}")
     return await get_feed(db, feed_id)
 
 
@@ -126,10 +119,9 @@ async def due_feeds(db: Database, now: datetime) -> list[Feed]:
 
 async def next_due_at(db: Database, *, exclude: Iterable[int] = ()) -> datetime | None:
     """When the earliest feed is due, leaving out `exclude` (feeds being polled right now)."""
-    async with db.reader.execute(
-        "SELECT min(next_check_at) FROM feeds WHERE id NOT IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(exclude)),),
-    ) as cursor:
+    skip = sorted(set(exclude))
+    where = f" WHERE id NOT IN ({marks(skip)})" if skip else ""
+    async with db.reader.execute(f"SELECT min(next_check_at) FROM feeds{where}", skip) as cursor:
         row = await cursor.fetchone()
     return from_db(row[0]) if row else None
 
@@ -148,7 +140,7 @@ class PollSuccess:
     slow_polls: int = 0  # consecutive slow successes, this one included (0: it was quick)
 
 
-async def record_success(conn: aiosqlite.Connection, feed_id: int, outcome: PollSuccess, *, now: datetime) -> None:
+async def record_success(conn: Connection, feed_id: int, outcome: PollSuccess, *, now: datetime) -> None:
     """Store the outcome of a 200 or 304; call inside the transaction that stored the items."""
     etag, last_modified, title = outcome.etag, outcome.last_modified, outcome.title
     next_check_at, new_url = outcome.next_check_at, outcome.new_url

@@ -15,10 +15,9 @@ Two kinds, both a row with an owner id and a lease end (`lease_until`, text as i
 Every time here is the caller's clock (aware UTC): processes on several machines need synchronised clocks
 (NTP); the lease margins (bot/runtime/leader.py) absorb a skew well under a second.
 
-PostgreSQL: the SQL below runs unchanged on PostgreSQL 15 except `claim_due_feeds` — see its docstring for
-the variant with `FOR UPDATE SKIP LOCKED` that the PostgreSQL dialect must use. On SQLite the claim is
-atomic as it stands: BEGIN IMMEDIATE serialises writers (across processes too), so two pollers never see
-the same free row.
+The SQL is the same on both backends except the claim's subquery, which PostgreSQL runs with `FOR UPDATE
+SKIP LOCKED` (`claim_due_feeds`). On SQLite the claim is atomic as it stands: BEGIN IMMEDIATE serialises
+writers (across processes too), so two pollers never see the same free row.
 """
 
 from __future__ import annotations
@@ -27,49 +26,44 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.models import Feed
+from storage.backend import Connection, Dialect
 from storage.db import Database
 from storage.feeds import _feed
 from storage.timeutil import from_db, to_db
 
 # The subquery picks the due, unleased feeds oldest first; the UPDATE stamps them ours and returns them.
-_CLAIM_SQLITE = (
+_CLAIM = (
     "UPDATE feeds SET lease_owner = ?, lease_until = ? WHERE id IN ("
     " SELECT id FROM feeds WHERE next_check_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
-    " ORDER BY next_check_at, id LIMIT ?"
+    " ORDER BY next_check_at, id LIMIT ?{lock}"
     ") RETURNING *"
 )
 # PostgreSQL (READ COMMITTED): without SKIP LOCKED two pollers' subqueries can pick the same rows from
 # their snapshots, and the second UPDATE would re-stamp rows the first just claimed. With it each poller
-# skips rows another claim has locked and moves on to the next free ones. Wire this at the dialect seam.
-CLAIM_POSTGRES = (
-    "UPDATE feeds SET lease_owner = %s, lease_until = %s WHERE id IN ("
-    " SELECT id FROM feeds WHERE next_check_at <= %s AND (lease_until IS NULL OR lease_until <= %s)"
-    " ORDER BY next_check_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
-    ") RETURNING *"
-)
+# skips rows another claim has locked and takes the next free ones. SQLite has no row locks (nor needs them).
+_LOCKS = {"postgresql": " FOR UPDATE SKIP LOCKED"}
 
 
 async def claim_due_feeds(
-    conn: aiosqlite.Connection, owner: str, *, now: datetime, until: datetime, limit: int
+    conn: Connection, owner: str, *, now: datetime, until: datetime, limit: int, dialect: Dialect
 ) -> list[Feed]:
     """Lease up to `limit` due feeds that no live lease holds to `owner` until `until`; oldest due first.
 
-    Call inside a transaction. SQLite runs `_CLAIM_SQLITE` (atomic under BEGIN IMMEDIATE); PostgreSQL
-    must run `CLAIM_POSTGRES` (the same statement with `FOR UPDATE SKIP LOCKED` in the subquery).
+    Call inside a transaction of the database whose `dialect` is given (PostgreSQL: SKIP LOCKED; required,
+    so a caller cannot silently get SQLite's statement on PostgreSQL).
     """
     if limit <= 0:
         return []
     stamp = to_db(now)
-    async with conn.execute(_CLAIM_SQLITE, (owner, to_db(until), stamp, stamp, limit)) as cursor:
+    sql = _CLAIM.format(lock=_LOCKS.get(dialect.name, ""))
+    async with conn.execute(sql, (owner, to_db(until), stamp, stamp, limit)) as cursor:
         rows = await cursor.fetchall()
     # RETURNING gives no order on either backend.
     return sorted((_feed(row) for row in rows), key=lambda f: (f.next_check_at, f.id))
 
 
-async def renew_feed_leases(conn: aiosqlite.Connection, owner: str, feed_ids: Sequence[int], *, until: datetime) -> int:
+async def renew_feed_leases(conn: Connection, owner: str, feed_ids: Sequence[int], *, until: datetime) -> int:
     """Extend `owner`'s leases of `feed_ids` (the feeds it is still fetching) to `until`; returns how many
     it still held. A lease that ran out and was claimed by another poller has another owner: left alone."""
     renewed = 0
@@ -86,7 +80,7 @@ async def renew_feed_leases(conn: aiosqlite.Connection, owner: str, feed_ids: Se
 
 
 async def release_feeds(
-    conn: aiosqlite.Connection, owner: str, feed_ids: Sequence[int], *, rest_until: datetime | None = None
+    conn: Connection, owner: str, feed_ids: Sequence[int], *, rest_until: datetime | None = None
 ) -> None:
     """Give up `owner`'s leases of `feed_ids` (their polls ended and their outcome is stored, or could not
     be). With `rest_until` nobody claims them again before then: a feed whose outcome could not be

@@ -23,8 +23,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.models import (
     ExportRow,
     PairCount,
@@ -35,6 +33,7 @@ from bot.models import (
     SummaryData,
     TopStory,
 )
+from storage.backend import SQLITE, Dialect, Row, SearchQuery, Term, insert_returning_id
 from storage.db import Database
 from storage.subscriptions import list_subscriptions
 from storage.timeutil import from_db, to_db
@@ -46,6 +45,8 @@ EXPORT_BATCH = 1000
 
 async def counting_unit(db: Database) -> str:
     """'stories' when articles are grouped into stories (articles.story_id exists), else 'articles'."""
+    if db.dialect is not SQLITE:  # PostgreSQL's history starts after stories (storage/schema_pg.py)
+        return "stories"
     async with db.reader.execute("SELECT 1 FROM pragma_table_info('articles') WHERE name = 'story_id'") as cursor:
         return "stories" if await cursor.fetchone() else "articles"
 
@@ -60,13 +61,17 @@ def _marks(values: Sequence[object]) -> str:
 
 
 def _phrase(keyword: str) -> str | None:
-    """A keyword as one quoted FTS5 phrase (operators typed by the user stay plain words)."""
+    """A keyword as one phrase to search (quoted when searched: operators typed by the user stay plain words)."""
     cleaned = " ".join(keyword.replace('"', " ").split())
-    return f'"{cleaned}"' if cleaned else None
+    return cleaned or None
 
 
-def filter_sql(flt: SubscriptionFilter) -> tuple[str, list[object]]:
+_TRUE = "1 = 1"
+
+
+def filter_sql(flt: SubscriptionFilter, dialect: Dialect = SQLITE) -> tuple[str, list[object]]:
     """One filter as an SQL condition on `articles a`, with its parameters in order."""
+    elements, first = dialect.json_elements("a.other_cities", "j")
     parts: list[str] = []
     params: list[object] = []
     if flt.area_codes:
@@ -78,17 +83,15 @@ def filter_sql(flt: SubscriptionFilter) -> tuple[str, list[object]]:
         if cities:
             direct.append(f"a.city_code IN ({_marks(cities)})")
             params += cities
-            other.append(f"json_extract(j.value, '$[0]') IN ({_marks(cities)})")
+            other.append(f"{first} IN ({_marks(cities)})")
             other_params += cities
         if provinces:
             direct.append(f"substr(a.city_code, 1, 2) IN ({_marks(provinces)})")
             params += provinces
-            other.append(f"substr(json_extract(j.value, '$[0]'), 1, 2) IN ({_marks(provinces)})")
+            other.append(f"substr({first}, 1, 2) IN ({_marks(provinces)})")
             other_params += provinces
         direct.append(
-            "(a.other_cities <> '[]' AND EXISTS (SELECT 1 FROM json_each(a.other_cities) j WHERE "
-            + " OR ".join(other)
-            + "))"
+            f"(a.other_cities <> '[]' AND EXISTS (SELECT 1 FROM {elements} WHERE " + " OR ".join(other) + "))"
         )
         params += other_params
         parts.append("(" + " OR ".join(direct) + ")")
@@ -106,27 +109,36 @@ def filter_sql(flt: SubscriptionFilter) -> tuple[str, list[object]]:
         phrase = _phrase(keyword)
         if phrase is None:
             continue
-        parts.append(f"a.id {'NOT IN' if negate else 'IN'} (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-        params.append(phrase)
-    return (" AND ".join(parts) or "1"), params
+        ids, ids_params, _ = dialect.fts_ids(SearchQuery(groups=((Term(phrase, prefix=False),),), negative=()))
+        parts.append(f"a.id {'NOT IN' if negate else 'IN'} ({ids})")
+        params += ids_params
+    return (" AND ".join(parts) or _TRUE), params
 
 
-def scope_sql(filters: Sequence[SubscriptionFilter]) -> tuple[str, list[object]]:
+def scope_sql(filters: Sequence[SubscriptionFilter], dialect: Dialect = SQLITE) -> tuple[str, list[object]]:
     """The filters OR-ed (an empty list: every article)."""
     if not filters:
-        return "1", []
+        return _TRUE, []
     sqls: list[str] = []
     params: list[object] = []
     for flt in filters:
-        sql, p = filter_sql(flt)
+        sql, p = filter_sql(flt, dialect)
         sqls.append(f"({sql})")
         params += p
     return " OR ".join(sqls), params
 
 
-def _bucket_expr(window: ReportWindow, column: str) -> str:
-    fmt = "%Y-%m-%d %H" if window.hourly else "%Y-%m-%d"
-    return f"strftime('{fmt}', {column}, '{int(window.utc_offset_hours):+d} hours')"
+def _bucket_expr(dialect: Dialect, window: ReportWindow, column: str) -> str:
+    return dialect.shifted_time(column, int(window.utc_offset_hours), "hour" if window.hourly else "day")
+
+
+def _count_if(condition: str) -> str:
+    return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+_NEGATIVE = _count_if("sentiment = 'negative'")
+_NEUTRAL = _count_if("sentiment = 'neutral'")
+_POSITIVE = _count_if("sentiment = 'positive'")
 
 
 async def summary(
@@ -134,7 +146,7 @@ async def summary(
 ) -> SummaryData:
     """The aggregates of /ringkasan for `window`, and the totals of the `previous` period [start, end)."""
     unit = await counting_unit(db)
-    scope, scope_params = scope_sql(filters)
+    scope, scope_params = scope_sql(filters, db.dialect)
     story_col = "a.story_id" if unit == "stories" else "NULL"
     matched = (
         f"SELECT a.id, {_unit_expr(unit)} AS unit, {story_col} AS story_id, a.fetched_at, a.sentiment, a.city_code,"
@@ -142,25 +154,26 @@ async def summary(
         f" FROM articles a WHERE a.fetched_at >= ? AND a.fetched_at < ? AND ({scope})"
     )
     # A story's first article in the period stands for it (SQLite takes the bare columns from the min row).
-    units = "SELECT unit, min(id) AS id, fetched_at, sentiment, city_code, city_name FROM m GROUP BY unit"
+    units = db.dialect.first_per_group("unit, fetched_at, sentiment, city_code, city_name", "m", "unit", "id")
     if unit == "articles":
         units = "SELECT * FROM m"
     cte = f"WITH m AS ({matched}), u AS ({units}) "
     params = [to_db(window.start), to_db(window.end), *scope_params]
 
-    async def rows(select: str, extra: Sequence[object] = (), base: Sequence[object] = params) -> list[aiosqlite.Row]:
+    async def rows(select: str, extra: Sequence[object] = (), base: Sequence[object] = params) -> list[Row]:
         async with db.reader.execute(f"{cte}{select}", [*base, *extra]) as cursor:
             return list(await cursor.fetchall())
 
     timeline = tuple(
         (str(r[0]), int(r[1]), int(r[2]), int(r[3]))
         for r in await rows(
-            f"SELECT {_bucket_expr(window, 'fetched_at')} AS b, sum(sentiment = 'negative'),"
-            " sum(sentiment = 'neutral'), sum(sentiment = 'positive') FROM u GROUP BY b ORDER BY b"
+            f"SELECT {_bucket_expr(db.dialect, window, 'fetched_at')} AS b, {_NEGATIVE},"
+            f" {_NEUTRAL}, {_POSITIVE}"
+            " FROM u GROUP BY b ORDER BY b"
         )
     )
     before = await rows(
-        "SELECT count(*), coalesce(sum(sentiment = 'negative'), 0) FROM u",
+        f"SELECT count(*), coalesce({_NEGATIVE}, 0) FROM u",
         base=[to_db(previous[0]), to_db(previous[1]), *scope_params],
     )
     cases = await rows(
@@ -169,16 +182,24 @@ async def summary(
         [TOP_CASES],
     )
     cities = await rows(
-        "SELECT max(city_name), count(*) AS n, sum(sentiment = 'negative') AS neg FROM u"
+        f"SELECT max(city_name), count(*) AS n, {_NEGATIVE} AS neg FROM u"
         " WHERE city_code IS NOT NULL GROUP BY city_code"
     )
     # Biggest stories by outlets; without stories, one headline carried by several outlets is one story.
     group = "unit" if unit == "stories" else "lower(trim(title))"
-    stories = await rows(
-        "SELECT min(id) AS id, title, url, city_name, sentiment, count(DISTINCT outlet) AS outlets, count(*) AS n"
-        f" FROM m GROUP BY {group} ORDER BY outlets DESC, n DESC, id DESC LIMIT ?",
-        [TOP_STORIES],
-    )
+    if db.dialect is SQLITE:  # bare columns come from the row min(id) picked
+        top = (
+            "SELECT min(id) AS id, title, url, city_name, sentiment, count(DISTINCT outlet) AS outlets, count(*) AS n"
+            f" FROM m GROUP BY {group} ORDER BY outlets DESC, n DESC, id DESC LIMIT ?"
+        )
+    else:
+        top = (
+            "SELECT g.id, m.title, m.url, m.city_name, m.sentiment, g.outlets, g.n FROM (SELECT min(id) AS id,"
+            f" count(DISTINCT outlet) AS outlets, count(*) AS n FROM m GROUP BY {group}"
+            " ORDER BY outlets DESC, n DESC, id DESC LIMIT ?) g JOIN m ON m.id = g.id"
+            " ORDER BY g.outlets DESC, g.n DESC, g.id DESC"
+        )
+    stories = await rows(top, [TOP_STORIES])
     by_count = sorted(cities, key=lambda r: (-int(r[1]), str(r[0])))
     by_negative = sorted((r for r in cities if int(r[2]) > 0), key=lambda r: (-int(r[2]), str(r[0])))
     return SummaryData(
@@ -222,19 +243,19 @@ async def spike_counts(
         f"SELECT a.city_code, max(a.city_name), ac.case_key, count(DISTINCT {unit}) AS n"
         " FROM articles a JOIN article_cases ac ON ac.article_id = a.id"
         " WHERE a.fetched_at >= ? AND a.fetched_at < ? AND a.city_code IS NOT NULL"
-        " GROUP BY a.city_code, ac.case_key HAVING n >= ?",
+        f" GROUP BY a.city_code, ac.case_key HAVING count(DISTINCT {unit}) >= ?",
         (to_db(recent_start), to_db(end), min_recent),
     ) as cursor:
         busy = list(await cursor.fetchall())
     found: list[PairCount] = []
+    since = f"({db.dialect.days('a.fetched_at')} - {db.dialect.days('?')})"
     for city_code, city_name, case_key, recent in busy:
         async with db.reader.execute(
             f"SELECT count(DISTINCT {unit}) FROM articles a"
             " JOIN article_cases ac ON ac.article_id = a.id AND ac.case_key = ?"
             " WHERE a.city_code = ? AND a.fetched_at >= ? AND a.fetched_at < ?"
             # Same hours of the day only: the fraction of a day since recent_start is below the window's.
-            " AND (julianday(a.fetched_at) - julianday(?) + 100000)"
-            " - CAST(julianday(a.fetched_at) - julianday(?) + 100000 AS INTEGER) < ?",
+            f" AND ({since} + 100000) - {db.dialect.floor(since + ' + 100000')} < ?",
             (
                 case_key,
                 city_code,
@@ -319,7 +340,8 @@ async def record_spike(
         ) as cursor:
             if await cursor.fetchone():
                 return None
-        cursor = await conn.execute(
+        spike_id = await insert_returning_id(
+            conn,
             "INSERT INTO spikes (city_code, city_name, case_key, detected_at, window_hours, count, expected, p_value,"
             " unit, article_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -335,11 +357,10 @@ async def record_spike(
                 json.dumps(list(article_ids)),
             ),
         )
-        spike_id = cursor.lastrowid
         assert spike_id is not None
         await conn.executemany(
-            "INSERT OR IGNORE INTO deliveries (chat_id, thread_id, kind, report_key, next_attempt_at, created_at)"
-            " VALUES (?, ?, 'spike', ?, ?, ?)",
+            "INSERT INTO deliveries (chat_id, thread_id, kind, report_key, next_attempt_at, created_at)"
+            " VALUES (?, ?, 'spike', ?, ?, ?) ON CONFLICT DO NOTHING",
             [(chat_id, thread_id, str(spike_id), to_db(now), to_db(now)) for chat_id, thread_id in recipients],
         )
         return int(spike_id)
@@ -392,7 +413,7 @@ class ReportSettings:
     spike_alerts: bool
 
 
-def _settings(row: aiosqlite.Row) -> ReportSettings:
+def _settings(row: Row) -> ReportSettings:
     return ReportSettings(
         chat_id=int(row["id"]),
         tz=row["tz"],
@@ -449,8 +470,8 @@ async def queue_brief(
     unique (chat, kind, day) key makes the schedule idempotent across restarts. True when queued now."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "INSERT OR IGNORE INTO deliveries (chat_id, thread_id, kind, report_key, payload, next_attempt_at,"
-            " created_at) VALUES (?, ?, 'brief', ?, ?, ?, ?)",
+            "INSERT INTO deliveries (chat_id, thread_id, kind, report_key, payload, next_attempt_at,"
+            " created_at) VALUES (?, ?, 'brief', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (chat_id, thread_id, day, json.dumps({"end": to_db(period_end)}), to_db(now), to_db(now)),
         )
         return cursor.rowcount == 1
@@ -473,13 +494,13 @@ async def export_rows(
     `subscription_ids` (parallel to `filters`) names, per row, the first filter that matched it.
     """
     unit = await counting_unit(db)
-    scope, params = scope_sql(filters)
+    scope, params = scope_sql(filters, db.dialect)
     which = "NULL"
     which_params: list[object] = []
     if subscription_ids is not None and filters:
         cases: list[str] = []
         for flt, sub_id in zip(filters, subscription_ids, strict=True):
-            sql, p = filter_sql(flt)
+            sql, p = filter_sql(flt, db.dialect)
             cases.append(f"WHEN ({sql}) THEN ?")
             which_params += [*p, sub_id]
         which = "CASE " + " ".join(cases) + " END"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.errors import InputError
 from bot.models import Article, SubscriptionFilter
 from storage.articles import article_from_row
+from storage.backend import SearchQuery, Term, fts5_query
 from storage.db import Database
 from storage.stories import stories_by_id
 
@@ -145,14 +146,18 @@ SEARCH_DEPTH = 1000
 
 
 def fts_query(text: str) -> str:
-    """User words → a safe FTS5 query: every word or "quoted phrase" must appear, -word must not; OR (or
-    "atau") between words gives alternatives: `banjir OR kebakaran Solo` = banjir, or kebakaran and Solo.
+    """User words → a safe FTS5 query (see `parse_search`; storage.backend.fts5_query quotes every term, so
+    FTS5 operators typed by the user — AND, NEAR, *, : — are plain words)."""
+    return fts5_query(parse_search(text))
 
-    Every term is quoted, so FTS5 operators typed by the user (AND, NEAR, *, :) are plain words. Words of
-    four letters or more match as prefixes ("banjir" finds "banjirnya").
-    """
-    groups: list[list[str]] = [[]]
-    negative: list[str] = []
+
+def parse_search(text: str) -> SearchQuery:
+    """User words → a search: every word or "quoted phrase" must appear, -word must not; OR (or "atau")
+    between words gives alternatives: `banjir OR kebakaran Solo` = banjir, or kebakaran and Solo. Words of
+    four letters or more match as prefixes ("banjir" finds "banjirnya"). Each backend renders it in its
+    own full-text syntax (storage.backend)."""
+    groups: list[list[Term]] = [[]]
+    negative: list[Term] = []
     for minus, phrase, word in _TERM_RE.findall(text.translate(_QUOTES)):
         if not phrase and not minus and word.casefold() in _OR_WORDS:
             groups.append([])
@@ -161,17 +166,12 @@ def fts_query(text: str) -> str:
         # Punctuation-only words ("-", "...") would make an empty FTS term.
         if not re.search(r"\w", term):
             continue
-        quoted = '"' + term + '"'
-        if not phrase and len(term) >= 4 and " " not in term:
-            quoted += "*"
-        (negative if minus else groups[-1]).append(quoted)
-    alternatives = [" AND ".join(group) for group in groups if group]
+        prefix = not phrase and len(term) >= 4 and " " not in term
+        (negative if minus else groups[-1]).append(Term(term, prefix))
+    alternatives = tuple(tuple(group) for group in groups if group)
     if not alternatives:
         raise InputError("Tulis minimal satu kata yang dicari, mis. /cari banjir bandang")
-    query = " OR ".join(f"({a})" for a in alternatives) if len(alternatives) > 1 else alternatives[0]
-    for term in negative:
-        query = f"({query}) NOT {term}"
-    return query
+    return SearchQuery(groups=alternatives, negative=tuple(negative))
 
 
 async def search_articles(db: Database, text: str, *, offset: int = 0, limit: int = 5) -> Page:
@@ -181,13 +181,13 @@ async def search_articles(db: Database, text: str, *, offset: int = 0, limit: in
     a word matching 100,000 of 1,000,000 articles stays cheap) are ordered by publication time, then cut
     into pages. Ordering every match by date first read and sorted all of them: 0.3-0.5 s at that size.
     """
-    query = fts_query(text)
+    ids, params, id_col = db.dialect.fts_ids(parse_search(text))
     start = min(offset, SEARCH_DEPTH)
     try:
         async with db.reader.execute(
-            "SELECT a.* FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-            f" ORDER BY rowid DESC LIMIT ?) ORDER BY {_ORDER} LIMIT ? OFFSET ?",
-            (query, SEARCH_DEPTH, min(limit + 1, SEARCH_DEPTH - start), start),
+            f"SELECT a.* FROM articles a WHERE a.id IN ({ids}"
+            f" ORDER BY {id_col} DESC LIMIT ?) ORDER BY {_ORDER} LIMIT ? OFFSET ?",
+            (*params, SEARCH_DEPTH, min(limit + 1, SEARCH_DEPTH - start), start),
         ) as cursor:
             rows = list(await cursor.fetchall())
     except sqlite3.OperationalError as exc:  # a query FTS5 still cannot parse
@@ -202,12 +202,12 @@ async def search_stories(db: Database, text: str, *, offset: int = 0, limit: int
     Same window as `search_articles` (the newest SEARCH_DEPTH matches, ordered by news time); only their
     ids and story ids are read to group them, then the page's articles.
     """
-    query = fts_query(text)
+    ids, params, id_col = db.dialect.fts_ids(parse_search(text))
     try:
         async with db.conn.execute(
-            "SELECT a.id, a.story_id FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts"
-            f" WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY {_ORDER}",
-            (query, SEARCH_DEPTH),
+            f"SELECT a.id, a.story_id FROM articles a WHERE a.id IN ({ids}"
+            f" ORDER BY {id_col} DESC LIMIT ?) ORDER BY {_ORDER}",
+            (*params, SEARCH_DEPTH),
         ) as cursor:
             rows = list(await cursor.fetchall())
     except sqlite3.OperationalError as exc:  # a query FTS5 still cannot parse

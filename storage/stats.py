@@ -54,7 +54,8 @@ async def collect_stats(db: Database, *, now: datetime, days: int = 7, top: int 
     day_ago = to_db(now - timedelta(days=1))
     per_day = await _pairs(
         db,
-        "SELECT date(fetched_at, '+7 hours') AS d, count(*) FROM articles WHERE fetched_at >= ? GROUP BY d ORDER BY d",
+        f"SELECT {db.dialect.shifted_time('fetched_at', 7, 'day')} AS d, count(*) FROM articles"
+        " WHERE fetched_at >= ? GROUP BY d ORDER BY d",
         (since,),
     )
     per_case = await _pairs(
@@ -65,7 +66,7 @@ async def collect_stats(db: Database, *, now: datetime, days: int = 7, top: int 
     )
     per_city = await _pairs(
         db,
-        "SELECT coalesce(city_name, city_code), count(*) AS n FROM articles"
+        "SELECT coalesce(max(city_name), city_code), count(*) AS n FROM articles"
         " WHERE fetched_at >= ? AND city_code IS NOT NULL GROUP BY city_code ORDER BY n DESC, 1 LIMIT ?",
         (since, top),
     )

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.models import Article
 from storage.articles import article_from_row
+from storage.backend import Connection, Row, insert_returning_id
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
@@ -33,7 +32,7 @@ class Story:
     cases: tuple[str, ...]  # union of the reports' case keys, first seen first
 
 
-def _story(row: aiosqlite.Row) -> Story:
+def _story(row: Row) -> Story:
     first, last = from_db(row["first_at"]), from_db(row["last_at"])
     assert first is not None and last is not None
     return Story(
@@ -69,11 +68,12 @@ def _merge(old: Sequence[str], new: Sequence[str]) -> list[str]:
     return out
 
 
-async def create_story(conn: aiosqlite.Connection, article: Article, *, now: datetime) -> int:
+async def create_story(conn: Connection, article: Article, *, now: datetime) -> int:
     """A new story whose first report is `article` (inside the caller's transaction)."""
     cities, cases = _labels(article)
     when = to_db(report_time(article))
-    cursor = await conn.execute(
+    story_id = await insert_returning_id(
+        conn,
         "INSERT INTO stories (title, representative_id, first_at, last_at, reports, outlets, city_codes, cases,"
         " created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
         (
@@ -88,14 +88,13 @@ async def create_story(conn: aiosqlite.Connection, article: Article, *, now: dat
             to_db(now),
         ),
     )
-    story_id = cursor.lastrowid
     assert story_id is not None
     await conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article.id))
     return story_id
 
 
 async def add_report(
-    conn: aiosqlite.Connection, story_id: int, article: Article, *, representative_id: int | None, now: datetime
+    conn: Connection, story_id: int, article: Article, *, representative_id: int | None, now: datetime
 ) -> Story:
     """Add `article` to story `story_id`: counts, times, outlets, label unions, representative title.
     Returns the story as it was before (what decides whether the report changes it materially)."""
@@ -131,7 +130,7 @@ async def add_report(
     return story
 
 
-async def report_titles(conn: aiosqlite.Connection, story_id: int, *, exclude: int) -> list[str]:
+async def report_titles(conn: Connection, story_id: int, *, exclude: int) -> list[str]:
     """Titles of a story's reports other than `exclude` (inside the caller's transaction)."""
     async with conn.execute(
         "SELECT title FROM articles WHERE story_id = ? AND id != ? ORDER BY id", (story_id, exclude)
@@ -139,19 +138,20 @@ async def report_titles(conn: aiosqlite.Connection, story_id: int, *, exclude: i
         return [str(row[0]) for row in await cursor.fetchall()]
 
 
-async def window_articles(conn: aiosqlite.Connection, since: datetime) -> list[Article]:
+async def window_articles(conn: Connection, since: datetime) -> list[Article]:
     """Every report of the stories still open at `since` (latest report at or after it), oldest first,
     with `story_id` — what the assigner's in-memory window is rebuilt from after a restart."""
     async with conn.execute(
         "SELECT a.* FROM articles a JOIN stories s ON s.id = a.story_id WHERE s.last_at >= ?"
-        " ORDER BY coalesce(min(a.published_at, a.fetched_at), a.fetched_at), a.id",
+        # The earlier of publication and fetch time (CASE: portable, and NULL-safe like coalesce(min(…)).
+        " ORDER BY CASE WHEN a.published_at < a.fetched_at THEN a.published_at ELSE a.fetched_at END, a.id",
         (to_db(since),),
     ) as cursor:
         rows = await cursor.fetchall()
     return [article_from_row(r) for r in rows]
 
 
-async def story_ids_of(conn: aiosqlite.Connection, article_ids: Sequence[int]) -> dict[int, int]:
+async def story_ids_of(conn: Connection, article_ids: Sequence[int]) -> dict[int, int]:
     """article id -> story id, for the given articles that have one."""
     out: dict[int, int] = {}
     for start in range(0, len(article_ids), 500):

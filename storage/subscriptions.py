@@ -7,15 +7,14 @@ import weakref
 from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from bot.errors import InputError, NotFoundError
 from bot.models import Sentiment, Subscription, SubscriptionFilter
+from storage.backend import Connection, Row, cache_key, insert_returning_id
 from storage.db import Database
 from storage.timeutil import from_db, to_db
 
 
-def _subscription(row: aiosqlite.Row, areas: Iterable[str], cases: Iterable[str]) -> Subscription:
+def _subscription(row: Row, areas: Iterable[str], cases: Iterable[str]) -> Subscription:
     created = from_db(row["created_at"])
     assert created is not None
     sentiments = frozenset(Sentiment(s) for s in row["sentiments"].split(",") if s)
@@ -50,7 +49,8 @@ async def add_subscription(
         ) as numbers:
             row = await numbers.fetchone()
         number = int(row[0]) if row else 1
-        cursor = await conn.execute(
+        sub_id = await insert_returning_id(
+            conn,
             "INSERT INTO subscriptions (chat_id, number, thread_id, any_area, any_case, sentiments,"
             " include_keywords, exclude_keywords, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -66,7 +66,6 @@ async def add_subscription(
                 to_db(now),
             ),
         )
-        sub_id = cursor.lastrowid
         assert sub_id is not None
         await conn.executemany(
             "INSERT INTO subscription_areas (subscription_id, area_code) VALUES (?, ?)",
@@ -79,7 +78,7 @@ async def add_subscription(
     return Subscription(id=sub_id, chat_id=chat_id, thread_id=thread_id, filter=flt, created_at=now, number=number)
 
 
-async def _load(conn: aiosqlite.Connection, rows: list[aiosqlite.Row]) -> list[Subscription]:
+async def _load(conn: Connection, rows: list[Row]) -> list[Subscription]:
     if not rows:
         return []
     ids = [row["id"] for row in rows]
@@ -146,7 +145,7 @@ async def remove_all_subscriptions(db: Database, chat_id: int) -> int:
 
 
 async def candidate_subscriptions(
-    conn: aiosqlite.Connection, area_codes: Iterable[str], cases: Iterable[str]
+    conn: Connection, area_codes: Iterable[str], cases: Iterable[str]
 ) -> list[Subscription]:
     """Subscriptions of active chats (paused ones too: they hold alerts) that could match an article with
     these areas and cases.
@@ -164,14 +163,15 @@ async def candidate_subscriptions(
     return (await subscription_index(conn)).candidates(area_codes, cases)
 
 
-async def subscription_index(conn: aiosqlite.Connection) -> SubscriptionIndex:
+async def subscription_index(conn: Connection) -> SubscriptionIndex:
     """The current in-memory subscription index of `conn`, rebuilt if subscriptions changed since."""
     async with conn.execute("SELECT version FROM subscription_state WHERE id = 1") as cursor:
         row = await cursor.fetchone()
     version = int(row[0]) if row else -1
-    index = _indexes.get(conn)
+    key = cache_key(conn)
+    index = _indexes.get(key)
     if index is None or index.version != version:
-        index = _indexes[conn] = await _build_index(conn, version)
+        index = _indexes[key] = await _build_index(conn, version)
     return index
 
 
@@ -215,11 +215,11 @@ class SubscriptionIndex:
         return [found[rank] for rank in sorted(found)]
 
 
-# One index per connection (the service has one); dropped with the connection.
-_indexes: weakref.WeakKeyDictionary[aiosqlite.Connection, SubscriptionIndex] = weakref.WeakKeyDictionary()
+# One index per writer connection (PostgreSQL: per database); dropped with it.
+_indexes: weakref.WeakKeyDictionary[object, SubscriptionIndex] = weakref.WeakKeyDictionary()
 
 
-async def _build_index(conn: aiosqlite.Connection, version: int) -> SubscriptionIndex:
+async def _build_index(conn: Connection, version: int) -> SubscriptionIndex:
     async with conn.execute(
         # Paused chats are included: their alerts are queued and held (storage.chats), not dropped.
         "SELECT s.* FROM subscriptions s JOIN chats c ON c.id = s.chat_id WHERE c.active = 1"

@@ -82,9 +82,8 @@ class FakeBotCore:
     commands: list[dict[str, Any]] = field(default_factory=list)
     conflict: bool = False  # every getUpdates answers 409: another poller uses this token
     max_text_length: int = 4096
-    # Answer an edit that changes nothing with 400 "message is not modified", as Telegram does. Off by
-    # default only because the command handlers' buttons do not expect it yet (pressing one twice).
-    unchanged_edit_fails: bool = False
+    # Answer an edit that changes nothing with 400 "message is not modified", as Telegram does.
+    unchanged_edit_fails: bool = True
     webhook: dict[str, Any] = field(default_factory=dict)  # the last setWebhook's parameters ({} after delete)
 
     def __post_init__(self) -> None:

@@ -63,12 +63,16 @@ class RecordedRequest:
     method: str
     path: str  # with the query string
     headers: dict[str, str]  # lower-cased names
+    client_port: int = 0  # the client's end of the connection: requests on one connection share it
 
 
 class FeedServer:
     """Threaded loopback HTTP server; start with ``with FeedServer() as server`` or the fixture."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        """`keep_alive`: answer as HTTP/1.1 and keep connections open between requests (default: HTTP/1.0,
+        one request per connection)."""
+        self.keep_alive = keep_alive
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
@@ -143,6 +147,11 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        if self.server.feed_server.keep_alive:
+            self.protocol_version = "HTTP/1.1"  # then a request without "Connection: close" keeps it open
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -163,6 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
             method=self.command,
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
+            client_port=int(self.client_address[1]),
         )
         path = urlsplit(self.path).path
         with fs._lock:
@@ -219,6 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers.setdefault("Content-Type", route.content_type)
         if route.send_content_length and not route.filler_bytes:
             headers.setdefault("Content-Length", str(len(body)))
+        elif route.status != 304:
+            self.close_connection = True  # the body ends where the connection does
+            headers.setdefault("Connection", "close")
 
         self._leave()
         self.send_response(route.status)

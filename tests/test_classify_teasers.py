@@ -217,6 +217,14 @@ def test_a_team_winning_abroad_is_not_a_story_in_its_home_town() -> None:
     assert city_of("Pekerja Migran Hilang 10 Tahun Ditemukan di Malaysia", body) == "Kabupaten Indramayu"
 
 
+def test_a_headline_names_a_city_that_is_also_a_word_by_its_people() -> None:
+    # "Medan" (a field), "Padang" (a plain): in a Title Case headline every word is capitalised, so the
+    # word before decides; the people of a place, like "di", make it the place.
+    assert city_of("Warga Medan Nyaris Tertipu Arisan Bodong Rp20 Juta") == "Kota Medan"
+    assert city_of("Nelayan Padang Keluhkan Solar Langka") == "Kota Padang"
+    assert city_of("Medan Laga Pilkada Makin Panas") is None
+
+
 def test_landmarks_locate_the_story() -> None:
     assert city_of("Ribuan Warga Padati Lapangan Banteng") == "Kota Jakarta Pusat"
     assert city_of("Demo di Gedung KPK Berakhir Ricuh") == "Kota Jakarta Selatan"

@@ -155,3 +155,15 @@ def test_max_alert_age() -> None:
     assert Settings.from_env({}).max_alert_age == timedelta(hours=48)
     assert Settings.from_env({"PANTAU_MAX_ALERT_AGE": "0"}).max_alert_age is None
     assert Settings.from_env({"PANTAU_MAX_ALERT_AGE": "6"}).max_alert_age == timedelta(hours=6)
+
+
+def test_pantau_db_selects_the_backend(tmp_path: Path) -> None:
+    url = "postgresql://pantau:secret@db.example:5432/pantau"
+    assert Settings.from_env({"PANTAU_DB": url}).database == url
+    assert Settings.from_env({"PANTAU_DB": "postgres://db.example/pantau"}).database == "postgres://db.example/pantau"
+    assert Settings.from_env({"PANTAU_DB": f"sqlite:///{tmp_path}/p.db"}).database == tmp_path / "p.db"
+    assert Settings.from_env({"PANTAU_DB": "p.db"}).database == Path("p.db")
+    with pytest.raises(ConfigError, match=r"^PANTAU_DB: mysql:// is not supported; .*$"):
+        Settings.from_env({"PANTAU_DB": "mysql://db.example/pantau"})
+    with pytest.raises(ConfigError, match=r"^PANTAU_DB: a PostgreSQL URL names its server"):
+        Settings.from_env({"PANTAU_DB": "postgresql:///pantau"})

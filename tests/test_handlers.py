@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -245,6 +246,21 @@ async def test_latest_pages_with_buttons(tmp_path: Path) -> None:
         await h.send({"callback_query": callback_payload(USER, data, message_id=1)})
         second = h.core.calls_of("editMessageText")[-1].params["text"]
         assert "halaman 2" in second and second.count("Kota Surakarta · Banjir") == 2
+
+
+async def test_a_button_pressed_twice_is_no_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The second press of a page button asks Telegram for the text the message already shows; Telegram
+    # answers "message is not modified". That is the result the user wanted, not an error to apologise for.
+    async with harness(tmp_path) as h:
+        await publish(h.db, *[new_article(n, classification(SOLO, ["banjir"])) for n in range(1, 8)])
+        await h.text(USER, "/terbaru Solo banjir")
+        [data] = [b["callback_data"] for b in h.core.sent(USER)[-1]["reply_markup"]["inline_keyboard"][0]]
+        [listing] = [mid for (chat, mid) in h.core.messages if chat == USER]
+        for _ in range(2):
+            await h.send({"callback_query": callback_payload(USER, data, message_id=listing)})
+        assert len(h.core.calls_of("editMessageText")) == 2
+        assert h.core.answers() == ["", ""]  # each press answered once, quietly
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_search_full_text(tmp_path: Path) -> None:

@@ -1,7 +1,6 @@
-"""Leases (issue #15): feeds claimed by several pollers, and leader leases, on one SQLite file opened twice
-(two Database objects: two writer connections, as two processes would have), against the loopback feed
-server. The same storage functions run on PostgreSQL (storage/leases.py names the one statement that
-differs there)."""
+"""Leases (issue #15): feeds claimed by several pollers, and leader leases, on one database opened twice (two
+Database objects, as two processes open it), on SQLite and on PostgreSQL (where the claim uses FOR UPDATE SKIP
+LOCKED), against the loopback feed server."""
 
 from __future__ import annotations
 
@@ -25,9 +24,10 @@ from tests.test_poller import rss
 
 
 @pytest.fixture
-async def two_dbs(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    first = await open_database(tmp_path / "pantau.db")
-    second = await open_database(tmp_path / "pantau.db")
+async def two_dbs(db_target: Path | str) -> AsyncIterator[tuple[Database, Database]]:
+    """One database opened twice, as two processes open it: a SQLite file, or a PostgreSQL schema."""
+    first = await open_database(db_target)
+    second = await open_database(db_target)
     yield first, second
     await second.close()
     await first.close()
@@ -61,7 +61,7 @@ async def claim(db: Database, owner: str, *, seconds: float, limit: int = 1000) 
     moment = now()
     async with db.transaction() as conn:
         feeds = await leases.claim_due_feeds(
-            conn, owner, now=moment, until=moment + timedelta(seconds=seconds), limit=limit
+            conn, owner, now=moment, until=moment + timedelta(seconds=seconds), limit=limit, dialect=db.dialect
         )
     return [f.id for f in feeds]
 

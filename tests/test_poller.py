@@ -77,10 +77,19 @@ async def make_due(db: Database) -> None:
         await conn.execute("UPDATE feeds SET next_check_at = ?", (past,))
 
 
+@pytest.fixture
+async def any_db(db_target: Path | str) -> Database:
+    """The poller on both backends (SQLite, PostgreSQL): polls a loopback feed and queues its alert."""
+    database = await open_database(db_target)
+    yield database  # type: ignore[misc]
+    await database.close()
+
+
 async def test_first_poll_is_silent_then_conditional_get_then_new_item_alerts(
-    db: Database,
+    any_db: Database,
     feed_server: FeedServer,
 ) -> None:
+    db = any_db
     route = feed_server.route("/rss", body=rss(CULTURE), etag='"v1"')
     await feed_store.add_feed(db, feed_server.url("/rss"), now=datetime.now(UTC))
     await subscribe(db, 42, SubscriptionFilter(area_codes=frozenset({"33.72"})))
@@ -281,6 +290,7 @@ async def test_a_slow_success_pushes_the_next_poll_out_until_the_feed_is_quick_a
     db: Database, feed_server: FeedServer
 ) -> None:
     from bot.runtime.feed_commands import feed_table
+    from handlers.texts import render_feeds
 
     # A 1 s deadline: answering after 0.6 s is a success, but a slow one (over half of it).
     slow_route = feed_server.route("/slow", body=rss(FIRE), etag='"v1"', delay=0.6)
@@ -303,6 +313,8 @@ async def test_a_slow_success_pushes_the_next_poll_out_until_the_feed_is_quick_a
         assert quick_after.slow_polls == 0 and wait(quick_after) == 60  # the others keep their pace
         listing = feed_table(await feed_store.list_feeds(db))
         assert "slow" in listing and "answered in 0." in listing and "polled less often" in listing
+        in_chat = render_feeds(await feed_store.list_feeds(db))  # /feeds says the same to an admin
+        assert "🐢 lambat: menjawab dalam 0," in in_chat and "diambil lebih jarang" in in_chat
 
         await make_due(db)
         second = await poller.poll_due()  # a 304 this time: a slow one counts too
@@ -310,6 +322,7 @@ async def test_a_slow_success_pushes_the_next_poll_out_until_the_feed_is_quick_a
         after = await feed_store.get_feed(db, slow.id)
         assert after.slow_polls == 2 and 0.8 * 240 - 1 <= wait(after) <= 240
         assert "2 times in a row" in feed_table(await feed_store.list_feeds(db))
+        assert "2× berturut-turut" in render_feeds(await feed_store.list_feeds(db))
 
         slow_route.delay = 0.0  # quick again: back to the interval, the count reset
         await make_due(db)
@@ -318,3 +331,4 @@ async def test_a_slow_success_pushes_the_next_poll_out_until_the_feed_is_quick_a
     assert after.slow_polls == 0 and wait(after) == 60
     assert after.last_fetch_seconds is not None and after.last_fetch_seconds < 0.5
     assert "slow" not in feed_table([after]).splitlines()[1]
+    assert "lambat" not in render_feeds([after]) and "✅ terakhir berhasil" in render_feeds([after])

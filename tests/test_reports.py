@@ -91,8 +91,8 @@ async def _seed_week(db: Database) -> None:
     await put(db, T0 - timedelta(days=9), SOLO, ("kebakaran",), Sentiment.NEGATIVE)
 
 
-async def test_summary_counts_and_chart_data(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "r.db")
+async def test_summary_counts_and_chart_data(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     await _seed_week(db)
     period = make_period("7hari", T0, "WIB")
     data = await report_store.summary(db, [], period.window, previous=period.previous)
@@ -124,8 +124,8 @@ async def test_summary_counts_and_chart_data(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_summary_follows_filters_and_hourly_buckets(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "r.db")
+async def test_summary_follows_filters_and_hourly_buckets(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     await _seed_week(db)
     period = make_period("24jam", T0, "WIB")
     solo_fire = SubscriptionFilter(area_codes=frozenset({"33.72"}), cases=frozenset({"kebakaran"}))
@@ -142,8 +142,8 @@ async def test_summary_follows_filters_and_hourly_buckets(tmp_path: Path) -> Non
     await db.close()
 
 
-async def test_counts_stories_not_articles(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "r.db")
+async def test_counts_stories_not_articles(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     story_id = None
     for h in (1, 2, 3):  # one fire reported by three outlets: one story
         at = T0 - timedelta(hours=h)
@@ -173,8 +173,8 @@ async def test_counts_stories_not_articles(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_empty_period_is_one_line_without_chart(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "r.db")
+async def test_empty_period_is_one_line_without_chart(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     period = make_period("kemarin", T0, "WIB")
     composed = await compose_summary(db, [], period, "semua berita", "WIB")
     assert composed.png is None and composed.text.startswith("Tidak ada berita") and "\n" not in composed.text
@@ -297,8 +297,8 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return count
 
 
-async def test_spikes_fire_once_for_a_real_spike_not_for_steady_or_single(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "s.db")
+async def test_spikes_fire_once_for_a_real_spike_not_for_steady_or_single(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     rng = random.Random(5)
     now = T0
     await register_chat(db, 1, type="private", title=None, now=now)
@@ -348,8 +348,8 @@ async def test_spikes_fire_once_for_a_real_spike_not_for_steady_or_single(tmp_pa
 # ---- exports ----------------------------------------------------------------------------------------
 
 
-async def test_export_csv_with_bom_and_xlsx_with_real_dates(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "e.db")
+async def test_export_csv_with_bom_and_xlsx_with_real_dates(db_target: Path | str, tmp_path: Path) -> None:
+    db = await open_database(db_target)
     await _seed_week(db)
     await put(db, T0 - timedelta(hours=3), SOLO, ("kebakaran",), title="Gudang di Pasar Klewer terbakar, “api besar”")
     flt = SubscriptionFilter(area_codes=frozenset({"33.72"}))

@@ -1,6 +1,6 @@
-"""Several cooperating processes (issue #15): the sender as a leader with a standby, on one SQLite file opened
-twice (two Database objects, as two processes have), against the in-process fake Bot API; and the roles
-`pantau run` refuses with SQLite."""
+"""Several cooperating processes (issue #15): the sender as a leader with a standby, on one database opened
+twice (two Database objects, as two processes have; SQLite and PostgreSQL), against the in-process fake Bot
+API; and the roles `pantau run` refuses with SQLite."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from fake_botapi import TOKEN, FakeBotCore, FakeRequest
 from telegram import Bot
 
 from bot import cli
-from bot.config import Settings
+from bot.config import Secret, Settings
 from bot.delivery.pacer import Pacer, PacingPolicy
 from bot.errors import ConfigError
 from bot.models import SubscriptionFilter
@@ -36,9 +36,10 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def two_dbs(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    first = await open_database(tmp_path / "pantau.db")
-    second = await open_database(tmp_path / "pantau.db")
+async def two_dbs(db_target: Path | str) -> AsyncIterator[tuple[Database, Database]]:
+    """One database opened twice, as two processes open it: a SQLite file, or a PostgreSQL schema."""
+    first = await open_database(db_target)
+    second = await open_database(db_target)
     yield first, second
     await second.close()
     await first.close()
@@ -193,6 +194,10 @@ def test_split_roles_are_refused_on_a_sqlite_file(tmp_path: Path, name: Role) ->
     with pytest.raises(ConfigError, match="PANTAU_DB=postgresql://"):
         check_role(name, settings)
     check_role(Role.ALL, settings)
+    shared = Settings(db_url="postgresql://pantau@db.example:5432/pantau", telegram_token=Secret(TOKEN))
+    check_role(name, shared)  # a shared PostgreSQL database takes every role
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
+        check_role(Role.SENDER, Settings(db_url="postgresql://pantau@db.example:5432/pantau"))
 
 
 def test_pantau_run_with_a_split_role_on_sqlite_exits_2_with_one_line(

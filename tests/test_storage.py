@@ -119,8 +119,8 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
         await open_database(path)
 
 
-async def test_feed_crud(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_feed_crud(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW, name="A", backfill=3)
     assert feed.display_name == "A" and feed.backfill == 3 and not feed.initial_polled
     with pytest.raises(DuplicateError):
@@ -134,8 +134,8 @@ async def test_feed_crud(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_dedup_across_two_feeds_and_queue_once_per_chat(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_dedup_across_two_feeds_and_queue_once_per_chat(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     a = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
     b = await feed_store.add_feed(db, "https://b.example/rss", now=NOW)
     await chat_store.register_chat(db, 42, type="private", title=None, now=NOW)
@@ -167,8 +167,8 @@ async def test_dedup_across_two_feeds_and_queue_once_per_chat(tmp_path: Path) ->
     await db.close()
 
 
-async def test_matching_dimensions_and_inactive_chats(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_matching_dimensions_and_inactive_chats(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
     for chat in (1, 2, 3, 4, 5):
         await chat_store.register_chat(db, chat, type="private", title=None, now=NOW)
@@ -200,8 +200,8 @@ async def test_matching_dimensions_and_inactive_chats(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_first_poll_items_are_stored_without_alerts(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_first_poll_items_are_stored_without_alerts(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
     await chat_store.register_chat(db, 1, type="private", title=None, now=NOW)
     await sub_store.add_subscription(db, 1, SubscriptionFilter(), thread_id=None, now=NOW)
@@ -231,8 +231,8 @@ async def test_full_text_search_index_follows_articles(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_chat_migration_moves_subscriptions(tmp_path: Path) -> None:
-    db = await open_database(tmp_path / "p.db")
+async def test_chat_migration_moves_subscriptions(db_target: Path | str) -> None:
+    db = await open_database(db_target)
     await chat_store.register_chat(db, -10, type="group", title="G", now=NOW)
     await sub_store.add_subscription(db, -10, SubscriptionFilter(), thread_id=None, now=NOW)
     await chat_store.migrate_chat(db, -10, -10010, now=NOW)
@@ -241,10 +241,10 @@ async def test_chat_migration_moves_subscriptions(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_with_no_feeds_the_bundled_indonesian_list_is_imported_once(tmp_path: Path) -> None:
+async def test_with_no_feeds_the_bundled_indonesian_list_is_imported_once(db_target: Path | str) -> None:
     from bot.ingest.feedlist import ensure_feeds
 
-    db = await open_database(tmp_path / "p.db")
+    db = await open_database(db_target)
     await ensure_feeds(db)
     feeds = await feed_store.list_feeds(db)
     assert len(feeds) >= 10
@@ -308,3 +308,115 @@ async def test_a_damaged_database_is_reported_at_start(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(StorageError, match="damaged|malformed"):
         await open_database(path, check=True)
+
+
+# ---------------------------------------------------------------------------------------- PostgreSQL
+
+
+def test_both_backends_migrate_to_the_same_version() -> None:
+    from storage.schema_pg import MIGRATIONS_PG
+
+    assert max(MIGRATIONS_PG) == SCHEMA_VERSION
+    assert all(v in MIGRATIONS for v in MIGRATIONS_PG)  # a PostgreSQL step has the same number as SQLite's
+
+
+def test_placeholders_become_psycopg_ones_outside_literals_only() -> None:
+    from storage.postgres import translate
+
+    assert translate("SELECT ? WHERE a LIKE 'x?%' AND b = ?") == "SELECT %s WHERE a LIKE 'x?%%' AND b = %s"
+    assert translate('SELECT "odd?name", 5 % 2') == 'SELECT "odd?name", 5 %% 2'
+
+
+async def test_postgres_database_newer_than_the_code_is_refused() -> None:
+    from tests.postgres import pg_schema
+
+    async with pg_schema() as url:
+        db = await open_database(url)
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+        await db.close()
+        with pytest.raises(StorageError, match=f"schema version {SCHEMA_VERSION + 1} is newer") as info:
+            await open_database(url)
+        assert "\n" not in str(info.value)
+
+
+async def test_unreachable_postgres_is_one_line() -> None:
+    with pytest.raises(StorageError) as info:
+        await open_database("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+    text = str(info.value)
+    assert "\n" not in text and "secret" not in text and "127.0.0.1:1" in text
+
+
+async def test_chat_migration_onto_a_chat_with_the_same_alert_keeps_one(db_target: Path | str) -> None:
+    db = await open_database(db_target)
+    feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
+    for chat in (-10, -10010):
+        await chat_store.register_chat(db, chat, type="group", title="G", now=NOW)
+        await sub_store.add_subscription(db, chat, SubscriptionFilter(), thread_id=None, now=NOW)
+    from storage.deliveries import queue_delivery
+
+    stories = [item(1), item(2)]
+    news = [NewArticle(item=i, link=i.link, classification=cls(SOLO), alert=False) for i in stories]
+    await store_and_queue(db, feed, news, now=NOW)
+    async with db.reader.execute("SELECT id FROM articles ORDER BY id") as cur:
+        first, second = [int(r[0]) for r in await cur.fetchall()]
+    async with db.transaction() as conn:  # the old chat has both alerts, the new one the first already
+        for chat, article in ((-10, first), (-10, second), (-10010, first)):
+            assert await queue_delivery(conn, chat_id=chat, article_id=article, thread_id=None, reason="", now=NOW)
+    await chat_store.migrate_chat(db, -10, -10010, now=NOW)
+    async with db.reader.execute("SELECT chat_id, article_id FROM deliveries ORDER BY article_id") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [(-10010, first), (-10010, second)]
+    assert sorted(s.number for s in await sub_store.list_subscriptions(db, -10010)) == [1, 2]
+    await db.close()
+
+
+SEARCH_CORPUS = [
+    ("Banjir bandang melanda Solo", "Air sungai Bengawan meluap, ratusan rumah terendam banjir."),
+    ("Kebakaran Pasar Klewer", "Api melalap puluhan kios di pasar Klewer, Solo."),
+    ("Banjirnya surut di Sukoharjo", "Warga kembali ke rumah setelah banjir surut."),
+    ("Kasus COVID-19 naik", "Dinas kesehatan mencatat kasus covid-19 baru di Bandung."),
+    ("Festival budaya Solo", "Ribuan warga menonton kirab budaya tanpa insiden."),
+    ("Longsor di Bandung Barat", "Tanah longsor menutup jalan; tidak ada korban jiwa."),
+    ("Simulasi kebakaran gedung", "Petugas menggelar simulasi penanganan kebakaran."),
+]
+SEARCHES = [
+    "banjir",
+    "banjir solo",
+    "kebakaran -simulasi",
+    "banjir OR longsor",
+    '"pasar klewer"',
+    "covid-19",
+    "KEBAKARAN atau festival",
+    "bandung",
+    "tidak-ada-yang-cocok",
+]
+
+
+async def test_search_finds_the_same_articles_on_both_backends(tmp_path: Path) -> None:
+    from storage.search import search_articles, search_stories
+    from tests.postgres import pg_schema
+
+    async def load(target: Path | str) -> dict[str, tuple[list[int], list[int]]]:
+        db = await open_database(target)
+        feed = await feed_store.add_feed(db, "https://a.example/rss", now=NOW)
+        news = []
+        for n, (title, body) in enumerate(SEARCH_CORPUS):
+            story = FeedItem(
+                guid=f"s{n}", link=f"https://n.example/{n}", title=title, summary=body, author=None, published=NOW
+            )
+            news.append(NewArticle(item=story, link=story.link, classification=cls(SOLO), alert=False))
+        await store_and_queue(db, feed, news, now=NOW)
+        found = {}
+        for text in SEARCHES:
+            pages = [await search_articles(db, text, offset=o, limit=2) for o in (0, 2, 4)]
+            stories = await search_stories(db, text, limit=10)
+            found[text] = ([a.id for p in pages for a in p.articles], [h.article.id for h in stories.hits])
+        await db.close()
+        return found
+
+    on_sqlite = await load(tmp_path / "s.db")
+    async with pg_schema() as url:
+        on_postgres = await load(url)
+    assert on_postgres == on_sqlite
+    assert len(on_sqlite["banjir"][0]) == 2 and on_sqlite["tidak-ada-yang-cocok"] == ([], [])
+    assert on_sqlite["kebakaran -simulasi"][0] == [2]

@@ -18,7 +18,7 @@ import pytest
 
 from bot.errors import FetchError
 from bot.feeds.fetcher import Fetcher
-from bot.feeds.transport import BackendTransport, translate
+from bot.feeds.transport import BackendTransport, HostPoolTransport, translate
 from tests.feed_server import FeedServer, feed_server  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,3 +314,75 @@ async def _free_port() -> int:
     server.close()
     await server.wait_closed()
     return port
+
+
+# --- one pool per host: connections kept and reused ------------------------------------------------------
+
+
+async def test_304s_redirects_and_errors_give_their_connection_back() -> None:
+    # Most polls of a steady cycle are 304s; each used to close its connection and open a new one.
+    with FeedServer(keep_alive=True) as server:
+        server.route("/feed.xml", body=BODY, etag='"v1"')
+        server.route("/moved", redirect_to="/feed.xml", status=301, body=b"moved")
+        server.route("/gone", status=410, body=b"gone")
+        fetcher = Fetcher(max_concurrency=4, max_per_host=1)
+        try:
+            first = await fetcher.fetch(server.url("/feed.xml"))
+            for _ in range(3):
+                await fetcher.fetch(server.url("/feed.xml"), etag=first.etag)
+                await fetcher.fetch(server.url("/moved"), etag=first.etag)
+                with pytest.raises(FetchError, match="HTTP 410"):
+                    await fetcher.fetch(server.url("/gone"))
+        finally:
+            await fetcher.aclose()
+    assert len(server.requests) == 13
+    assert {r.client_port for r in server.requests} == {server.requests[0].client_port}
+
+
+async def test_a_body_too_large_to_skip_costs_its_connection_not_the_fetch() -> None:
+    with FeedServer(keep_alive=True) as server:
+        server.route("/gone", status=404, body=b"x" * 200_000)
+        server.route("/feed.xml", body=BODY)
+        fetcher = Fetcher(max_concurrency=4, max_per_host=1)
+        try:
+            with pytest.raises(FetchError, match="HTTP 404"):
+                await fetcher.fetch(server.url("/gone"))
+            assert (await fetcher.fetch(server.url("/feed.xml"))).body == BODY
+        finally:
+            await fetcher.aclose()
+    first, second = server.requests
+    assert first.client_port != second.client_port
+
+
+async def test_hosts_do_not_evict_each_others_connections() -> None:
+    # A pool the size of the overall cap, shared by every host, closed one host's idle connection to open
+    # another's; with a pool per host, each keeps its own however the requests interleave.
+    with FeedServer(keep_alive=True) as a, FeedServer(keep_alive=True) as b:
+        for server in (a, b):
+            server.route("/feed.xml", body=BODY)
+        fetcher = Fetcher(max_concurrency=1, max_per_host=1)
+        try:
+            for _ in range(4):
+                for server in (a, b):
+                    await fetcher.fetch(server.url("/feed.xml"))
+        finally:
+            await fetcher.aclose()
+    for server in (a, b):
+        assert len(server.requests) == 4
+        assert len({r.client_port for r in server.requests}) == 1
+
+
+async def test_an_idle_hosts_pool_is_closed_but_never_one_in_use() -> None:
+    with FeedServer(keep_alive=True) as a, FeedServer(keep_alive=True) as b:
+        a.route("/slow.xml", body=BODY, chunk_size=len(BODY) // 2, chunk_delay=0.3)
+        b.route("/feed.xml", body=BODY)
+        transport = HostPoolTransport(per_host=2, keepalive_expiry=0.1)
+        async with httpx.AsyncClient(transport=transport, timeout=5.0) as client:
+            async with client.stream("GET", a.url("/slow.xml")) as slow:
+                await asyncio.sleep(0.2)  # a's pool is older than the expiry, but its request is in flight
+                assert (await client.get(b.url("/feed.xml"))).content == BODY
+                assert transport.open_pools == 2
+                assert b"".join([chunk async for chunk in slow.aiter_raw()]) == BODY
+            await asyncio.sleep(0.2)
+            assert (await client.get(b.url("/feed.xml"))).content == BODY
+            assert transport.open_pools == 1  # a's pool, idle past the expiry, was closed

@@ -334,8 +334,9 @@ def _spelling_factor(
             if not kec_ok and (not _capitalised(tokens, ctx.i) or _sentence_initial(tokens, ctx.i) or where == "title"):
                 if not (where == "title" and info.common):
                     return None
-                # In a Title Case headline every word is capitalised; "Tawuran di Malang": the locative settles it.
-                if prev1 not in rules.event_before:
+                # In a Title Case headline every word is capitalised; "Tawuran di Malang": the locative settles
+                # it, and so do the people or a landmark of the place ("Warga Medan Tertipu", "Pasar Batu").
+                if prev1 not in rules.event_before | rules.headline_place:
                     return rules.factors.title_case_common
     if as_kec and prev1 not in rules.kec_prefix and len(info.key) <= 4:
         return None

@@ -37,7 +37,7 @@ import httpx
 from bot.errors import FetchError
 from bot.feeds.guard import BlockedAddressError, GuardedBackend, Resolver, system_resolver
 from bot.feeds.slots import PrioritySlots
-from bot.feeds.transport import BackendTransport
+from bot.feeds.transport import HostPoolTransport
 
 USER_AGENT: Final = "Pantau/0.1 (+https://github.com/pantau; news monitoring bot)"
 ACCEPT: Final = (
@@ -114,17 +114,19 @@ class Fetcher:
             "timeout": httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             "follow_redirects": False,
         }
-        # Keep as many idle connections as may be busy: feeds cluster on few hosts, and closing and
-        # reopening connections between requests cost more CPU than the requests themselves.
-        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
-        self._client = httpx.AsyncClient(limits=limits, transport=transport, **client_options)
+        # Feeds cluster on few hosts, and closing and reopening connections between requests costs more
+        # CPU than the requests themselves: each host keeps its own few connections (the slots above cap
+        # requests in flight, overall and per host; bot/feeds/transport.py says why one pool per host).
+        self._client = httpx.AsyncClient(
+            transport=transport or HostPoolTransport(per_host=max_per_host), **client_options
+        )
         # Feeds added from Telegram go through a second client whose every connection (each redirect hop
         # too) is made by GuardedBackend: public addresses only, through our own transport (httpx has no
         # public option for a network backend). No proxy from the environment: the guard would vet the
         # proxy's address instead of the feed's.
         self._public_client = httpx.AsyncClient(
-            transport=BackendTransport(
-                network_backend=GuardedBackend(resolver=resolver, inner=guarded_backend), limits=limits
+            transport=HostPoolTransport(
+                per_host=max_per_host, network_backend=GuardedBackend(resolver=resolver, inner=guarded_backend)
             ),
             trust_env=False,
             **client_options,
@@ -248,6 +250,11 @@ class Fetcher:
 
     async def _handle(self, response: httpx.Response) -> _Redirect | tuple[int, httpx.Headers, bytes]:
         status = response.status_code
+        if not 200 <= status < 300:
+            # A 304, a redirect or an error has no body we use; read what little there is, so that the
+            # connection goes back to the pool instead of being closed with the response. Most polls of
+            # a steady cycle are 304s: without this, each one opened a new connection.
+            await _discard_small_body(response)
         if status in _REDIRECT_STATUSES:
             location = response.headers.get("location")
             if not location:
@@ -422,3 +429,23 @@ def cache_seconds(headers: httpx.Headers, *, now: datetime) -> float | None:
     date = headers.get("date")
     base = (_http_date(date) if date else None) or now
     return max(0.0, (expires_at - base).total_seconds())
+
+
+# An unused body longer than this is not worth reading to keep its connection: the connection is closed.
+_DISCARD_LIMIT = 64 * 1024
+
+
+async def _discard_small_body(response: httpx.Response) -> None:
+    """Read and drop a body we do not use, up to `_DISCARD_LIMIT` bytes; past it, stop (the connection
+    is then closed with the response, which is cheaper than reading on)."""
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > _DISCARD_LIMIT:
+        return
+    seen = 0
+    try:
+        async for raw in response.aiter_raw():
+            seen += len(raw)
+            if seen > _DISCARD_LIMIT:
+                return
+    except httpx.HTTPError:
+        return  # the status is what counts; a broken unused body only costs its connection

@@ -138,7 +138,12 @@ class PollLoop:
             if renew:
                 await leases.renew_feed_leases(conn, self.owner, renew, until=until)
             claimed = await leases.claim_due_feeds(
-                conn, self.owner, now=now, until=until, limit=self.max_claimed - len(self._running)
+                conn,
+                self.owner,
+                now=now,
+                until=until,
+                limit=self.max_claimed - len(self._running),
+                dialect=self.poller.db.dialect,
             )
         for feed_id in finished:
             self._finished.pop(feed_id, None)

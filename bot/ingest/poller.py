@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -27,11 +26,14 @@ from bot.models import Article, Feed, FeedItem
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.articles import NewArticle
+from storage.backend import DRIVER_ERRORS
 from storage.db import Database
 from storage.feeds import PollSuccess
 from storage.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
+# Storing a poll's outcome failed (either backend's driver error, or the SQLite file was replaced).
+_STORE_FAILED: tuple[type[Exception], ...] = (*DRIVER_ERRORS, DatabaseReplacedError)
 
 
 @dataclass(slots=True)
@@ -176,7 +178,7 @@ class Poller:
             error = mask_urls_in_text(str(exc))
             logger.warning("feed %s failed: %s", mask_url(feed.url), error)
             await self._record_failure(feed, error, getattr(exc, "retry_after", None))
-        except (sqlite3.Error, DatabaseReplacedError) as exc:  # the feed is fine; storing its result failed
+        except _STORE_FAILED as exc:  # the feed is fine; storing its result failed
             # (busy, disk full, or the database's files deleted under us: the runtime stops the service)
             summary.failed += 1
             logger.warning("feed %s: could not store the result, will poll again: %s", mask_url(feed.url), exc)
@@ -199,7 +201,7 @@ class Poller:
             await feed_store.record_failure(
                 self.db, feed.id, now=now, error=error, next_check_at=now + timedelta(seconds=delay)
             )
-        except (sqlite3.Error, DatabaseReplacedError) as exc:  # the feed stays due and is tried again
+        except _STORE_FAILED as exc:  # the feed stays due and is tried again
             logger.warning("feed %s: could not record its failure: %s", mask_url(feed.url), exc)
 
     def _slow_backoff(self, feed: Feed, delay: float, elapsed: float) -> tuple[float, int]:

@@ -12,18 +12,17 @@ import dataclasses
 import weakref
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.models import Article
 from bot.stories import WINDOW_SECONDS, StoryAssigner, extract
 from storage import stories as story_store
+from storage.backend import Connection
 from storage.db import Database
 from storage.stories import Story
 
 _assigners: weakref.WeakKeyDictionary[Database, StoryAssigner] = weakref.WeakKeyDictionary()
 
 
-async def assigner_for(db: Database, conn: aiosqlite.Connection, now: datetime) -> StoryAssigner:
+async def assigner_for(db: Database, conn: Connection, now: datetime) -> StoryAssigner:
     """The database's assigner, rebuilt from the stories still open at `now` if it is not in memory."""
     assigner = _assigners.get(db)
     if assigner is None:
@@ -53,7 +52,7 @@ class Assigned:
         return self.prior is None
 
 
-async def assign_story(db: Database, conn: aiosqlite.Connection, article: Article, *, now: datetime) -> Assigned:
+async def assign_story(db: Database, conn: Connection, article: Article, *, now: datetime) -> Assigned:
     """Put a just-inserted `article` into its story; returns it with `story_id` set, and the story as it
     was before (None when the article started a new story)."""
     assigner = await assigner_for(db, conn, now)

@@ -48,7 +48,7 @@ def print_new_articles(summary: PollSummary, out: TextIO) -> None:
 
 async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
     """`pantau poll`: with --once one pass over every feed and one summary line; else poll forever."""
-    db = await open_command_database(settings.db_path)
+    db = await open_command_database(settings.database)
     try:
         async with Fetcher() as fetcher:
             poller = make_poller(db, fetcher, settings)
@@ -93,7 +93,7 @@ async def until_signalled(work: Coroutine[Any, Any, None]) -> None:
 
 async def run_console(settings: Settings, out: TextIO) -> int:
     """Console mode: poll forever and print every new article in the alert format."""
-    db = await open_database(settings.db_path, check=True)
+    db = await open_database(settings.database, check=True)
     try:
         await ensure_feeds(db)
         async with Fetcher() as fetcher:

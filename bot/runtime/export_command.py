@@ -61,7 +61,7 @@ async def export_command(settings: Settings, args: argparse.Namespace, out: Text
     if args.output is not None and not args.output.parent.is_dir():
         print(f"pantau: cannot write {args.output}: folder {args.output.parent} does not exist", file=err)
         return 2
-    db = await open_command_database(settings.db_path)
+    db = await open_command_database(settings.database)
     try:
         now = utcnow()
         target = args.output if args.output is not None else out

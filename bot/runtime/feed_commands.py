@@ -20,7 +20,7 @@ from storage.timeutil import utcnow
 
 async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     err = err or sys.stderr
-    db = await open_command_database(settings.db_path)
+    db = await open_command_database(settings.database)
     try:
         action = args.feeds_command
         if action == "add":

@@ -25,7 +25,7 @@ from storage.timeutil import utcnow
 
 
 async def dispatch(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    db = await open_command_database(settings.db_path)
+    db = await open_command_database(settings.database)
     try:
         if args.feedback_command == "export":
             pairs = await feedback_store.corrections_for_export(db, trusted_only=args.trusted)

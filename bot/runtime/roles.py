@@ -49,13 +49,8 @@ class Role(StrEnum):
 
 
 def shared_database(settings: Settings) -> bool:
-    """Whether PANTAU_DB names a server several processes share (PostgreSQL) rather than a SQLite file.
-
-    Merge seam with the PostgreSQL backend (part A of issue #15): replace with its own test of the
-    configured backend.
-    """
-    text = str(settings.db_path)
-    return text.startswith(("postgresql:", "postgres:"))
+    """Whether PANTAU_DB names a server several processes share (PostgreSQL) rather than a SQLite file."""
+    return settings.db_url is not None
 
 
 def check_role(role: Role, settings: Settings) -> None:
@@ -80,7 +75,7 @@ async def run_poller(settings: Settings) -> int:
     from bot.ingest.poller import PollSummary
     from bot.runtime.console import make_poller, until_signalled
 
-    db = await open_database(settings.db_path, check=True)
+    db = await open_database(settings.database, check=True)
     try:
         await ensure_feeds(db)
         async with Fetcher() as fetcher:

@@ -49,9 +49,12 @@ def service_running(db_path: Path) -> bool:
     return False
 
 
-async def open_command_database(db_path: Path) -> Database:
-    """Open the database for a command run beside a possible `pantau run` (refusing a broken share)."""
-    return await open_database(db_path, in_use=service_running(db_path))
+async def open_command_database(target: Path | str) -> Database:
+    """Open the database for a command run beside a possible `pantau run` (refusing a broken share of an
+    SQLite file; a PostgreSQL server is shared by design)."""
+    if isinstance(target, Path):
+        return await open_database(target, in_use=service_running(target))
+    return await open_database(target)
 
 
 async def watch_database(db: Database, *, every: float = WATCH_EVERY) -> None:

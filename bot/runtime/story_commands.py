@@ -35,7 +35,7 @@ async def list_stories(settings: Settings, out: TextIO, *, limit: int, hours: fl
         raise InputError("--limit must be 1 or more")
     if hours is not None and hours <= 0:
         raise InputError("--hours must be more than 0")
-    db = await open_command_database(settings.db_path)
+    db = await open_command_database(settings.database)
     try:
         since = utcnow() - timedelta(hours=hours) if hours is not None else None
         stories = await story_store.recent_stories(db, limit=limit, since=since)

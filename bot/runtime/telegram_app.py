@@ -268,7 +268,7 @@ async def _post_init(application: PTBApp) -> None:
     settings = runtime.settings
     if data.services is None:
         runtime.own_db = True
-        data.services = BotServices(settings=settings, db=await open_database(settings.db_path, check=True))
+        data.services = BotServices(settings=settings, db=await open_database(settings.database, check=True))
     svc = data.services
     runtime.tasks.append(asyncio.create_task(_watch_database(application, svc.db, runtime), name="pantau-dbwatch"))
     token = settings.telegram_token.reveal() if settings.telegram_token else ""
@@ -450,7 +450,7 @@ async def run_sender(settings: Settings) -> int:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
     token = settings.telegram_token.reveal()
     _protect_token(token)
-    db = await open_database(settings.db_path, check=True)
+    db = await open_database(settings.database, check=True)
     try:
         bot = ExtBot(
             token,
