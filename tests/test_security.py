@@ -172,6 +172,27 @@ SAFE_SQL_INTERPOLATIONS = {
 # and the matched-subscription CASE (conditions with "?" placeholders only, storage.reports.filter_sql), the
 # report's constant CTE and SELECT texts.
 SAFE_SQL_INTERPOLATIONS |= {"unit", "story", "which", "scope", "cte", "select"}
+# The two backends (issue #15): names of tables and columns from the schema's own constant lists
+# (storage/copy.py), NOT IN lists and IS NULL alternatives made of "?" only, the dialect's SQL expressions
+# around "?" or a column (db.dialect.*, id_col, ids), and a text-key ordering made of column names.
+SAFE_SQL_INTERPOLATIONS |= {
+    "table",
+    "column",
+    "', '.join(cols)",
+    "', '.join(keys)",
+    "', '.join(names)",
+    "order_pg",
+    "spare",
+    "where",
+    "user",
+    "since",
+    "db.dialect.floor(since + ' + 100000')",
+    "ids",
+    "id_col",
+}
+# SQL text passed through, not built from values: a caller's constant INSERT with RETURNING appended,
+# the PostgreSQL adapter's exact "?" → "%s" translation, and a migration's constant script.
+SAFE_SQL_BUILDERS = {"sql + ' RETURNING id'", "translate(sql)", "MIGRATIONS_PG[version].encode()"}
 
 
 def test_sql_text_never_interpolates_values() -> None:
@@ -195,7 +216,8 @@ def test_sql_text_never_interpolates_values() -> None:
                 elif isinstance(sql, ast.BinOp | ast.Call) and not (
                     isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "join"
                 ):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL built by {ast.unparse(sql)[:60]}")
+                    if ast.unparse(sql) not in SAFE_SQL_BUILDERS:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL built by {ast.unparse(sql)[:60]}")
     assert found == []
 
 
