@@ -215,9 +215,8 @@ def test_sql_text_never_interpolates_values() -> None:
                     ]
                 elif isinstance(sql, ast.BinOp | ast.Call) and not (
                     isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "join"
-                ):
-                    if ast.unparse(sql) not in SAFE_SQL_BUILDERS:
-                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL built by {ast.unparse(sql)[:60]}")
+                ) and ast.unparse(sql) not in SAFE_SQL_BUILDERS:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL built by {ast.unparse(sql)[:60]}")
     assert found == []
 
 
