@@ -213,9 +213,13 @@ def test_sql_text_never_interpolates_values() -> None:
                         for v in sql.values
                         if isinstance(v, ast.FormattedValue) and ast.unparse(v.value) not in SAFE_SQL_INTERPOLATIONS
                     ]
-                elif isinstance(sql, ast.BinOp | ast.Call) and not (
-                    isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "join"
-                ) and ast.unparse(sql) not in SAFE_SQL_BUILDERS:
+                elif (
+                    isinstance(sql, ast.BinOp | ast.Call)
+                    and not (
+                        isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "join"
+                    )
+                    and ast.unparse(sql) not in SAFE_SQL_BUILDERS
+                ):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL built by {ast.unparse(sql)[:60]}")
     assert found == []
 
