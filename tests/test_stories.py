@@ -290,6 +290,27 @@ async def test_one_incident_from_three_outlets_is_one_story_row(tmp_path: Path) 
         await db.close()
 
 
+def test_a_story_that_arrived_late_still_leaves_the_window() -> None:
+    # Reports do not arrive in time order: a slow feed delivers yesterday's news after today's. The old
+    # story must leave the window when its time is up, however late it arrived.
+    assigner = StoryAssigner()
+    today = features("Gudang Mebel di Klaten Terbakar", "KLATEN - Gudang mebel di Ceper terbakar.", T0)
+    late = features(
+        "Banjir Rendam Ratusan Rumah di Bandung",
+        "BANDUNG - Banjir merendam ratusan rumah di Kota Bandung.",
+        T0 - timedelta(hours=60),
+    )
+    assigner.add(1, today)
+    assigner.add(2, late)
+    assert len(assigner) == 2
+    # 13 hours on, the late story's last report is 73 hours old, today's 13: only the late one leaves.
+    probe = features(
+        "Pasar Murah Digelar di Medan", "MEDAN - Pemkot Medan menggelar pasar murah.", T0 + timedelta(hours=13)
+    )
+    assigner.decide(probe)
+    assert len(assigner) == 1
+
+
 async def test_restart_rebuilds_the_window_from_the_database(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "p.db")
     first = await _store(db, *INCIDENT[0], 0, T0)

@@ -100,8 +100,10 @@ class StoryAssigner:
         self._term_index: dict[str, set[int]] = defaultdict(set)  # term -> ids
         self._df: dict[str, int] = defaultdict(int)  # term -> reports in the window containing it
         self._reports = 0
-        self._by_last: list[tuple[float, int]] = []  # (last time, id) in insertion order, for eviction
-        self._evict_pos = 0
+        # (last time, id) of every report added, smallest first: eviction pops what left the window.
+        # A heap, not a queue in arrival order: reports do not arrive in time order (a feed's late item,
+        # a slow feed's older news), and an old story queued behind a newer one would never leave.
+        self._by_last: list[tuple[float, int]] = []
         self.now = 0.0
 
     def __len__(self) -> int:
@@ -238,7 +240,7 @@ class StoryAssigner:
             self._term_index[t].add(story_id)
         self._reports += 1
         story.norms.append(self._norm(report))
-        self._by_last.append((story.last, story_id))
+        heapq.heappush(self._by_last, (story.last, story_id))
         self.now = max(self.now, report.time)
 
     def representative(self, story_id: int) -> int | None:
@@ -263,15 +265,14 @@ class StoryAssigner:
         return story.refs[best_i]
 
     def _evict(self, now: float) -> None:
-        """Evict stories whose latest report left the window (amortised: each entry is visited once)."""
+        """Evict stories whose latest report left the window (each heap entry is popped once)."""
         horizon = now - self.window
         q = self._by_last
-        while self._evict_pos < len(q) and q[self._evict_pos][0] < horizon:
-            _, sid = q[self._evict_pos]
-            self._evict_pos += 1
+        while q and q[0][0] < horizon:
+            _, sid = heapq.heappop(q)
             story = self._stories.get(sid)
             if story is None or story.last >= horizon:
-                continue  # a later report keeps it; its newer entry comes later in the queue
+                continue  # a later report keeps it; that report's entry is further down the heap
             del self._stories[sid]
             for r in story.reports:
                 self._reports -= 1
@@ -284,6 +285,3 @@ class StoryAssigner:
                             del self._term_index[t]
                     if self._df[t] <= 0:
                         del self._df[t]
-        if self._evict_pos > 4096 and self._evict_pos * 2 > len(q):
-            del q[: self._evict_pos]
-            self._evict_pos = 0
