@@ -225,3 +225,38 @@ async def test_a_running_service_stops_with_one_line_when_its_wal_is_deleted(
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
     finally:
         conn.close()
+
+
+def test_poll_once_fails_when_the_database_files_go_during_the_poll(tmp_path: Path) -> None:
+    # The feed is fine; storing its items is what failed. A summary with exit 0 would report a poll
+    # whose results went nowhere as done.
+    path = tmp_path / "pantau.db"
+    with FeedServer() as server:
+        server.route("/feed.xml", body=RSS, delay=3.0)
+        asyncio.run(_add_feed(path, server.url("/feed.xml")))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "poll", "--once"],
+            env={**clean_environ(), "PANTAU_DB": str(path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while not server.requests_to("/feed.xml") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.requests_to("/feed.xml"), "pantau poll --once never fetched the feed"
+        delete_side_files(path)  # while the feed is still answering
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    # The poller logs the failed store as it happens; the command ends with one line saying why.
+    assert err.splitlines()[-1].startswith("pantau: ") and "-wal file was deleted" in err.splitlines()[-1], err
+    assert "Traceback" not in err
+    assert "failed: 1" in out
+
+
+async def _add_feed(path: Path, url: str) -> None:
+    db = await open_database(path)
+    try:  # full text off: the item's page would be on a host that only exists in the test's words
+        await feed_store.add_feed(db, url, now=datetime.now(UTC), full_text="never")
+    finally:
+        await db.close()

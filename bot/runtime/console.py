@@ -55,6 +55,9 @@ async def poll_command(settings: Settings, *, once: bool, out: TextIO) -> int:
             if once:
                 summary = await poller.poll_feeds(await feed_store.list_feeds(db))
                 out.write(summary.line() + "\n")
+                # Feeds whose results could not be stored count as failed above; if that is because the
+                # database's files went away under us, the command failed, not the feeds (exit 2).
+                db.check_files()
                 return 0
 
             def report(summary: PollSummary) -> None:
