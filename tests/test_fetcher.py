@@ -345,3 +345,24 @@ def test_cache_seconds(headers: dict[str, str], expected: float | None) -> None:
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
+
+
+@pytest.mark.parametrize("public_only", [False, True], ids=["trusted", "guarded"])
+async def test_special_use_names_are_never_looked_up(monkeypatch: pytest.MonkeyPatch, public_only: bool) -> None:
+    # Made-up links in tests and placeholder links in feeds (warta.example, x.invalid) must not send a DNS
+    # query to the machine's resolver: they fail as unknown names at once.
+    import socket
+
+    looked_up: list[str] = []
+    real = socket.getaddrinfo
+
+    def recording(host: object, *args: object, **kwargs: object) -> object:
+        looked_up.append(str(host))
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    async with Fetcher(connect_timeout=2, read_timeout=2) as fetcher:
+        for url in ("http://warta.example/rss", "https://berita.test/a", "http://x.invalid/", "http://example.org/"):
+            with pytest.raises(FetchError, match="DNS"):
+                await fetcher.fetch(url, public_only=public_only)
+    assert looked_up == []

@@ -35,7 +35,7 @@ import httpcore
 import httpx
 
 from bot.errors import FetchError
-from bot.feeds.guard import BlockedAddressError, GuardedBackend, Resolver, system_resolver
+from bot.feeds.guard import BlockedAddressError, GuardedBackend, ReservedNamesBackend, Resolver, system_resolver
 from bot.feeds.slots import PrioritySlots
 from bot.feeds.transport import HostPoolTransport
 
@@ -118,7 +118,8 @@ class Fetcher:
         # CPU than the requests themselves: each host keeps its own few connections (the slots above cap
         # requests in flight, overall and per host; bot/feeds/transport.py says why one pool per host).
         self._client = httpx.AsyncClient(
-            transport=transport or HostPoolTransport(per_host=max_per_host), **client_options
+            transport=transport or HostPoolTransport(per_host=max_per_host, network_backend=ReservedNamesBackend()),
+            **client_options,
         )
         # Feeds added from Telegram go through a second client whose every connection (each redirect hop
         # too) is made by GuardedBackend: public addresses only, through our own transport (httpx has no

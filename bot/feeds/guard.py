@@ -79,8 +79,21 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+# Special-use names (RFC 2606, RFC 6761): no feed or article page lives under them, and looking one up
+# would only send a query to the resolver — from a test's made-up links, or a feed's placeholder ones.
+_RESERVED_SUFFIXES = (".test", ".example", ".invalid", ".example.com", ".example.net", ".example.org")
+
+
+def is_reserved_name(host: str) -> bool:
+    """True for a special-use name that must not be looked up (`warta.example`, `x.invalid`, `example.org`)."""
+    name = "." + host.casefold().rstrip(".")
+    return name.endswith(_RESERVED_SUFFIXES) or name in (".example.com", ".example.net", ".example.org")
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for host (A and AAAA)."""
+    """Every address the system resolver gives for host (A and AAAA); none for a special-use name."""
+    if is_reserved_name(host):
+        raise socket.gaierror(socket.EAI_NONAME, f"{host} is a special-use name (RFC 6761), not looked up")
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -144,6 +157,39 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         raise BlockedAddressError("refused: unix sockets are not public addresses")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class ReservedNamesBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's own backend, but a special-use name fails as an unknown name without a DNS query
+    (the trusted client's backend; the guarded one resolves through `system_resolver`, which does the same)."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        if is_reserved_name(host):
+            raise httpcore.ConnectError(f"DNS lookup failed for {host} (a special-use name, not looked up)")
+        return await self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
