@@ -6,31 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.feeds.fetcher import Fetcher
 from bot.ingest.loop import PollLoop
 from bot.ingest.poller import Poller, PollSummary
 from storage import feeds as feed_store
 from storage import leases
-from storage.db import Database, open_database
+from storage.db import Database
 from tests.feed_server import FeedServer
 from tests.test_poller import rss
-
-
-@pytest.fixture
-async def two_dbs(db_target: Path | str) -> AsyncIterator[tuple[Database, Database]]:
-    """One database opened twice, as two processes open it: a SQLite file, or a PostgreSQL schema."""
-    first = await open_database(db_target)
-    second = await open_database(db_target)
-    yield first, second
-    await second.close()
-    await first.close()
 
 
 def now() -> datetime:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,22 +26,12 @@ from bot.runtime.roles import Role, SenderRole, check_role
 from storage import chats as chat_store
 from storage import leases
 from storage import subscriptions as sub_store
-from storage.db import Database, open_database
+from storage.db import Database
 
 
 @pytest.fixture(autouse=True)
 def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-async def two_dbs(db_target: Path | str) -> AsyncIterator[tuple[Database, Database]]:
-    """One database opened twice, as two processes open it: a SQLite file, or a PostgreSQL schema."""
-    first = await open_database(db_target)
-    second = await open_database(db_target)
-    yield first, second
-    await second.close()
-    await first.close()
 
 
 CHATS = [1000 + i for i in range(20)]
