@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from bot.ingest.poller import Poller, PollSummary
+from bot.ingest.poller import MAX_POLLS_IN_FLIGHT, Poller, PollSummary
 from bot.models import Feed
 from storage import leases
 
@@ -38,7 +38,7 @@ MIN_WAIT = 0.2  # seconds between two looks while feeds are in flight or overdue
 DEFAULT_FEED_LEASE = 60.0
 # Feeds claimed and not yet finished, at most: a few times the fetcher's 64 connections, so a second
 # poller finds due feeds left to claim instead of one poller queueing all 6,000 behind its own fetcher.
-DEFAULT_MAX_CLAIMED = 256
+DEFAULT_MAX_CLAIMED = MAX_POLLS_IN_FLIGHT
 
 
 def owner_id(role: str = "poller") -> str:

@@ -60,6 +60,11 @@ class PollSummary:
         )
 
 
+# Polls in flight at most: a few times the fetcher's 64 connections (`poll_feeds` and the poll loop's
+# claims, bot/ingest/loop.py); more would only wait for a connection, holding their frames meanwhile.
+MAX_POLLS_IN_FLIGHT = 256
+
+
 def _classify_new(
     fresh: list[tuple[FeedItem, str]],
     feed: Feed,
@@ -162,8 +167,15 @@ class Poller:
         """Poll `feeds` concurrently and add up the results (`pantau poll --once`; the long-running modes
         poll each feed on its own schedule through bot.ingest.loop)."""
         summary = PollSummary()
-        for result in await asyncio.gather(*(self.poll_feed(feed) for feed in feeds)):
-            summary.add(result)
+        pending = iter(feeds)
+
+        async def worker() -> None:
+            for feed in pending:  # one iterator shared by the workers: each feed is taken once
+                summary.add(await self.poll_feed(feed))
+
+        # As many polls in flight as the poll loop claims at most (bot/ingest/loop.py), not one task per
+        # feed: 6,000 waiting polls held ~20 MB of frames for slots the fetcher gives 64 at a time anyway.
+        await asyncio.gather(*(worker() for _ in range(min(MAX_POLLS_IN_FLIGHT, len(feeds)))))
         return summary
 
     async def poll_feed(self, feed: Feed) -> PollSummary:
