@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import statistics
@@ -215,8 +216,6 @@ def _cycle(url: str, farm, feeds: int, pollers: int, seed: int) -> dict:
             lines = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode != 0 or not lines:
                 raise RuntimeError(f"poller exit {proc.returncode}")
-            import json
-
             results.append(json.loads(lines[-1][len("RESULT ") :]))
     finally:
         for proc in procs:
@@ -422,6 +421,7 @@ def run_all_parts(quick: bool, feeds: int | None = None) -> dict:
         print(f"    PostgreSQL {part} …", file=sys.stderr, flush=True)
         try:
             out[part] = run_worker("benchmarks.bench_pg", part, *args, timeout=3600)
+            print("    " + json.dumps(out[part])[:2000], file=sys.stderr, flush=True)
         except Exception as exc:  # keep going: one broken part should not hide the others
             out[part] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
