@@ -414,13 +414,21 @@ def worker_main(argv: list[str]) -> None:
 
 def run_all_parts(quick: bool, feeds: int | None = None) -> dict:
     """Scenario 11 for run_all.py: each part in its own process, a failed part reported, not fatal."""
+    import psycopg
+
+    try:
+        psycopg.connect(DSN, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        raise RuntimeError(f"no PostgreSQL at {DSN.split('@')[-1]} (set PANTAU_BENCH_POSTGRES): {exc}") from None
     extra = ["--quick"] if quick else []
     out: dict = {"dsn": DSN.split("@")[-1]}
     for part in ("cycle", "match", "search", "delivery"):
         args = [*extra, *(["--feeds", str(feeds)] if feeds and part == "cycle" else [])]
         print(f"    PostgreSQL {part} …", file=sys.stderr, flush=True)
         try:
+            load = os.getloadavg()[0]  # the machine's load says how far the walls are from an idle machine's
             out[part] = run_worker("benchmarks.bench_pg", part, *args, timeout=3600)
+            out[part]["load_1min_before_after"] = [round(load, 2), round(os.getloadavg()[0], 2)]
             print("    " + json.dumps(out[part])[:2000], file=sys.stderr, flush=True)
         except Exception as exc:  # keep going: one broken part should not hide the others
             out[part] = {"error": f"{type(exc).__name__}: {exc}"}

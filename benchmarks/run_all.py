@@ -4,7 +4,8 @@
 
 Not part of the test suite. Every scenario starts its own loopback servers and temporary databases; each
 heavy part runs in a separate process so its CPU seconds and peak RSS are its own. Full size takes about
-ten minutes on 2 cores; --quick shrinks every scenario (figures then do not answer the targets).
+twenty minutes on 2 cores (scenario 11, PostgreSQL, half of it); --quick shrinks every scenario (figures then
+do not answer the targets).
 """
 
 from __future__ import annotations
