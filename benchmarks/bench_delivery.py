@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import emit
+from benchmarks.common import Table, emit, write_tables
 from benchmarks.prime import PAST
 
 
@@ -87,9 +87,65 @@ def _made_up(i: int) -> str:
     return out.title()
 
 
-async def burst(args: argparse.Namespace, path: Path) -> dict:
-    import sqlite3
+def burst_tables(args: argparse.Namespace) -> list[Table]:
+    """The burst's outbox: `per_chat` alerts to each of `chats` chats (half private, half groups), due now."""
+    chats = [(i + 1 if i % 2 == 0 else -1000000 - i) for i in range(args.chats)]
+    articles = range(args.per_chat)
+    return [
+        (
+            "chats",
+            ("id", "type", "created_at", "updated_at"),
+            [(c, "private" if c > 0 else "supergroup", PAST, PAST) for c in chats],
+        ),
+        # Each article is a story of its own, as an alert's article is: the sender reads the story's
+        # reports for "Juga diberitakan" when it sends the alert.
+        (
+            "stories",
+            ("id", "title", "first_at", "last_at", "reports", "outlets", "created_at", "updated_at"),
+            [(a + 1, f"Judul berita {a}", PAST, PAST, 1, '["Bench"]', PAST, PAST) for a in articles],
+        ),
+        (
+            "articles",
+            (
+                "id",
+                "link",
+                "url",
+                "title",
+                "body",
+                "source",
+                "fetched_at",
+                "cases",
+                "sentiment",
+                "confidence",
+                "story_id",
+            ),
+            [
+                (
+                    a + 1,
+                    f"https://b.example/{a}",
+                    f"https://b.example/{a}",
+                    f"Judul berita {a}",
+                    "Isi berita singkat.",
+                    "Bench",
+                    PAST,
+                    "[]",
+                    "neutral",
+                    50,
+                    a + 1,
+                )
+                for a in articles
+            ],
+        ),
+        (
+            "deliveries",
+            ("chat_id", "article_id", "next_attempt_at", "created_at", "story_id"),
+            [(c, a + 1, PAST, PAST, a + 1) for a in articles for c in chats],
+        ),
+    ]
 
+
+async def burst(args: argparse.Namespace, path: Path | str) -> dict:
+    """The burst on an SQLite file (a path) or a PostgreSQL database (a URL: benchmarks.bench_pg)."""
     from bot.delivery.pacer import PacingPolicy
     from bot.delivery.sender import Sender
     from storage.db import open_database
@@ -97,42 +153,7 @@ async def burst(args: argparse.Namespace, path: Path) -> dict:
 
     overall, private_iv, group_iv = 25.0 * args.scale, 1.0 / args.scale, 3.0 / args.scale
     await (await open_database(path)).close()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    chats = [(i + 1 if i % 2 == 0 else -1000000 - i) for i in range(args.chats)]
-    conn.executemany(
-        "INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, ?, ?, ?)",
-        [(c, "private" if c > 0 else "supergroup", PAST, PAST) for c in chats],
-    )
-    # Each article is a story of its own, as an alert's article is: the sender reads the story's
-    # reports for "Juga diberitakan" when it sends the alert.
-    conn.executemany(
-        "INSERT INTO stories (id, title, first_at, last_at, reports, outlets, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, 1, '[\"Bench\"]', ?, ?)",
-        [(a + 1, f"Judul berita {a}", PAST, PAST, PAST, PAST) for a in range(args.per_chat)],
-    )
-    conn.executemany(
-        "INSERT INTO articles (id, link, url, title, body, source, fetched_at, cases, sentiment,"
-        " confidence, story_id) VALUES (?, ?, ?, ?, ?, 'Bench', ?, '[]', 'neutral', 50, ?)",
-        [
-            (
-                a + 1,
-                f"https://b.example/{a}",
-                f"https://b.example/{a}",
-                f"Judul berita {a}",
-                "Isi berita singkat.",
-                PAST,
-                a + 1,
-            )
-            for a in range(args.per_chat)
-        ],
-    )
-    conn.executemany(
-        "INSERT INTO deliveries (chat_id, article_id, next_attempt_at, created_at, story_id) VALUES (?, ?, ?, ?, ?)",
-        [(c, a + 1, PAST, PAST, a + 1) for a in range(args.per_chat) for c in chats],
-    )
-    conn.execute("COMMIT")
-    conn.close()
+    write_tables(path, burst_tables(args))
     core = _rate_core(overall, private_iv, group_iv)
     policy = PacingPolicy(overall_rate=overall, private_interval=private_iv, group_interval=group_iv)
     async with FakeBotAPIServer(core) as server:

@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import article_text, city_names, emit, rusage_self
+from benchmarks.common import Table, article_text, city_names, emit, insert_sql, rusage_self
 from benchmarks.prime import PAST
 
 CASES = [
@@ -56,16 +56,12 @@ CASES = [
 KEYWORDS = ("jembatan", "pasar", "sekolah", "banjir rob", "bupati", "puskesmas", "harga beras", "pelabuhan")
 
 
-def build_subscriptions(path: Path, subs: int, chats: int, seed: int = 3) -> None:
+def subscription_tables(subs: int, chats: int, seed: int = 3) -> list[Table]:
+    """The rows of the mix above (one generator for both backends; PostgreSQL: benchmarks.bench_pg)."""
     rng = random.Random(seed)
     cities = [c for c, _ in city_names()]
     provinces = sorted({c.split(".")[0] for c in cities})
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO chats (id, type, created_at, updated_at) VALUES (?, 'group', ?, ?)",
-        [(-1000000 - i, PAST, PAST) for i in range(chats)],
-    )
+    chat_rows = [(-1000000 - i, "group", PAST, PAST) for i in range(chats)]
     rows, areas, cases = [], [], []
     for sid in range(1, subs + 1):
         chat = -1000000 - rng.randrange(chats)
@@ -88,19 +84,36 @@ def build_subscriptions(path: Path, subs: int, chats: int, seed: int = 3) -> Non
         else:
             a = [rng.choice(cities)]
             sentiments = "negative"
-        rows.append((sid, chat, int(not a), int(not k), sentiments, json.dumps(include), PAST))
+        rows.append((sid, chat, int(not a), int(not k), sentiments, json.dumps(include), "[]", PAST))
         areas += [(sid, x) for x in a]
         cases += [(sid, x) for x in k]
-    conn.executemany(
-        "INSERT INTO subscriptions (id, chat_id, any_area, any_case, sentiments, include_keywords,"
-        " exclude_keywords, created_at) VALUES (?, ?, ?, ?, ?, ?, '[]', ?)",
-        rows,
-    )
-    conn.executemany("INSERT INTO subscription_areas (subscription_id, area_code) VALUES (?, ?)", areas)
-    conn.executemany("INSERT INTO subscription_cases (subscription_id, case_key) VALUES (?, ?)", cases)
-    conn.execute(
-        "INSERT INTO feeds (id, url, added_at, next_check_at) VALUES (1, 'http://127.0.0.2/f', ?, ?)", (PAST, PAST)
-    )
+    return [
+        ("chats", ("id", "type", "created_at", "updated_at"), chat_rows),
+        (
+            "subscriptions",
+            (
+                "id",
+                "chat_id",
+                "any_area",
+                "any_case",
+                "sentiments",
+                "include_keywords",
+                "exclude_keywords",
+                "created_at",
+            ),
+            rows,
+        ),
+        ("subscription_areas", ("subscription_id", "area_code"), areas),
+        ("subscription_cases", ("subscription_id", "case_key"), cases),
+        ("feeds", ("id", "url", "added_at", "next_check_at"), [(1, "http://127.0.0.2/f", PAST, PAST)]),
+    ]
+
+
+def build_subscriptions(path: Path, subs: int, chats: int, seed: int = 3) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    for table, columns, rows in subscription_tables(subs, chats, seed):
+        conn.executemany(insert_sql(table, columns), rows)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -136,12 +149,7 @@ def make_articles(n: int, seed: int = 5):
 
 
 async def _run(args: argparse.Namespace) -> dict:
-    from bot.ingest.store import store_and_queue
-    from bot.models import Article
-    from bot.subscriptions.matching import article_facts, filter_matches
     from storage.db import open_database
-    from storage.feeds import get_feed
-    from storage.subscriptions import candidate_subscriptions, subscription_index
 
     with tempfile.TemporaryDirectory(prefix="pantau-bench-") as tmp:
         path = Path(tmp) / "match.db"
@@ -149,63 +157,75 @@ async def _run(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         build_subscriptions(path, args.subs, args.chats)
         build_s = time.perf_counter() - t0
-        news = make_articles(args.articles)
-        now = datetime.now(UTC).replace(microsecond=0)
-        db = await open_database(path)
-        feed = await get_feed(db, 1)
-        # (a) matching alone, on Article values as store_and_queue builds them
-        arts = [
-            Article(
-                id=i + 1,
-                feed_id=1,
-                link=n.link,
-                title=n.item.title,
-                body=n.item.summary,
-                author=None,
-                source="x",
-                published_at=None,
-                fetched_at=now,
-                classification=n.classification,
-            )
-            for i, n in enumerate(news)
-        ]
-        t0 = time.perf_counter()
-        await candidate_subscriptions(db.conn, ["00.00"], [])  # loads the subscription index once
-        index_s = time.perf_counter() - t0
-        # As one poll transaction would: the index checked once per batch of 20 articles (the write lock
-        # held by the transaction means subscriptions cannot change within it), then per article
-        # index.candidates + filter_matches with the article's facts computed once.
-        before = rusage_self()
-        t0 = time.perf_counter()
-        matches = candidates = 0
-        chats_hit = 0
-        for start in range(0, len(arts), 20):
-            index = await subscription_index(db.conn)
-            for art in arts[start : start + 20]:
-                facts = article_facts(art)  # areas, cases, folded text: once per article
-                subs = index.candidates(facts.area_codes, facts.cases)
-                candidates += len(subs)
-                matched = [s for s in subs if filter_matches(s.filter, art, facts)]
-                matches += len(matched)
-                chats_hit += len({s.chat_id for s in matched})
-        match_s = time.perf_counter() - t0
-        match_cpu = rusage_self()["cpu_s"] - before["cpu_s"]
-        # The same through candidate_subscriptions (one version read per article, as bot.ingest.store calls it).
-        t0 = time.perf_counter()
-        for art in arts:
-            facts = article_facts(art)
-            subs = await candidate_subscriptions(db.conn, facts.area_codes, facts.cases)
-            [s for s in subs if filter_matches(s.filter, art, facts)]
-        per_call_s = time.perf_counter() - t0
-        # (b) the product path
-        t0 = time.perf_counter()
-        queued = stored = 0
-        for start in range(0, len(news), 20):
-            res = await store_and_queue(db, feed, news[start : start + 20], now=now)
-            queued += res.queued
-            stored += len(res.stored)
-        store_s = time.perf_counter() - t0
-        await db.close()
+        return await measure(path, args, build_s)
+
+
+async def measure(path: Path | str, args: argparse.Namespace, build_s: float) -> dict:
+    """(a) and (b) above on a database already holding the subscriptions: an SQLite path or a PostgreSQL URL."""
+    from bot.ingest.store import store_and_queue
+    from bot.models import Article
+    from bot.subscriptions.matching import article_facts, filter_matches
+    from storage.db import open_database
+    from storage.feeds import get_feed
+    from storage.subscriptions import candidate_subscriptions, subscription_index
+
+    news = make_articles(args.articles)
+    now = datetime.now(UTC).replace(microsecond=0)
+    db = await open_database(path)
+    feed = await get_feed(db, 1)
+    # (a) matching alone, on Article values as store_and_queue builds them
+    arts = [
+        Article(
+            id=i + 1,
+            feed_id=1,
+            link=n.link,
+            title=n.item.title,
+            body=n.item.summary,
+            author=None,
+            source="x",
+            published_at=None,
+            fetched_at=now,
+            classification=n.classification,
+        )
+        for i, n in enumerate(news)
+    ]
+    t0 = time.perf_counter()
+    await candidate_subscriptions(db.conn, ["00.00"], [])  # loads the subscription index once
+    index_s = time.perf_counter() - t0
+    # As one poll transaction would: the index checked once per batch of 20 articles (the write lock
+    # held by the transaction means subscriptions cannot change within it), then per article
+    # index.candidates + filter_matches with the article's facts computed once.
+    before = rusage_self()
+    t0 = time.perf_counter()
+    matches = candidates = 0
+    chats_hit = 0
+    for start in range(0, len(arts), 20):
+        index = await subscription_index(db.conn)
+        for art in arts[start : start + 20]:
+            facts = article_facts(art)  # areas, cases, folded text: once per article
+            subs = index.candidates(facts.area_codes, facts.cases)
+            candidates += len(subs)
+            matched = [s for s in subs if filter_matches(s.filter, art, facts)]
+            matches += len(matched)
+            chats_hit += len({s.chat_id for s in matched})
+    match_s = time.perf_counter() - t0
+    match_cpu = rusage_self()["cpu_s"] - before["cpu_s"]
+    # The same through candidate_subscriptions (one version read per article, as bot.ingest.store calls it).
+    t0 = time.perf_counter()
+    for art in arts:
+        facts = article_facts(art)
+        subs = await candidate_subscriptions(db.conn, facts.area_codes, facts.cases)
+        [s for s in subs if filter_matches(s.filter, art, facts)]
+    per_call_s = time.perf_counter() - t0
+    # (b) the product path
+    t0 = time.perf_counter()
+    queued = stored = 0
+    for start in range(0, len(news), 20):
+        res = await store_and_queue(db, feed, news[start : start + 20], now=now)
+        queued += res.queued
+        stored += len(res.stored)
+    store_s = time.perf_counter() - t0
+    await db.close()
     return {
         "subscriptions": args.subs,
         "chats": args.chats,

@@ -25,6 +25,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,40 +78,42 @@ def _cases_of(title: str, rng: random.Random) -> list[str]:
     return cases
 
 
+ARTICLE_COLUMNS = (
+    "id", "link", "url", "title", "body", "source", "published_at", "fetched_at", "city_code", "cases", "sentiment",
+    "confidence",
+)  # fmt: skip
+CASE_COLUMNS = ("article_id", "case_key", "rank")
+
+
+def article_batches(n: int, batch: int = 10_000) -> Iterator[tuple[list[tuple], list[tuple]]]:
+    """The year of synthetic articles in batches of (article rows, article_cases rows): the same data on
+    both backends (SQLite: `bulk_insert`; PostgreSQL: benchmarks.bench_pg with COPY)."""
+    rng = random.Random(11)
+    step = 365 * 86400 / n
+    for start in range(0, n, batch):
+        arts, cases = [], []
+        for i in range(start, min(n, start + batch)):
+            title, body, city = article_text(i)
+            when = (START + timedelta(seconds=i * step)).isoformat(timespec="seconds")
+            cs = _cases_of(title, rng)
+            link = f"https://arsip.example/{i}"
+            arts.append((i + 1, link, link, title, body, "Arsip", when, when, city, json.dumps(cs), "neutral", 50))
+            cases += [(i + 1, key, rank) for rank, key in enumerate(cs)]
+        yield arts, cases
+
+
 def bulk_insert(path: Path, n: int) -> tuple[float, dict[str, int]]:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    rng = random.Random(11)
-    step = 365 * 86400 / n
     city_count: dict[str, int] = {}
     t0 = time.perf_counter()
-    for start in range(0, n, 10_000):
-        arts, cases = [], []
-        for i in range(start, min(n, start + 10_000)):
-            title, body, city = article_text(i)
-            when = (START + timedelta(seconds=i * step)).isoformat(timespec="seconds")
-            cs = _cases_of(title, rng)
-            arts.append(
-                (
-                    i + 1,
-                    f"https://arsip.example/{i}",
-                    f"https://arsip.example/{i}",
-                    title,
-                    body,
-                    "Arsip",
-                    when,
-                    when,
-                    city,
-                    json.dumps(cs),
-                )
-            )
-            cases += [(i + 1, key, rank) for rank, key in enumerate(cs)]
-            city_count[city] = city_count.get(city, 0) + 1
+    for arts, cases in article_batches(n):
+        for art in arts:
+            city_count[art[8]] = city_count.get(art[8], 0) + 1
         conn.execute("BEGIN")
         conn.executemany(
-            "INSERT INTO articles (id, link, url, title, body, source, published_at, fetched_at, city_code,"
-            " cases, sentiment, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'neutral', 50)",
+            f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}) VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))})",
             arts,
         )
         conn.executemany("INSERT INTO article_cases (article_id, case_key, rank) VALUES (?, ?, ?)", cases)

@@ -13,6 +13,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -244,6 +245,57 @@ def run_worker(module: str, *args: str, timeout: float = 900) -> dict:
     result = json.loads(lines[-1][len("RESULT ") :])
     result.setdefault("process_wall_s", round(time.perf_counter() - started, 2))
     return result
+
+
+Table = tuple[str, tuple[str, ...], list[tuple]]  # (table, columns, rows): one batch for a bulk writer
+# Tables whose `id` is an identity column on PostgreSQL: after rows with explicit ids, its sequence is moved
+# past them, so the product's own inserts (ids from the sequence) do not collide.
+IDENTITY_TABLES = ("feeds", "stories", "articles", "subscriptions", "deliveries")
+
+
+def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def is_postgres(target: Path | str) -> bool:
+    return isinstance(target, str) and target.startswith("postgresql://")
+
+
+def write_tables(target: Path | str, tables: Iterable[Table]) -> None:
+    """Bulk-write rows into a migrated database in one transaction: an SQLite file (executemany) or a
+    PostgreSQL URL (COPY, then the identity sequences moved past the ids written)."""
+    if not is_postgres(target):
+        import sqlite3
+
+        conn = sqlite3.connect(target, isolation_level=None)
+        conn.execute("BEGIN")
+        for table, columns, rows in tables:
+            conn.executemany(insert_sql(table, columns), rows)
+        conn.execute("COMMIT")
+        conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(str(target)) as pg:  # one transaction, committed on leaving the block
+        written: set[str] = set()
+        for table, columns, rows in tables:
+            if table not in written:
+                # The subscription tables' row triggers bump one counter row per row written; within one
+                # transaction each bump walks the row's growing chain of versions, so 100,000 rows take
+                # minutes (quadratic). A bulk load switches them off and bumps the counter once below.
+                pg.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER".encode())
+            with pg.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN".encode()) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            written.add(table)
+        for table in sorted(written):
+            pg.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER".encode())
+        pg.execute(b"UPDATE subscription_state SET version = version + 1")
+        for table in sorted(written & set(IDENTITY_TABLES)):
+            pg.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false)"
+                f" FROM {table}".encode()
+            )
 
 
 @dataclass

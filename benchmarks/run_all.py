@@ -4,7 +4,8 @@
 
 Not part of the test suite. Every scenario starts its own loopback servers and temporary databases; each
 heavy part runs in a separate process so its CPU seconds and peak RSS are its own. Full size takes about
-ten minutes on 2 cores; --quick shrinks every scenario (figures then do not answer the targets).
+twenty minutes on 2 cores (scenario 11, PostgreSQL, half of it); --quick shrinks every scenario (figures then
+do not answer the targets).
 """
 
 from __future__ import annotations
@@ -74,10 +75,82 @@ def stories_bench(stories: int) -> dict:
     return data
 
 
+def pg_rows(r: dict) -> list[Row]:
+    """Scenario 11's rows: the PostgreSQL figures beside scenarios 1, 5, 7 and 6."""
+    rows: list[Row] = []
+    c = r.get("cycle", {})
+    if "error" in c:
+        rows.append(Row("11 PostgreSQL cycle", "ERROR", c["error"][:80]))
+    else:
+        for i, run in enumerate(c["runs"]):
+            rows.append(
+                Row(
+                    "11 PostgreSQL" if i == 0 else "",
+                    f"{c['feeds']:,}-feed cycle, {run['pollers']} poller process(es): wall / pollers' CPU / server CPU",
+                    f"{run['wall_s']:.1f} s / {run['pollers_cpu_s']:.1f} s / {run['server_cpu_s']:.1f} s",
+                )
+            )
+            rows.append(Row("", "  feeds fetched twice", str(run["fetched_twice"]), "0", run["fetched_twice"] == 0))
+    m = r.get("match", {})
+    if "error" in m:
+        rows.append(Row("", "matching: ERROR", m["error"][:80]))
+    else:
+        rows.append(
+            Row(
+                "",
+                f"{m['subscriptions']:,} subs, {m['articles']:,} articles: all matches / index load from PG",
+                f"{m['match_s']:.2f} s / {m['index_load_s']:.2f} s",
+                "≤ 1 s",
+                m["match_s"] <= 1,
+            )
+        )
+        rows.append(Row("", "  store_and_queue incl. outbox rows", f"{m['store_and_queue_s']:.1f} s"))
+    s = r.get("search", {})
+    if "error" in s:
+        rows.append(Row("", "search: ERROR", s["error"][:80]))
+    else:
+        rows.append(
+            Row("", f"{s['articles']:,} articles: COPY rate / size", f"{s['copy_per_s']:,} /s / {s['size_mb']:,} MB")
+        )
+        rows.append(
+            Row(
+                "",
+                "/search as storage.search runs it (search_articles): p95",
+                f"{s['search_articles']['p95_ms']:.1f} ms",
+                "≤ 50 ms",
+                s["search_articles"]["p95_ms"] <= 50,
+            )
+        )
+        rows.append(Row("", "  search_stories (what /cari calls): p95", f"{s['search_stories']['p95_ms']:.1f} ms"))
+        rows.append(
+            Row(
+                "",
+                "/latest Kab/Kota + case (latest_stories): p95",
+                f"{s['latest_city_case']['p95_ms']:.1f} ms",
+                "≤ 20 ms",
+                s["latest_city_case"]["p95_ms"] <= 20,
+            )
+        )
+    d = r.get("delivery", {})
+    if "error" in d:
+        rows.append(Row("", "delivery: ERROR", d["error"][:80]))
+    else:
+        rows.append(
+            Row(
+                "",
+                f"delivery, {d['messages']:,} alerts, limit {d['overall_rate']:.0f}/s: rate / 429s",
+                f"{d['achieved_rate']:.1f} /s ({d['rate_pct']:.0f} %) / {d['answers_429']}",
+                "≥ 90 % / 0",
+                d["rate_pct"] >= 90 and d["answers_429"] == 0,
+            )
+        )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11")
     parser.add_argument("--feeds", type=int, help="feeds of scenarios 1 and 9 (default 6,000; 600 with --quick)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--reuse", type=Path, help="results.json whose figures stand for scenarios not in --only")
@@ -85,7 +158,7 @@ def main() -> int:
     previous = json.loads(args.reuse.read_text()) if args.reuse else {}
     only = {int(x) for x in args.only.split(",")}
     q = args.quick
-    from benchmarks import bench_poll
+    from benchmarks import bench_pg, bench_poll
 
     results: dict = {"machine": machine(), "quick": q, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     rows: list[Row] = []
@@ -320,6 +393,9 @@ def main() -> int:
                 r["spike_check_s"] <= 1,
             ),
         ]
+    r = step(11, "postgresql", lambda: bench_pg.run_all_parts(q, args.feeds))
+    if r and "error" not in r:
+        rows += pg_rows(r)
     for name in (
         "poll_cycle",
         "versus_feedparser",
@@ -331,6 +407,7 @@ def main() -> int:
         "stories",
         "poll_cycle_pages",
         "reports",
+        "postgresql",
     ):
         if name in results and "error" in results[name]:
             rows.append(Row(name, "ERROR", results[name]["error"][:80]))
