@@ -180,7 +180,7 @@ class PostgresDialect(Dialect):
 
     def fts_ids(self, query: SearchQuery) -> tuple[str, list[object], str]:
         return (
-            f"SELECT id FROM articles WHERE {PG_FTS_DOCUMENT} @@ to_tsquery('simple', ?)",
+            "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', ?)",
             [tsquery_text(query)],
             "id",
         )

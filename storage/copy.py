@@ -44,8 +44,9 @@ class CopiedTable:
 
 async def _columns(target: Database, table: str) -> list[str]:
     async with target.reader.execute(
+        # Generated columns (the stored search vector) are computed by the target, never copied.
         "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
-        " AND table_name = ? ORDER BY ordinal_position",
+        " AND table_name = ? AND is_generated = 'NEVER' ORDER BY ordinal_position",
         (table,),
     ) as cursor:
         return [str(r[0]) for r in await cursor.fetchall()]

@@ -484,6 +484,14 @@ _V14_LEASES = """
         );
 """
 
+# v15: PostgreSQL keeps each article's search vector in a stored column with its GIN index (storage/
+# schema_pg.py): an index over the expression made every search recompute the vector of each candidate row
+# (3.7 s p95 at 1,000,000 articles). SQLite's FTS5 table already stores its index: nothing to do here; the
+# step exists so that both backends keep the same version numbers.
+_V15_STORED_SEARCH_VECTOR = """
+        SELECT 1;
+"""
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_TELEGRAM,
@@ -499,6 +507,7 @@ MIGRATIONS: dict[int, Migration] = {
     12: _V12_STORY_DELIVERIES,
     13: _V13_SLOW_FEEDS,
     14: _V14_LEASES,
+    15: _V15_STORED_SEARCH_VECTOR,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

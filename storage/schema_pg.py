@@ -271,10 +271,20 @@ END $$;
     for name, table, events in _BUMPED
 )
 
+# v15: the search vector as a stored column with its own GIN index. The baseline's index over the
+# expression answered "which rows match" from the index, but the planner then rechecked or ordered the
+# candidates by recomputing each row's vector (~50 µs a row): /search p95 3.7 s at 1,000,000 articles.
+_V15_STORED_SEARCH_VECTOR = f"""
+ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({PG_FTS_DOCUMENT}) STORED;
+DROP INDEX articles_fts;
+CREATE INDEX articles_fts ON articles USING gin (search_vector);
+"""
+
 # version → SQL script; the baseline stands for SQLite's steps 1-13. Add later steps with SQLite's numbers.
 MIGRATIONS_PG: dict[int, str] = {
     13: _BASELINE_V13,
     14: _V14_LEASES,  # the same SQL as SQLite's step (plain TEXT columns, an index, a table)
+    15: _V15_STORED_SEARCH_VECTOR,
 }
 BASELINE = min(MIGRATIONS_PG)
 # Taken while migrating: two processes starting at once do not both create the schema.

@@ -100,7 +100,8 @@ async def _dump(db: Database) -> dict[str, list[tuple[object, ...]]]:
     for table in TABLES:
         async with db.reader.execute(f"SELECT * FROM {table}") as cursor:
             rows = await cursor.fetchall()
-        names = [n for n in (rows[0].keys() if rows else []) if n != "rowid"]
+        # The stored search vector is PostgreSQL's own (generated from title and body), not copied data.
+        names = [n for n in (rows[0].keys() if rows else []) if n not in ("rowid", "search_vector")]
         out[table] = sorted((tuple(r[n] for n in names) for r in rows), key=repr)
     return out
 
