@@ -16,8 +16,8 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
 from storage.articles import NewArticle, unseen_items
-from storage.db import open_database
 from storage.backend import PG_FTS_DOCUMENT
+from storage.db import open_database
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 NOW = datetime(2024, 12, 18, 6, 0, tzinfo=UTC)
