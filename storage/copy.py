@@ -103,6 +103,7 @@ async def _copy(source: Database, target: Database) -> list[CopiedTable]:
                     " here): the target holds other data; nothing was copied"
                 )
             done.append(CopiedTable(table, wanted, copied))
+        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the deferred keys now: no ALTER with events pending
         for table in TABLES:
             await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         await conn.execute("UPDATE subscription_state SET version = version + 1")  # every process re-reads
