@@ -25,6 +25,7 @@ import gzip as gzip_module
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,7 @@ class RecordedRequest:
     path: str  # with the query string
     headers: dict[str, str]  # lower-cased names
     client_port: int = 0  # the client's end of the connection: requests on one connection share it
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 class FeedServer:
@@ -173,6 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             client_port=int(self.client_address[1]),
+            at=time.monotonic(),
         )
         path = urlsplit(self.path).path
         with fs._lock:
