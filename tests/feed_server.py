@@ -71,10 +71,12 @@ class RecordedRequest:
 class FeedServer:
     """Threaded loopback HTTP server; start with ``with FeedServer() as server`` or the fixture."""
 
-    def __init__(self, *, keep_alive: bool = False) -> None:
+    def __init__(self, *, keep_alive: bool = False, host: str = "127.0.0.1") -> None:
         """`keep_alive`: answer as HTTP/1.1 and keep connections open between requests (default: HTTP/1.0,
-        one request per connection)."""
+        one request per connection). `host`: a loopback address (any of 127.0.0.0/8 on Linux), so that
+        tests can play several sites (the fetcher limits requests per host)."""
         self.keep_alive = keep_alive
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
@@ -82,7 +84,7 @@ class FeedServer:
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server((host, 0), _Handler)
         self._httpd.feed_server = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="feed-server", daemon=True
@@ -93,7 +95,7 @@ class FeedServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def route(self, path: str, **options: Any) -> Route:
         """Set (or replace) how `path` is answered; see `Route` for the options."""
