@@ -23,6 +23,7 @@ arrival. About 2.5 minutes on 2 cores.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -374,6 +375,7 @@ async def test_pollers_and_senders_survive_sigkill_without_losing_alerts(tmp_pat
                     async with processes(env, tmp_path) as procs:
                         await run_rounds(db, feeds, core, procs, rng, found)
                     print(f"whole test: {time.monotonic() - started:.0f} s, rounds {found.round_seconds}")
+                    await dump(db, feeds, found, tmp_path / "findings.json")
                     check(core, feeds, found)
                     statuses = await delivery_statuses(db)
                     assert statuses == Counter(sent=len(ARTICLES) * len(CHATS)), statuses
@@ -422,6 +424,18 @@ async def wait_for_count(db: Database, sql: str, wanted: int, seconds: float, wh
     while (got := await count(db, sql)) < wanted:
         assert time.monotonic() < deadline, f"timed out after {seconds:g} s waiting for {what} ({got})"
         await asyncio.sleep(0.5)
+
+
+async def dump(db: Database, feeds: FeedFarm, found: Findings, path: Path) -> None:
+    """What a failure needs explaining: every feed request, the kills, and the feeds' lease columns."""
+    async with db.reader.execute(
+        "SELECT url, lease_owner, lease_until, next_check_at, error_count FROM feeds ORDER BY id"
+    ) as cursor:
+        rows = [list(row) for row in await cursor.fetchall()]
+    requests = [(r.path, r.at, r.client_port) for r in feeds.requests]
+    kills = {"poller": found.poller_kills, "sender": found.sender_kills}
+    await asyncio.to_thread(path.write_text, json.dumps({"requests": requests, "kills": kills, "feeds": rows}))
+    print(f"findings: {path}")
 
 
 def double_fetches(feeds: FeedFarm, found: Findings) -> dict[str, tuple[float, float, bool]]:
