@@ -25,6 +25,7 @@ import gzip as gzip_module
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -64,15 +65,18 @@ class RecordedRequest:
     path: str  # with the query string
     headers: dict[str, str]  # lower-cased names
     client_port: int = 0  # the client's end of the connection: requests on one connection share it
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 class FeedServer:
     """Threaded loopback HTTP server; start with ``with FeedServer() as server`` or the fixture."""
 
-    def __init__(self, *, keep_alive: bool = False) -> None:
+    def __init__(self, *, keep_alive: bool = False, host: str = "127.0.0.1") -> None:
         """`keep_alive`: answer as HTTP/1.1 and keep connections open between requests (default: HTTP/1.0,
-        one request per connection)."""
+        one request per connection). `host`: a loopback address (any of 127.0.0.0/8 on Linux), so that
+        tests can play several sites (the fetcher limits requests per host)."""
         self.keep_alive = keep_alive
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
@@ -80,7 +84,7 @@ class FeedServer:
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server((host, 0), _Handler)
         self._httpd.feed_server = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="feed-server", daemon=True
@@ -91,7 +95,7 @@ class FeedServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def route(self, path: str, **options: Any) -> Route:
         """Set (or replace) how `path` is answered; see `Route` for the options."""
@@ -173,6 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             client_port=int(self.client_address[1]),
+            at=time.monotonic(),
         )
         path = urlsplit(self.path).path
         with fs._lock:

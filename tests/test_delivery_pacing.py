@@ -12,7 +12,7 @@ from fake_botapi import TOKEN, FakeBotAPIServer
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.delivery.pacer import PacingPolicy
+from bot.delivery.pacer import Pacer, PacingPolicy
 from bot.delivery.sender import Sender
 from bot.models import SubscriptionFilter
 from storage import chats as chat_store
@@ -78,3 +78,15 @@ async def test_burst_of_100_alerts_to_10_chats_stays_within_configured_rates(tmp
     # And the overall limit was the one that bound: 100 messages at 20/s take about 5 s.
     assert arrivals[-1] - arrivals[0] >= 99 / policy.overall_rate - 0.05
     await db.close()
+
+
+def test_a_send_starting_late_keeps_its_spacing_to_the_next_one() -> None:
+    """Slots are planned before the claim's database round trip: a send whose claim (or event loop) made it
+    start 0.1 s after its slot must not go out right before the next one, which starts on time (the fault
+    test on PostgreSQL saw 6 arrivals in one second at 5/s that way)."""
+    policy = PacingPolicy(overall_rate=5.0)
+    pacer = Pacer(policy)
+    assert pacer.start_at(0.1) == 0.1  # its slot was 0.0: it starts as soon as it can
+    assert pacer.start_at(policy.spacing) == pytest.approx(0.1 + policy.spacing)  # the next slot waits
+    assert pacer.next_global >= 0.1 + 2 * policy.spacing  # and the slots planned later move along
+    assert pacer.start_at(10.0) == 10.0  # a send on time is not held back

@@ -216,3 +216,30 @@ async def test_leader_lease_is_exclusive_until_released_or_expired(two_dbs: tupl
     assert not await leases.release_lease(a, "sender:1", "A")  # not A's any more
     assert await leases.release_lease(b, "sender:1", "B")
     assert await leases.acquire_lease(a, "sender:1", "A", now=later, until=later + timedelta(seconds=8))
+
+
+async def test_a_clean_stop_does_not_hand_a_feed_fetched_mid_flight_to_another_poller(
+    two_dbs: tuple[Database, Database], feed_server: FeedServer
+) -> None:
+    """Stopping a poller (SIGTERM, a rolling restart) cuts its polls in flight off; their requests may have
+    reached the publisher. Released plainly, the feed still looked due and the other poller fetched it
+    again at once (the PostgreSQL fault test saw 60 feeds fetched twice within a second). Their leases now
+    rest until one interval after the claim; feeds whose polls ended are given back at once."""
+    a, b = two_dbs
+    await add_feeds(a, feed_server, 1, delay=30.0)  # answers long after the stop
+    seen_a: list[PollSummary] = []
+    seen_b: list[PollSummary] = []
+    async with Fetcher() as fetcher_a, Fetcher() as fetcher_b:
+        [task_a] = await _run(_loop(a, fetcher_a, "A", seen_a))
+        await until(lambda: bool(feed_server.requests_to("/f0.xml")), within=3)
+        await _stop([task_a])  # the request reached the server; the poll is cut off
+        [task_b] = await _run(_loop(b, fetcher_b, "B", seen_b))
+        try:
+            await asyncio.sleep(1.5)  # B looks every 0.3 s
+        finally:
+            await _stop([task_b])
+    assert len(feed_server.requests_to("/f0.xml")) == 1
+    async with a.reader.execute("SELECT lease_owner, lease_until FROM feeds") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None and row[0] is None  # given back, resting until an interval after the claim
+    assert datetime.fromisoformat(row[1]) >= now() + timedelta(seconds=250)

@@ -15,6 +15,7 @@ AIORateLimiter would pause every chat).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ class Pacer:
     def __init__(self, policy: PacingPolicy) -> None:
         self.policy = policy
         self.next_global = 0.0
+        self.last_start = -math.inf  # when the latest send started (monotonic), see `start_at`
         self.chat_ready: dict[int, float] = {}
         self.in_flight: set[int] = set()
         self._recent: dict[int, deque[float]] = {}
@@ -209,6 +211,17 @@ class Pacer:
         interval = self.policy.interval(batch.chat_type, batch.chat_id)
         for chat_id in {batch.chat_id, sent_to or batch.chat_id}:
             self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now + interval)
+
+    def start_at(self, now: float) -> float:
+        """When a send whose slot has come (at `now`) may start: at least `spacing` after the previous
+        send's start. Slots are planned before the claim's database round trip and started by timers; a send
+        that starts late (a slow claim, a busy event loop) would otherwise go out right before the next one,
+        which starts on time: two sends closer than `spacing`, more than the rate in one second. Starting it
+        moves the slots not yet planned along too."""
+        start = max(now, self.last_start + self.policy.spacing)
+        self.last_start = start
+        self.next_global = max(self.next_global, start + self.policy.spacing)
+        return start
 
     def release(self, batch: Batch) -> None:
         """`batch` was planned but will not be sent (its rows changed meanwhile): the chat is free again."""

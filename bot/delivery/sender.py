@@ -325,6 +325,9 @@ class Sender:
         try:
             if (wait := batch.at - self.clock()) > 0:
                 await asyncio.sleep(wait)  # its overall slot (claimed ahead, already 'sending')
+            now = self.clock()
+            if (wait := self.pacer.start_at(now) - now) > 0:
+                await asyncio.sleep(wait)  # it started late: keep the spacing to the send before it
             if batch.rows[0].has_article:
                 sent_to = await self._deliver(batch, articles or {}, reports or {})
             else:

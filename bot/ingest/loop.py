@@ -9,7 +9,8 @@ Feeds are claimed with a lease (storage.leases), so any number of loops — in o
 machines sharing a PostgreSQL database — split the due feeds between them and never fetch one feed twice
 in an interval. Each look is one transaction: release the feeds whose polls ended, renew the leases of the
 feeds still in flight (every `lease / 3` seconds), claim more due feeds up to `max_claimed` in flight. A
-loop that dies keeps its feeds leased until the lease runs out; then any other loop claims them.
+loop that dies keeps its feeds leased until the lease runs out; then any other loop claims them. A loop
+that is stopped gives its leases back, those of the polls it cut off with a rest (`_release_on_exit`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class PollLoop:
         self.lease = lease
         self.max_claimed = max_claimed
         self._running: dict[int, asyncio.Task[None]] = {}  # feed id → its poll in flight
+        self._claimed_at: dict[int, datetime] = {}  # feed id → when its poll in flight was claimed
         # Feed id → when its lease is given up: polls that ended, released at the next look. The lease
         # ends with a short rest (`rest_until`): a poll always moves the feed's next_check_at on, unless
         # storing the result failed (a busy database); then the feed still looks due, and without the rest
@@ -106,20 +108,34 @@ class PollLoop:
                     await asyncio.wait_for(self._changed.wait(), timeout=delay)
         finally:
             tasks = list(self._running.values())
+            cut_off = {feed_id: self._claimed_at[feed_id] for feed_id in self._running}
             for task in tasks:
                 task.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
-            await self._release_on_exit()
+            await self._release_on_exit(cut_off)
 
-    async def _release_on_exit(self) -> None:
-        """A clean stop gives its leases back at once (best effort: a lease also runs out by itself)."""
-        ids = sorted(self._finished.keys() | self._running.keys())
-        if not ids:
+    async def _release_on_exit(self, cut_off: dict[int, datetime]) -> None:
+        """A clean stop gives its leases back at once (best effort: a lease also runs out by itself).
+
+        A poll cut off mid-flight (`cut_off`: feed id → when it was claimed) may already have reached the
+        publisher, and its feed still looks due: released plainly, another poller would fetch it again
+        within a second (the PostgreSQL fault test saw that at every rolling stop). It rests until one
+        interval after its claim, so no feed is fetched twice within one interval.
+        """
+        ids = sorted(self._finished.keys() - cut_off.keys())
+        if not ids and not cut_off:
             return
+        interval = timedelta(seconds=self.poller.interval)
+        by_rest: dict[datetime, list[int]] = {}
+        for feed_id, claimed_at in cut_off.items():
+            by_rest.setdefault(_ceil_second(claimed_at + interval), []).append(feed_id)
         with contextlib.suppress(Exception):
             async with self.poller.db.transaction() as conn:
-                await leases.release_feeds(conn, self.owner, ids)
+                if ids:
+                    await leases.release_feeds(conn, self.owner, ids)
+                for rest_until, rested in sorted(by_rest.items()):
+                    await leases.release_feeds(conn, self.owner, sorted(rested), rest_until=rest_until)
             self._finished.clear()
 
     async def _start_due(self) -> None:
@@ -154,6 +170,7 @@ class PollLoop:
                 continue
             task = asyncio.create_task(self._poll(feed.id, feed), name=f"pantau-feed-{feed.id}")
             self._running[feed.id] = task
+            self._claimed_at[feed.id] = now
 
     async def _poll(self, feed_id: int, feed: Feed) -> None:
         try:
@@ -168,6 +185,7 @@ class PollLoop:
             logger.exception("polling feed %s failed", feed_id)
         finally:
             self._running.pop(feed_id, None)
+            self._claimed_at.pop(feed_id, None)
             rest = timedelta(seconds=min(self.tick, self.poller.interval))
             self._finished[feed_id] = _ceil_second(self.poller.clock() + rest)
             # Its next_check_at moved: the next wake-up may be sooner or later. While many feeds are in
