@@ -32,6 +32,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -74,7 +75,7 @@ def is_postgres_url(target: Path | str) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
-class Database:
+class Database(ABC):
     """What the storage modules use, on either backend (SqliteDatabase, storage.postgres.PostgresDatabase)."""
 
     dialect: Dialect = SQLITE
@@ -83,22 +84,24 @@ class Database:
     conn: Connection
 
     @property
+    @abstractmethod
     def name(self) -> str:
         """What to call it in messages (a path, or a URL without its password)."""
-        raise NotImplementedError
 
     @property
     def replaced(self) -> str | None:
         return None
 
-    def check_files(self) -> None:
+    def check_files(self) -> None:  # noqa: B027  (a hook: only SQLite has files that can be replaced)
         """Raise DatabaseReplacedError when the database under this process was replaced (SQLite only)."""
 
+    @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
-        raise NotImplementedError
+        """BEGIN … COMMIT on one connection, rolled back on any exception (cancellation included)."""
 
+    @abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError
+        """Close every connection (the pool, on PostgreSQL)."""
 
 
 class SqliteDatabase(Database):

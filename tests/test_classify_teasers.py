@@ -3,8 +3,6 @@ written for this test, and the teaser/title targets on the shared dev sets (skip
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +11,7 @@ from bot.classify import classify, english_case_words
 from bot.classify.evaluation import EvalReport, TextMode, evaluate_records, format_report
 from bot.classify.sentiment import detect_language, indo_analyzer
 from bot.models import Sentiment
-from tests.shared_data import shared_data_dir
+from tests.shared_data import shared_records
 
 
 def city_of(title: str, body: str = "") -> str | None:
@@ -348,18 +346,11 @@ def test_a_bare_kecamatan_name_after_other_words_is_still_no_place() -> None:
 
 # --------------------------------------------------------- targets on the shared dev sets
 
-SHARED = shared_data_dir()
 DEV_FILES = ("dev_articles.jsonl", "dev_articles_extra.jsonl", "dev_clusters.jsonl")
 
 
 def _pooled() -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    for name in DEV_FILES:
-        path = SHARED / name
-        if not path.is_file():
-            pytest.skip(f"{path} not available")
-        records += [json.loads(ln) for ln in Path(path).read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return records
+    return [record for name in DEV_FILES for record in shared_records(name)]
 
 
 def _report(mode: str) -> EvalReport:
@@ -367,11 +358,7 @@ def _report(mode: str) -> EvalReport:
 
 
 def _file_report(name: str, mode: str) -> EvalReport:
-    path = SHARED / name
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    records = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return evaluate_records(records, name, TextMode.parse(mode))
+    return evaluate_records(shared_records(name), name, TextMode.parse(mode))
 
 
 def test_teaser_targets_on_the_dev_sets() -> None:
@@ -415,11 +402,7 @@ def test_title_only_on_the_dev_sets() -> None:
 
 
 def test_feed_teasers_of_the_cluster_set() -> None:
-    path = SHARED / "dev_clusters.jsonl"
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    records = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    report = evaluate_records(records, "clusters", TextMode.parse("teaser"))
+    report = evaluate_records(shared_records("dev_clusters.jsonl"), "clusters", TextMode.parse("teaser"))
     assert report.city_accuracy >= 0.73, format_report(report)
     assert report.case_micro_f1 >= 0.86, format_report(report)
     assert report.sentiment_accuracy >= 0.90, format_report(report)

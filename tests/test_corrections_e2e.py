@@ -15,7 +15,7 @@ from fake_botapi import TOKEN, FakeBotAPIServer, FakeBotCore, callback_payload
 from feed_server import FeedServer
 from test_telegram_e2e import OLD_ITEM, Pantau, db_value, rss, wait_for
 
-from tests.processes import clean_environ
+from tests.processes import service_environ
 
 ANALYST = 5151
 CRASH = (
@@ -61,15 +61,14 @@ async def test_correct_cases_across_a_restart_then_export_and_eval(tmp_path: Pat
         route = feeds.route("/solo.xml", body=rss([OLD_ITEM]))
         async with FakeBotAPIServer() as api:
             core = api.core
-            env = {
-                **clean_environ(),
-                "PANTAU_DB": str(db_path),
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "PANTAU_POLL_INTERVAL": "1",
-                "PANTAU_MAX_ALERT_AGE": "0",  # the stories are dated December 2024
-                "PANTAU_ADMIN_IDS": str(ANALYST),  # a trusted corrector: the stored labels change
-            }
+            env = service_environ(
+                db_path,
+                api_base_url=api.base_url,
+                token=TOKEN,
+                PANTAU_POLL_INTERVAL="1",
+                PANTAU_MAX_ALERT_AGE="0",  # the stories are dated December 2024
+                PANTAU_ADMIN_IDS=str(ANALYST),  # a trusted corrector: the stored labels change
+            )
             bot = Pantau(env, tmp_path / "pantau.log")
             await bot.cli("feeds", "add", feeds.url("/solo.xml"), "--full-text", "never")
             await bot.start()

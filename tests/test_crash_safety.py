@@ -35,7 +35,7 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import subscriptions as sub_store
 from storage.db import open_database
-from tests.processes import clean_environ
+from tests.processes import service_environ
 
 CHATS = list(range(1001, 1061))  # 60 private chats
 ARTICLES = 4  # per chat: under the digest threshold, so each alert is one message
@@ -92,16 +92,14 @@ async def test_sigkill_during_a_burst_loses_nothing_and_duplicates_only_in_fligh
         async with FakeBotAPIServer() as api:
             core = api.core
             core.delay = 0.03  # each send takes a moment, so kills find sends in flight
-            base = clean_environ()
-            env = {
-                **base,
-                "PANTAU_DB": str(db_path),
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "PANTAU_POLL_INTERVAL": "1",
-                "PANTAU_SEND_RATE": "200",
-                "PANTAU_LOG_LEVEL": "INFO",
-            }
+            env = service_environ(
+                db_path,
+                api_base_url=api.base_url,
+                token=TOKEN,
+                PANTAU_POLL_INTERVAL="1",
+                PANTAU_SEND_RATE="200",
+                PANTAU_LOG_LEVEL="INFO",
+            )
             bot = Pantau(env, tmp_path / "pantau.log")
             in_flight_at_kill: list[set[tuple[int, str]]] = []
             await bot.start()

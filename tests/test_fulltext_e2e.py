@@ -11,7 +11,7 @@ from fake_botapi import TOKEN, FakeBotAPIServer
 
 from tests.feed_server import FeedServer
 from tests.news_site import KLATEN_FIRE, SOLO_FESTIVAL, SRAGEN_GRAFT, NewsSite
-from tests.processes import clean_environ
+from tests.processes import service_environ
 from tests.test_telegram_e2e import Pantau, db_value, wait_for
 
 USER = 5151
@@ -27,15 +27,14 @@ async def test_pantau_run_alerts_on_the_article_page_not_the_teaser(
         site.publish(SOLO_FESTIVAL)  # already in the feed when it is added: stored, not alerted
         async with FakeBotAPIServer() as api:
             core = api.core
-            env = {
-                **clean_environ(),
-                "PANTAU_DB": str(db_path),
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "PANTAU_POLL_INTERVAL": "1",
-                "PANTAU_MAX_ALERT_AGE": "0",  # the stories are dated December 2024
-                "PANTAU_PAGE_TIMEOUT": "10",
-            }
+            env = service_environ(
+                db_path,
+                api_base_url=api.base_url,
+                token=TOKEN,
+                PANTAU_POLL_INTERVAL="1",
+                PANTAU_MAX_ALERT_AGE="0",  # the stories are dated December 2024
+                PANTAU_PAGE_TIMEOUT="10",
+            )
             bot = Pantau(env, tmp_path / "pantau.log")
             await bot.cli("feeds", "add", site.feed_url)  # --full-text auto, the default
             await bot.start()

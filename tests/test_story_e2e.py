@@ -13,7 +13,7 @@ from fake_botapi import TOKEN, FakeBotAPIServer
 from feed_server import FeedServer
 from test_telegram_e2e import Pantau, db_value, wait_for
 
-from tests.processes import clean_environ
+from tests.processes import service_environ
 
 USER = 5151
 DATE_OLD = "Mon, 16 Dec 2024 08:00:00 +0700"
@@ -87,16 +87,15 @@ async def test_three_outlets_one_incident_plus_another_give_two_alerts_the_first
         async with FakeBotAPIServer() as api:
             core = api.core
             core.unchanged_edit_fails = True
-            env = {
-                **clean_environ(),
-                "PANTAU_DB": str(db_path),
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "PANTAU_POLL_INTERVAL": "1",
-                "PANTAU_EDIT_INTERVAL": "2",
-                "PANTAU_MAX_ALERT_AGE": "0",  # the items are dated December 2024
-                "PANTAU_LOG_LEVEL": "INFO",
-            }
+            env = service_environ(
+                db_path,
+                api_base_url=api.base_url,
+                token=TOKEN,
+                PANTAU_POLL_INTERVAL="1",
+                PANTAU_EDIT_INTERVAL="2",
+                PANTAU_MAX_ALERT_AGE="0",  # the items are dated December 2024
+                PANTAU_LOG_LEVEL="INFO",
+            )
             bot = Pantau(env, tmp_path / "pantau.log")
             for path in paths.values():
                 # Links name *.example: no article pages are fetched.

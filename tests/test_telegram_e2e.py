@@ -16,7 +16,7 @@ import pytest
 from fake_botapi import TOKEN, FakeBotAPIServer
 from feed_server import FeedServer
 
-from tests.processes import clean_environ
+from tests.processes import clean_environ, service_environ
 
 USER = 4242
 
@@ -148,16 +148,14 @@ async def test_pantau_run_delivers_matching_alerts_once_in_order(tmp_path: Path)
         route = feeds.route("/solo.xml", body=rss([OLD_ITEM]))
         async with FakeBotAPIServer() as api:
             core = api.core
-            base = clean_environ()
-            env = {
-                **base,
-                "PANTAU_DB": str(db_path),
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "PANTAU_POLL_INTERVAL": "1",
-                "PANTAU_MAX_ALERT_AGE": "0",  # the stories are dated December 2024
-                "PANTAU_LOG_LEVEL": "INFO",
-            }
+            env = service_environ(
+                db_path,
+                api_base_url=api.base_url,
+                token=TOKEN,
+                PANTAU_POLL_INTERVAL="1",
+                PANTAU_MAX_ALERT_AGE="0",  # the stories are dated December 2024
+                PANTAU_LOG_LEVEL="INFO",
+            )
             bot = Pantau(env, tmp_path / "pantau.log")
             # Its links name warta.example: no article pages (test_fulltext_e2e.py reads pages on loopback).
             await bot.cli("feeds", "add", feeds.url("/solo.xml"), "--full-text", "never")

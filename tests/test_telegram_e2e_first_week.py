@@ -12,7 +12,7 @@ from fake_botapi import TOKEN, FakeBotAPIServer
 from feed_server import FeedServer
 from test_telegram_e2e import Pantau, db_value, rss, wait_for
 
-from tests.processes import clean_environ
+from tests.processes import service_environ
 
 FORUM, ADMIN = -100123, 7
 ANALYST, SKEPTIC = 5001, 5002
@@ -83,14 +83,13 @@ async def test_first_week_fixes_through_pantau_run(tmp_path: Path) -> None:
         async with FakeBotAPIServer() as api:
             core = api.core
             core.admins[FORUM] = {ADMIN}
-            env = {
-                **clean_environ(),
-                "PANTAU_DB": str(db_path),
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "PANTAU_POLL_INTERVAL": "1",
-                "PANTAU_MAX_ALERT_AGE": "0",  # the stories are dated December 2024
-            }
+            env = service_environ(
+                db_path,
+                api_base_url=api.base_url,
+                token=TOKEN,
+                PANTAU_POLL_INTERVAL="1",
+                PANTAU_MAX_ALERT_AGE="0",  # the stories are dated December 2024
+            )
             bot = Pantau(env, tmp_path / "pantau.log")
             await bot.cli("feeds", "add", feeds.url("/warta.xml"), "--name", "Warta")
             await bot.start()
