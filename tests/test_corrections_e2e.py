@@ -82,6 +82,13 @@ async def test_correct_cases_across_a_restart_then_export_and_eval(tmp_path: Pat
                 alert = core.sent(ANALYST)[-1]
                 assert "Kasus: Kecelakaan" in alert["text"]
                 message_id = max(mid for (chat, mid) in core.messages if chat == ANALYST)
+                # The sender records which message carried the alert in a batched write just after the
+                # send; a press is checked against it, so wait for it as a person's reaction time would.
+                await wait_for(
+                    lambda: db_value(db_path, f"SELECT count(*) FROM deliveries WHERE message_id = {message_id}") == 1,
+                    10,
+                    "the alert's message id recorded",
+                )
                 assert list(core.buttons(ANALYST, message_id)) == ["✏️ Koreksi", "🔇 Bisukan sumber"]
 
                 assert await press(core, message_id, await button(core, message_id, "✏️ Koreksi")) == ""
